@@ -1,0 +1,137 @@
+"""The ``lab`` command line. Library functions return data; this module decides where outputs go.
+
+Errors the user can act on print one line on stderr and exit non-zero
+(2 bad input, 3 missing resource, 4 nothing usable in the input, 130
+interrupted); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lab.io import LabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Movement-analysis workbench: extract, lift, compare and report.")
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and native logs.")) -> None:
+    _state["debug"] = debug
+    if debug:
+        import os
+        os.environ["LAB_DEBUG"] = "1"
+
+
+def _out(msg: str) -> None:
+    typer.echo(msg)
+
+
+# ----------------------------------------------------------------------- models
+@app.command()
+def models(build: Optional[list[str]] = typer.Option(None, "--get", help="Fetch/build this model (lite, full, heavy); repeatable."),
+           offline: bool = typer.Option(False, "--offline", help="Skip the official download.")) -> None:
+    """Show which pose models are in the cache and where they came from."""
+    from lab.pose.models import MODEL_NAMES, ensure_model, model_status
+
+    for name in build or []:
+        ensure_model(name, offline=offline or None)
+    for name in MODEL_NAMES:
+        s = model_status(name)
+        state = "ok" if s["ok"] else ("damaged" if s["present"] else "absent")
+        src = s["source"] or "-"
+        _out(f"{name:6s} {state:8s} {s['path']}  source: {src}")
+
+
+# ---------------------------------------------------------------------- samples
+@app.command()
+def samples() -> None:
+    """Extract the sample footage (Pose2Sim four views, Sports2D demo) into data/samples/."""
+    from lab.samples import ensure_samples
+
+    for name, path in ensure_samples().items():
+        _out(f"{name:28s} {path}")
+
+
+# ---------------------------------------------------------------------- extract
+@app.command()
+def extract(video: Path = typer.Argument(..., help="Video file."),
+            output: Optional[Path] = typer.Option(None, "-o", "--output", help="Pose file to write (.parquet)."),
+            model: str = typer.Option("full", "--model", help="lite, full or heavy."),
+            max_people: int = typer.Option(2, "--max-people", help="People detected per frame; one is followed."),
+            fps: Optional[float] = typer.Option(None, "--fps", help="Process at most this many frames per second."),
+            no_cache: bool = typer.Option(False, "--no-cache", help="Extract again even if cached.")) -> None:
+    """Extract one person's pose track from a video into a Parquet pose file."""
+    from lab.pose.extract import extract_pose, extract_pose_cached
+    from lab.pose.track import write_track
+
+    if output is not None and output.suffix.lower() != ".parquet":
+        raise LabError(f"output must end in .parquet, got {output.name}", exit_code=2)
+    fn = extract_pose if no_cache else extract_pose_cached
+    track = fn(video, model=model, max_people=max_people, target_fps=fps)
+    output = output or video.with_suffix(".pose.parquet")
+    write_track(track, output)
+    _out(f"{output}  ({track.n_frames} frames, person on {track.detection_rate():.1%}, "
+         f"{track.meta.get('model')})")
+
+
+# ------------------------------------------------------------------------- demo
+@app.command()
+def demo(output: Path = typer.Option(Path("reports/demo"), "-o", "--output", help="Folder for the outputs."),
+         model: str = typer.Option("full", "--model")) -> None:
+    """The main job on the bundled samples: extract every clip and write a report."""
+    from lab.demo import run_demo
+
+    path = run_demo(output, model=model)
+    _out(str(path))
+
+
+# -------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app, turn known errors into one line + exit code."""
+    import click
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+
+    def _warn(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {message}", file=sys.stderr)
+    warnings.showwarning = _warn
+    try:
+        app(args=argv, standalone_mode=False)
+        return 0
+    except LabError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        if debug:
+            raise
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        print("error: interrupted; nothing partial was kept", file=sys.stderr)
+        return 130
+    except Exception as exc:  # unexpected: still one line unless --debug
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"error: {exc.__class__.__name__}: {first} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def _console() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

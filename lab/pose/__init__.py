@@ -1,0 +1,10 @@
+"""Pose extraction and the pose track structure."""
+
+from lab.pose.track import (BLAZEPOSE_KEYPOINTS, COLUMNS, SKELETON_EDGES, PoseFormatError, PoseTrack,
+                            read_track, write_track)
+from lab.pose.extract import extract_pose, extract_pose_cached, load_track
+from lab.pose.models import MODEL_NAMES, DEFAULT_MODEL, ensure_model, model_status
+
+__all__ = ["BLAZEPOSE_KEYPOINTS", "COLUMNS", "SKELETON_EDGES", "PoseFormatError", "PoseTrack",
+           "read_track", "write_track", "extract_pose", "extract_pose_cached", "load_track",
+           "MODEL_NAMES", "DEFAULT_MODEL", "ensure_model", "model_status"]

@@ -1,0 +1,1 @@
+"""Camera viewpoint estimation and re-projection (where did each camera stand?)."""

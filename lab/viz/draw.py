@@ -1,0 +1,361 @@
+"""Skeletons drawn on video frames (OpenCV): images in, images out.
+
+Every function here returns a new RGB ``uint8`` array (or an iterator of
+them); nothing is written to disk and nothing is shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from lab.pose.track import SKELETON_EDGES, PoseTrack
+
+#: Colour of a skeleton when no per-joint deviation is given (RGB).
+DEFAULT_COLOR_RGB = (40, 200, 255)
+#: Colour of the coach's ghost (RGB).
+GHOST_COLOR_RGB = (255, 255, 255)
+
+
+def deviation_colors(deviation: np.ndarray, *, max_value: float | None = None
+                     ) -> list[tuple[int, int, int]]:
+    """RGB colours from green (no deviation) through yellow to red (``max_value`` or more).
+
+    Parameters
+    ----------
+    deviation : ndarray, shape (K,)
+        Per-joint deviation, any non-negative unit (degrees, metres...). NaN
+        gives grey.
+    max_value : float, optional
+        Deviation drawn fully red; default the largest finite value.
+
+    Returns
+    -------
+    list of K ``(r, g, b)`` tuples of int in [0, 255].
+    """
+    d = np.asarray(deviation, dtype=np.float64).ravel()
+    finite = np.isfinite(d)
+    if max_value is None:
+        max_value = float(np.max(d[finite])) if finite.any() else 1.0
+    max_value = max(float(max_value), 1e-12)
+    out = []
+    for v in d:
+        if not np.isfinite(v):
+            out.append((150, 150, 150))
+            continue
+        u = float(np.clip(v / max_value, 0.0, 1.0))
+        # green (0) -> yellow (0.5) -> red (1)
+        r = int(round(255 * min(1.0, 2 * u)))
+        g = int(round(255 * min(1.0, 2 * (1 - u))))
+        out.append((r, g, 40))
+    return out
+
+
+def _edge_pairs(keypoints: Sequence[str]) -> list[tuple[int, int]]:
+    idx = {k: i for i, k in enumerate(keypoints)}
+    return [(idx[a], idx[b]) for a, b in SKELETON_EDGES if a in idx and b in idx]
+
+
+def _ok(p: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(p)))
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def draw_skeleton(frame_rgb: np.ndarray, image_px: np.ndarray, *,
+                  keypoints: Sequence[str] | None = None,
+                  colors_per_joint: Sequence[tuple[int, int, int]] | None = None,
+                  color_rgb: tuple[int, int, int] = DEFAULT_COLOR_RGB,
+                  thickness_px: int | None = None, radius_px: int | None = None,
+                  min_visibility: float = 0.0, visibility: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """Draw one skeleton (bones as lines, joints as circles) on a copy of a frame.
+
+    Parameters
+    ----------
+    frame_rgb : ndarray, shape (H, W, 3), uint8
+        The frame (RGB).
+    image_px : ndarray, shape (K, 2)
+        Landmark positions in pixels of ``frame_rgb``; NaN joints are skipped.
+    keypoints : sequence of str, length K, optional
+        Landmark names (default: the 33 BlazePose names).
+    colors_per_joint : sequence of K (r, g, b), optional
+        Colour of each joint (e.g. from :func:`deviation_colors`); a bone
+        takes the colour of its worse (redder) end.
+    color_rgb : (r, g, b)
+        Colour when ``colors_per_joint`` is not given.
+    thickness_px, radius_px : int, optional
+        Line width and joint radius; default scale with the frame size.
+    min_visibility : float
+        Joints whose ``visibility`` is below this are not drawn.
+    visibility : ndarray, shape (K,), optional
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8 : the frame with the skeleton.
+    """
+    import cv2
+
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS
+
+    img = np.ascontiguousarray(frame_rgb, dtype=np.uint8).copy()
+    pts = np.asarray(image_px, dtype=np.float64)
+    keypoints = tuple(keypoints or BLAZEPOSE_KEYPOINTS)
+    if pts.shape != (len(keypoints), 2):
+        raise ValueError(f"image_px has shape {pts.shape}, expected {(len(keypoints), 2)}")
+    if visibility is not None and min_visibility > 0:
+        pts = pts.copy()
+        pts[np.asarray(visibility) < min_visibility] = np.nan
+    side = max(img.shape[:2])
+    thickness_px = thickness_px or max(2, side // 300)
+    radius_px = radius_px or max(3, side // 200)
+    cols = list(colors_per_joint) if colors_per_joint is not None else [color_rgb] * len(keypoints)
+    for a, b in _edge_pairs(keypoints):
+        if _ok(pts[a]) and _ok(pts[b]):
+            ca, cb = cols[a], cols[b]
+            col = ca if ca[0] - ca[1] >= cb[0] - cb[1] else cb
+            cv2.line(img, _pt(pts[a]), _pt(pts[b]), tuple(int(c) for c in col), thickness_px, cv2.LINE_AA)
+    for k in range(len(keypoints)):
+        if _ok(pts[k]):
+            cv2.circle(img, _pt(pts[k]), radius_px, tuple(int(c) for c in cols[k]), -1, cv2.LINE_AA)
+    return img
+
+
+def _dashed_line(img, p0, p1, color, thickness, dash_px):
+    import cv2
+
+    p0 = np.asarray(p0, dtype=np.float64)
+    p1 = np.asarray(p1, dtype=np.float64)
+    length = float(np.linalg.norm(p1 - p0))
+    n = max(1, int(length // dash_px))
+    for i in range(0, n, 2):
+        a = p0 + (p1 - p0) * (i / n)
+        b = p0 + (p1 - p0) * (min(i + 1, n) / n)
+        cv2.line(img, _pt(a), _pt(b), color, thickness, cv2.LINE_AA)
+
+
+def draw_ghost(frame_rgb: np.ndarray, image_px: np.ndarray, *,
+               keypoints: Sequence[str] | None = None,
+               color_rgb: tuple[int, int, int] = GHOST_COLOR_RGB, opacity: float = 0.6,
+               dash_px: int | None = None, thickness_px: int | None = None) -> np.ndarray:
+    """Draw a translucent, dashed "ghost" skeleton (the coach) on a copy of a frame.
+
+    Parameters
+    ----------
+    frame_rgb : ndarray, shape (H, W, 3), uint8
+    image_px : ndarray, shape (K, 2)
+        Ghost landmark positions in pixels of ``frame_rgb`` (NaN skipped).
+    keypoints : sequence of str, optional (default BlazePose names)
+    color_rgb : (r, g, b)
+    opacity : float in [0, 1]
+        How much the ghost covers the frame.
+    dash_px, thickness_px : int, optional
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8
+    """
+    import cv2
+
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS
+
+    base = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
+    layer = base.copy()
+    pts = np.asarray(image_px, dtype=np.float64)
+    keypoints = tuple(keypoints or BLAZEPOSE_KEYPOINTS)
+    side = max(base.shape[:2])
+    thickness_px = thickness_px or max(2, side // 250)
+    dash_px = dash_px or max(6, side // 80)
+    col = tuple(int(c) for c in color_rgb)
+    for a, b in _edge_pairs(keypoints):
+        if _ok(pts[a]) and _ok(pts[b]):
+            _dashed_line(layer, pts[a], pts[b], col, thickness_px, dash_px)
+    for k in range(len(keypoints)):
+        if _ok(pts[k]):
+            cv2.circle(layer, _pt(pts[k]), max(2, thickness_px), col, 1, cv2.LINE_AA)
+    return cv2.addWeighted(layer, float(opacity), base, 1.0 - float(opacity), 0.0)
+
+
+def read_frames(video: str | Path, indices: Sequence[int], *, max_side_px: int | None = 640
+                ) -> dict[int, np.ndarray]:
+    """Decode the frames with the given indices (decoding order), downscaled; RGB uint8."""
+    from lab.pose.video import iter_frames
+
+    want = set(int(i) for i in indices)
+    out: dict[int, np.ndarray] = {}
+    if not want:
+        return out
+    last = max(want)
+    for index, _t, rgb in iter_frames(video, max_side_px=max_side_px):
+        if index in want:
+            out[index] = rgb
+        if index >= last:
+            break
+    return out
+
+
+def _scale_of(track: PoseTrack, frame: np.ndarray) -> float:
+    w = track.meta.get("width")
+    return frame.shape[1] / float(w) if w else 1.0
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    import cv2
+
+    scale = max(0.4, img.shape[0] / 900)
+    th = max(1, int(round(scale * 2)))
+    (tw, tht), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, th)
+    cv2.rectangle(img, (0, 0), (tw + 10, tht + 12), (0, 0, 0), -1)
+    cv2.putText(img, text, (5, tht + 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), th, cv2.LINE_AA)
+    return img
+
+
+def pick_frames(track: PoseTrack, *, n: int) -> np.ndarray:
+    """``n`` frame indices evenly spread over the frames where a person was found."""
+    det = np.flatnonzero(track.detected())
+    if det.size == 0:
+        det = np.arange(track.n_frames)
+    if det.size == 0:
+        return det
+    pos = np.linspace(0, det.size - 1, num=min(n, det.size))
+    return det[np.round(pos).astype(int)]
+
+
+def frame_grid(video: str | Path, track: PoseTrack, *, n: int = 6, columns: int = 3,
+               max_side_px: int = 480, deviation: np.ndarray | None = None,
+               max_deviation: float | None = None) -> np.ndarray:
+    """A grid of ``n`` frames spread over the clip, each with its skeleton drawn.
+
+    Parameters
+    ----------
+    video : path of the video the track was extracted from.
+    track : PoseTrack with ``image_px`` (one row per decoded frame).
+    n, columns : int
+        Number of frames, and frames per row.
+    max_side_px : int
+        Each tile's longer side, pixels.
+    deviation : ndarray, shape (T, K), optional
+        Per-frame per-joint deviation colouring the joints (see :func:`deviation_colors`).
+
+    Returns
+    -------
+    ndarray, shape (rows * h, columns * w, 3), uint8 : the grid (black where empty).
+    """
+    if track.image_px is None:
+        raise ValueError("frame_grid needs a track with image_px")
+    idx = pick_frames(track, n=n)
+    frames = read_frames(video, idx, max_side_px=max_side_px)
+    tiles = []
+    for i in idx:
+        if int(i) not in frames:
+            continue
+        f = frames[int(i)]
+        s = _scale_of(track, f)
+        cols = None
+        if deviation is not None:
+            cols = deviation_colors(np.asarray(deviation)[i], max_value=max_deviation)
+        tile = draw_skeleton(f, track.image_px[i] * s, keypoints=track.keypoints, colors_per_joint=cols)
+        tiles.append(_label(tile, f"frame {int(i)}  t={track.time_s[i]:.2f}s"))
+    if not tiles:
+        raise ValueError(f"no frames could be decoded from {video}")
+    h, w = tiles[0].shape[:2]
+    columns = max(1, min(columns, len(tiles)))
+    rows = -(-len(tiles) // columns)
+    grid = np.zeros((rows * h, columns * w, 3), dtype=np.uint8)
+    for j, t in enumerate(tiles):
+        r, c = divmod(j, columns)
+        t = t[:h, :w]
+        grid[r * h:r * h + t.shape[0], c * w:c * w + t.shape[1]] = t
+    return grid
+
+
+def _even(x: int) -> int:
+    return x - (x % 2)
+
+
+def _fit_height(img: np.ndarray, height_px: int) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    if h == height_px:
+        return img
+    new_w = max(2, int(round(w * height_px / h)))
+    return cv2.resize(img, (new_w, height_px), interpolation=cv2.INTER_AREA)
+
+
+def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
+                         attempt_video: str | Path, attempt: PoseTrack, *,
+                         path: np.ndarray | None = None, ghost_px: np.ndarray | None = None,
+                         deviation: np.ndarray | None = None, max_deviation: float | None = None,
+                         height_px: int = 480) -> Iterator[np.ndarray]:
+    """Side-by-side overlay frames: reference | attempt with the coach's ghost.
+
+    One output frame per attempt frame; the reference frame shown beside it
+    is the one the DTW ``path`` matches to it (the first match), else the
+    frame with the same index (clamped).
+
+    Parameters
+    ----------
+    reference_video, attempt_video : paths of the videos.
+    reference, attempt : PoseTrack with ``image_px``.
+    path : ndarray, shape (L, 2), int, optional
+        DTW warping path, rows ``(reference_frame, attempt_frame)``.
+    ghost_px : ndarray, shape (T_attempt, K, 2), optional
+        The coach's pose re-projected into the attempt's view, pixels of the
+        attempt video; drawn dashed over the attempt.
+    deviation : ndarray, shape (T_attempt, K), optional
+        Per-joint deviation colouring the attempt's skeleton.
+    height_px : int
+        Output height (made even); width is the sum of both panels (even).
+
+    Yields
+    ------
+    ndarray, shape (height_px, W, 3), uint8 : RGB frames, all the same size.
+    """
+    from lab.pose.video import iter_frames
+
+    height_px = _even(int(height_px))
+    # The reference is held in memory at the output height; the attempt is streamed.
+    ref_frames = []
+    for _i, _t, rgb in iter_frames(reference_video, max_side_px=None):
+        f = _fit_height(rgb, height_px)
+        s = f.shape[1] / float(reference.meta.get("width") or rgb.shape[1])
+        if len(ref_frames) < reference.n_frames and reference.image_px is not None:
+            f = draw_skeleton(f, reference.image_px[len(ref_frames)] * s, keypoints=reference.keypoints)
+        ref_frames.append(_label(f, "coach"))
+    if not ref_frames:
+        raise ValueError(f"no frames could be decoded from {reference_video}")
+    match = None
+    if path is not None:
+        p = np.asarray(path, dtype=int)
+        match = {}
+        for r, a in p:
+            match.setdefault(int(a), int(r))
+    width = None
+    for j, _t, rgb in iter_frames(attempt_video, max_side_px=None):
+        f = _fit_height(rgb, height_px)
+        s = f.shape[1] / float(attempt.meta.get("width") or rgb.shape[1])
+        if ghost_px is not None and j < len(ghost_px):
+            f = draw_ghost(f, np.asarray(ghost_px)[j] * s, keypoints=attempt.keypoints)
+        if attempt.image_px is not None and j < attempt.n_frames:
+            cols = None
+            if deviation is not None and j < len(deviation):
+                cols = deviation_colors(np.asarray(deviation)[j], max_value=max_deviation)
+            f = draw_skeleton(f, attempt.image_px[j] * s, keypoints=attempt.keypoints, colors_per_joint=cols)
+        f = _label(f, "player" + (" + coach ghost" if ghost_px is not None else ""))
+        r = match.get(j) if match is not None else j
+        if r is None:  # attempt frame beyond the path: hold the last matched one
+            r = max(match.values()) if match else j
+        r = int(np.clip(r, 0, len(ref_frames) - 1))
+        both = np.concatenate([ref_frames[r], f], axis=1)
+        if width is None:
+            width = _even(both.shape[1])
+        if both.shape[1] != width:
+            pad = np.zeros((height_px, width, 3), dtype=np.uint8)
+            pad[:, :min(width, both.shape[1])] = both[:, :width]
+            both = pad
+        yield np.ascontiguousarray(both[:, :width])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -11,7 +12,7 @@ import numpy as np
 
 from lab.io import LabError, cache_dir, sha256_file, write_bytes_atomic
 from lab.pose.models import DEFAULT_MODEL, _quiet_stderr, ensure_model
-from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, read_track, write_track
+from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, check_track, read_track, write_track
 from lab.pose.video import iter_frames, probe_video
 
 #: Bumped when extraction changes what it produces (invalidates the cache).
@@ -165,6 +166,9 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
             landmarker.close()
     if not times:
         raise LabError(f"{video} has no decodable video frames", exit_code=2)
+    if info.frame_count and target_fps is None and len(times) < 0.9 * info.frame_count:
+        warnings.warn(f"decoded only {len(times)} of the {info.frame_count} frames the header of "
+                      f"{Path(video).name} announces: the file seems truncated", stacklevel=2)
     meta = {
         "source": str(video), "width": W, "height": H, "fps": info.fps,
         "frame_count": len(times), "rotation_deg": info.rotation_deg,
@@ -218,22 +222,48 @@ def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_pe
                   max_side_px=max_side_px)
     key = _cache_key(sha256_file(video), model=model, **params)
     path = tracks_cache_dir() / f"{key}.parquet"
-    record = path.with_suffix(".sha256")
-    if path.exists() and record.exists():
-        if record.read_text().strip() == sha256_file(path):
-            try:
-                track = read_track(path)
-                track.meta["source"] = str(video)
-                track.meta["cache"] = str(path)
-                return track
-            except PoseFormatError:
-                pass
-        warnings.warn(f"cache entry {path.name} is damaged; extracting again", stacklevel=2)
-    track = extract_pose(video, model=model, progress=progress, **params)
-    write_track(track, path)
-    write_bytes_atomic(record, sha256_file(path).encode())
+    # One extraction per entry at a time: a second process asking for the same
+    # video waits here, then reads what the first one stored.
+    with entry_lock(path):
+        track = _read_cache_entry(path)
+        if track is None:
+            track = extract_pose(video, model=model, progress=progress, **params)
+            write_track(track, path)
+            write_bytes_atomic(path.with_suffix(".sha256"), sha256_file(path).encode())
+    track.meta["source"] = str(video)
     track.meta["cache"] = str(path)
     return track
+
+
+def _read_cache_entry(path: Path) -> PoseTrack | None:
+    """The cached track at ``path`` if its checksum record matches, else None (with a warning if damaged)."""
+    record = path.with_suffix(".sha256")
+    if not (path.exists() and record.exists()):
+        return None
+    if record.read_text().strip() == sha256_file(path):
+        try:
+            return read_track(path)
+        except PoseFormatError:
+            pass
+    warnings.warn(f"cache entry {path.name} is damaged; extracting again", stacklevel=3)
+    return None
+
+
+@contextlib.contextmanager
+def entry_lock(path: Path):
+    """An exclusive advisory lock (``flock``) on ``<path>.lock`` for the duration of the block."""
+    lock = path.with_suffix(path.suffix + ".lock")
+    with open(lock, "a+") as fh:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no cross-process lock, atomic renames still hold
+            yield
+            return
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def load_track(source: str | Path, **extract_kwargs) -> PoseTrack:
@@ -244,15 +274,12 @@ def load_track(source: str | Path, **extract_kwargs) -> PoseTrack:
         if not p.exists():
             raise LabError(f"no such file: {p}", exit_code=2)
         try:
-            return read_track(p)
+            track = read_track(p)
+            check_track(track)
+            return track
         except PoseFormatError as exc:
-            raise LabError(str(exc), exit_code=2) from None
+            raise LabError(f"{p}: {exc}", exit_code=2) from None
     if suffix in (".trc", ".bvh"):
         from lab.lift import mocap  # noqa: F401  (added with issue 3)
         return mocap.read_mocap(p)
     return extract_pose_cached(p, **extract_kwargs)
-
-
-def enable_debug_logs() -> None:
-    """Let MediaPipe's native logs through (``LAB_DEBUG=1``)."""
-    os.environ["LAB_DEBUG"] = "1"

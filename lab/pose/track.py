@@ -361,3 +361,33 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def check_track(track: PoseTrack) -> None:
+    """Raise :class:`PoseFormatError` if a track cannot be used: nothing valid, or wrong units.
+
+    Checks: at least one frame with finite landmarks; 3D in metres (a torso —
+    mid-shoulder to mid-hip — of 0.2-1.5 m; values a thousand times larger are
+    millimetres); pixel coordinates not normalized to [0, 1] when the frame
+    size says they should be pixels.
+    """
+    if not track.detected().any():
+        raise PoseFormatError("the pose track has no valid landmarks (all NaN)")
+    names = track.keypoints
+    if track.world_m is not None and np.isfinite(track.world_m).any() and \
+            {"left_shoulder", "right_shoulder", "left_hip", "right_hip"} <= set(names):
+        w = track.world_m
+        sh = (w[:, names.index("left_shoulder")] + w[:, names.index("right_shoulder")]) / 2
+        hp = (w[:, names.index("left_hip")] + w[:, names.index("right_hip")]) / 2
+        torso = np.linalg.norm(sh - hp, axis=-1)
+        if np.isfinite(torso).any():
+            t = float(np.nanmedian(torso))
+            if t > 5.0:
+                raise PoseFormatError(f"3D coordinates look like millimetres or centimetres (torso {t:.0f} units); "
+                                      "pose files use metres")
+            if t < 0.05:
+                raise PoseFormatError(f"3D coordinates are implausibly small (torso {t:.3f} m); pose files use metres")
+    if track.image_px is not None and track.meta.get("width", 0) > 2:
+        img = track.image_px[np.isfinite(track.image_px)]
+        if img.size and np.nanmax(np.abs(img)) <= 1.5:
+            raise PoseFormatError("x_px/y_px look normalized to [0, 1]; they must be pixels (put 0-1 values in x_norm/y_norm)")

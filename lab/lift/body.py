@@ -1,0 +1,391 @@
+"""The canonical body frame, left/right flip repair, mirror detection, and :func:`lift_track`.
+
+Body frame (``PoseTrack.frame == "body"``): metres, origin at the mid-hip of
+each frame, y = up (vertical), z = the subject's front, x = the subject's left
+(right-handed: z = x cross y).
+
+Choice of rotation: ONE rotation per clip by default (``heading="clip"``). The
+vertical is estimated once per clip and the heading is the circular median of
+the per-frame facing directions, so a drill with a turn keeps its turn (the
+body frame is fixed to where the subject faced on average, not re-aligned every
+frame). ``heading="frame"`` re-aligns each frame to its own facing direction
+(useful to compare postures regardless of turning). The per-frame heading
+relative to the clip heading is kept in ``meta["lift"]["heading_deg"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lab.lift import clean
+from lab.lift.circular import circular_median_deg, wrap_deg
+from lab.pose.track import PoseTrack
+
+_PAIRS_CACHE: dict[tuple[str, ...], np.ndarray] = {}
+
+
+def mirror_permutation(keypoints: tuple[str, ...]) -> np.ndarray:
+    """Index array that swaps every ``left_*`` landmark with its ``right_*`` twin."""
+    keypoints = tuple(keypoints)
+    if keypoints not in _PAIRS_CACHE:
+        idx = {k: i for i, k in enumerate(keypoints)}
+        perm = np.array([idx.get(clean._mirror_name(k), i) for i, k in enumerate(keypoints)])
+        _PAIRS_CACHE[keypoints] = perm
+    return _PAIRS_CACHE[keypoints]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1e-12, v / n, np.nan)
+
+
+def _mid(x: np.ndarray, keypoints: tuple[str, ...], a: str, b: str) -> np.ndarray:
+    return (x[..., keypoints.index(a), :] + x[..., keypoints.index(b), :]) / 2
+
+
+def _nanmedian_rows(v: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(v).all(-1)
+    return np.median(v[ok], axis=0) if ok.any() else np.full(v.shape[-1], np.nan)
+
+
+def estimate_up_axis(world_m: np.ndarray, keypoints: tuple[str, ...]) -> np.ndarray:
+    """Per-clip vertical (unit (3,)) in the track's own axes, from the body.
+
+    The median over frames of the mid-ankle -> mid-hip direction (legs are
+    the most vertical long segment of a standing person); frames without
+    ankles use mid-hip -> mid-shoulder. Falls back to camera up (0, -1, 0).
+    Note: a forward lean or a camera pitch cannot be told apart from one view;
+    on the Pose2Sim balancing clip this estimate is 8-12 degrees off gravity.
+    """
+    hip = _mid(world_m, keypoints, "left_hip", "right_hip")
+    ank = _mid(world_m, keypoints, "left_ankle", "right_ankle")
+    sho = _mid(world_m, keypoints, "left_shoulder", "right_shoulder")
+    legs = _unit(hip - ank)
+    trunk = _unit(sho - hip)
+    per_frame = np.where(np.isfinite(legs).all(-1, keepdims=True), legs, trunk)
+    up = _nanmedian_rows(per_frame)
+    if not np.isfinite(up).all() or np.linalg.norm(up) < 1e-6:
+        return np.array([0.0, -1.0, 0.0])
+    return up / np.linalg.norm(up)
+
+
+def left_axis(world_m: np.ndarray, keypoints: tuple[str, ...], up: np.ndarray) -> np.ndarray:
+    """Per-frame horizontal unit vector to the subject's left (T, 3), from hip and shoulder lines."""
+    def horiz(v):
+        return _unit(v - (v @ up)[..., None] * up)
+    hips = horiz(world_m[:, keypoints.index("left_hip")] - world_m[:, keypoints.index("right_hip")])
+    shs = horiz(world_m[:, keypoints.index("left_shoulder")] - world_m[:, keypoints.index("right_shoulder")])
+    both = np.where(np.isfinite(hips), hips, 0) + np.where(np.isfinite(shs), shs, 0)
+    both[~(np.isfinite(hips).all(-1) | np.isfinite(shs).all(-1))] = np.nan
+    return horiz(both)
+
+
+def heading_deg(world_m: np.ndarray, keypoints: tuple[str, ...], up: np.ndarray,
+                basis: np.ndarray) -> np.ndarray:
+    """Per-frame facing direction as an angle (T,) degrees in the horizontal ``basis`` (2, 3)."""
+    front = np.cross(left_axis(world_m, keypoints, up), up)
+    return np.degrees(np.arctan2(front @ basis[1], front @ basis[0]))
+
+
+def horizontal_basis(up: np.ndarray, *, hint: np.ndarray = np.array([1.0, 0.0, 0.0])) -> np.ndarray:
+    """Two horizontal unit vectors (2, 3): b0 along ``hint`` made horizontal, b1 = up x b0."""
+    b0 = hint - (hint @ up) * up
+    if np.linalg.norm(b0) < 1e-6:
+        b0 = np.array([0.0, 0.0, 1.0]) - up[2] * up
+    b0 = b0 / np.linalg.norm(b0)
+    return np.stack([b0, np.cross(up, b0)])
+
+
+def viewing_rays(track: PoseTrack) -> np.ndarray:
+    """Unit ray from the camera through the mid-hip, per frame (T, 3), camera axes.
+
+    Uses the image position of the hips and the default field of view; (0, 0, 1)
+    where unknown.
+    """
+    from lab.align.calibration import intrinsics_from_fov
+
+    T = track.n_frames
+    out = np.tile([0.0, 0.0, 1.0], (T, 1))
+    w, h = track.meta.get("width"), track.meta.get("height")
+    if track.image_px is None or not w or not h:
+        return out
+    K = intrinsics_from_fov(int(w), int(h))
+    hip = _mid(track.image_px, track.keypoints, "left_hip", "right_hip")
+    ray = np.stack([(hip[:, 0] - K[0, 2]) / K[0, 0], (hip[:, 1] - K[1, 2]) / K[1, 1], np.ones(T)], -1)
+    ray = _unit(ray)
+    ok = np.isfinite(ray).all(-1)
+    out[ok] = ray[ok]
+    return out
+
+
+def flip_repaired(track: PoseTrack, frames: np.ndarray, *, rays: np.ndarray | None = None) -> PoseTrack:
+    """Undo a "seen from behind" flip on the given frames.
+
+    On such frames the left/right labels are swapped (in 2D and 3D) and the
+    3D is the depth-mirror of the true pose. The repair swaps every
+    left/right pair and reflects the hip-centred 3D across the plane through
+    the mid-hip perpendicular to the viewing ray.
+
+    Parameters
+    ----------
+    track : PoseTrack (frame ``camera``)
+    frames : bool (T,) or int indices
+    rays : (T, 3) unit viewing rays; default :func:`viewing_rays`.
+    """
+    sel = np.zeros(track.n_frames, dtype=bool)
+    sel[np.asarray(frames)] = True
+    if not sel.any():
+        return track
+    perm = mirror_permutation(track.keypoints)
+    rays = viewing_rays(track) if rays is None else rays
+
+    def swap(a):
+        if a is None:
+            return None
+        a = a.copy()
+        a[sel] = a[sel][:, perm]
+        return a
+
+    world = swap(track.world_m)
+    if world is not None:
+        hip = _mid(world[sel], track.keypoints, "left_hip", "right_hip")
+        v = rays[sel][:, None, :]
+        rel = world[sel] - hip[:, None]
+        world[sel] = hip[:, None] + rel - 2 * (rel * v).sum(-1, keepdims=True) * v
+    z = swap(track.image_z)
+    if z is not None:
+        z[sel] = -z[sel]
+    return track.replace(image_px=swap(track.image_px), world_m=world, visibility=swap(track.visibility),
+                         presence=swap(track.presence), image_z=z, meta=dict(track.meta))
+
+
+def detect_flips(track: PoseTrack, *, up: np.ndarray | None = None, window_s: float = 2.0,
+                 margin_deg: float = 30.0, rays: np.ndarray | None = None) -> np.ndarray:
+    """Frames whose 3D facing is a front/back flip of its neighbours' (bool (T,)).
+
+    For each frame, the facing direction of the landmarks as given and of the
+    flip-repaired landmarks (:func:`flip_repaired`) are compared with the
+    local consensus heading (vector median over ``window_s``); a frame is
+    flipped when the repaired version agrees better by more than
+    ``margin_deg``. Iterated three times so the consensus settles. A real
+    turn is gradual, so the local consensus follows it; a flip is a jump of
+    about ``180 - 2 * off-axis angle`` degrees between neighbouring frames.
+    """
+    if track.world_m is None:
+        return np.zeros(track.n_frames, dtype=bool)
+    kp = track.keypoints
+    up = estimate_up_axis(track.world_m, kp) if up is None else up
+    rays = viewing_rays(track) if rays is None else rays
+    basis = horizontal_basis(up)
+    th = heading_deg(track.world_m, kp, up, basis)
+    alt = flip_repaired(track, np.arange(track.n_frames), rays=rays)
+    th_alt = heading_deg(alt.world_m, kp, up, basis)
+    T = track.n_frames
+    half = max(1, int(round(window_s * track.fps / 2))) if np.isfinite(track.fps) else 30
+    flips = np.zeros(T, dtype=bool)
+    for _ in range(3):
+        chosen = np.radians(np.where(flips, th_alt, th))
+        c, s = np.cos(chosen), np.sin(chosen)
+        ref = np.full(T, np.nan)
+        for f in range(T):
+            lo, hi = max(0, f - half), min(T, f + half + 1)
+            cc, ss = c[lo:hi], s[lo:hi]
+            ok = np.isfinite(cc)
+            if ok.sum():
+                ref[f] = np.degrees(np.arctan2(np.median(ss[ok]), np.median(cc[ok])))
+        d0 = np.abs(wrap_deg(th - ref))
+        d1 = np.abs(wrap_deg(th_alt - ref))
+        new = np.isfinite(d0) & np.isfinite(d1) & (d1 + margin_deg < d0)
+        if np.array_equal(new, flips):
+            break
+        flips = new
+    return flips
+
+
+def detect_mirrored(track: PoseTrack, *, ratio: float = 0.7) -> tuple[bool, float]:
+    """Is the picture mirrored relative to the 3D landmarks (e.g. a selfie camera)?
+
+    MediaPipe gives nearly the same world landmarks for a mirrored picture,
+    so in a mirrored clip the image left/right ordering contradicts the 3D.
+    Per frame, the 3D (x, y) is fitted to the 2D by a rotation + scale
+    (Procrustes, no reflection) as given and with x negated; the clip is
+    mirrored when the negated fit is better (error below ``ratio`` times the
+    direct fit's) on most frames.
+
+    Returns
+    -------
+    mirrored : bool
+    fraction : float, share of usable frames where the mirrored fit won.
+    """
+    if track.image_px is None or track.world_m is None or track.frame != "camera":
+        return False, 0.0
+    core = [track.index(k) for k in ("left_shoulder", "right_shoulder", "left_hip", "right_hip",
+                                     "left_knee", "right_knee", "left_ankle", "right_ankle",
+                                     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "nose")
+            if k in track.keypoints]
+    won, used = 0, 0
+    for f in range(track.n_frames):
+        a = track.world_m[f, core, :2]
+        b = track.image_px[f, core]
+        ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+        if ok.sum() < 5:
+            continue
+        e0 = _procrustes_2d_error(a[ok], b[ok])
+        e1 = _procrustes_2d_error(a[ok] * [-1, 1], b[ok])
+        used += 1
+        won += e1 < ratio * e0
+    frac = won / used if used else 0.0
+    return bool(frac > 0.5), float(frac)
+
+
+def _procrustes_2d_error(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    u, s, vt = np.linalg.svd(a.T @ b)
+    if np.linalg.det(u @ vt) < 0:
+        s[-1] = -s[-1]
+    scale = s.sum() / max((a ** 2).sum(), 1e-12)
+    # residual of the best rotation+scale fit, relative to b's spread
+    res = (b ** 2).sum() - scale * s.sum()
+    return float(max(res, 0.0) / max((b ** 2).sum(), 1e-12))
+
+
+def canonical_rotation(up: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """Rotation (3, 3) whose rows are the body axes (left, up, front) in the input axes."""
+    up = up / np.linalg.norm(up)
+    f = front - (front @ up) * up
+    f = f / np.linalg.norm(f)
+    left = np.cross(up, f)
+    return np.stack([left, up, f])
+
+
+def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0.2,
+               hampel_window_s: float = 0.5, hampel_n_sigmas: float = 3.0,
+               heading: str = "clip", repair_flips: bool = True, enforce_bones: bool = True,
+               filled_confidence: float = 0.5, flipped_confidence: float = 0.8) -> PoseTrack:
+    """Clean 3D track in the canonical body frame, from a MediaPipe (``camera``) or mocap (``lab``) track.
+
+    Steps: (1) left/right + front/back flips repaired (``camera`` tracks;
+    :func:`detect_flips`), (2) Hampel outliers removed, (3) gaps up to
+    ``max_gap_s`` interpolated, (4) zero-lag Butterworth low-pass at
+    ``cutoff_hz`` on each unbroken stretch, (5) rotation into the body frame
+    (per-clip vertical and heading; see the module docstring), (6) bone
+    lengths held at their clip medians along the kinematic tree.
+
+    Parameters
+    ----------
+    track : PoseTrack
+        Frame ``camera`` (MediaPipe world landmarks) or ``lab`` (mocap, y up).
+    cutoff_hz : float
+        Low-pass cut-off, Hz.
+    max_gap_s : float
+        Longest run of missing/outlier samples to fill, seconds.
+    hampel_window_s, hampel_n_sigmas : float
+        Outlier window (seconds) and threshold (robust sigmas).
+    heading : {"clip", "frame"}
+        One rotation for the clip (turns stay visible) or one per frame.
+    repair_flips : bool
+    enforce_bones : bool
+    filled_confidence, flipped_confidence : float
+        Factors applied to ``visibility`` of interpolated / flip-repaired samples.
+
+    Returns
+    -------
+    PoseTrack
+        Frame ``body``; ``image_px`` kept (with repaired labels);
+        ``meta["lift"]`` holds ``up_axis`` and ``rotation`` (clip rotation,
+        rows = body axes in the input axes), ``heading_deg`` (T,) per-frame
+        heading relative to the clip, ``flipped_frames``, ``mirrored``,
+        ``bone_lengths_m``, ``root_m`` (T, 3) mid-hip in the rotated input
+        axes (the translation removed from ``world_m``), and the parameters.
+    """
+    if track.world_m is None:
+        from lab.io import LabError
+        raise LabError("this pose track has no 3D landmarks to lift", exit_code=4)
+    if track.frame == "body":
+        return track
+    if heading not in ("clip", "frame"):
+        raise ValueError(f"heading must be 'clip' or 'frame', not {heading!r}")
+    kp = track.keypoints
+    fps = track.fps if np.isfinite(track.fps) else 30.0
+    flips = np.zeros(track.n_frames, dtype=bool)
+    mirrored, mirror_frac = False, 0.0
+    if track.frame == "lab":
+        up = np.array([0.0, 1.0, 0.0])
+    else:
+        up0 = estimate_up_axis(track.world_m, kp)
+        if repair_flips:
+            rays = viewing_rays(track)
+            flips = detect_flips(track, up=up0, rays=rays)
+            track = flip_repaired(track, flips, rays=rays)
+        mirrored, mirror_frac = detect_mirrored(track)
+        up = estimate_up_axis(track.world_m, kp)
+
+    x = np.array(track.world_m, dtype=np.float64, copy=True)
+    vis = np.array(track.visibility, dtype=np.float64, copy=True)
+    # outliers are judged per joint on the hip-centred positions (the root moves for mocap)
+    hip = _mid(x, kp, "left_hip", "right_hip")
+    rel = x - hip[:, None]
+    out = clean.reject_outliers_hampel(rel, window_s=hampel_window_s, fps=fps,
+                                       n_sigmas=hampel_n_sigmas).any(-1)
+    x[out] = np.nan
+    x, filled = clean.interpolate_gaps(x, max_gap_s=max_gap_s, fps=fps)
+    filled = filled.any(-1)
+    x = clean.lowpass_filter(x, cutoff_hz=cutoff_hz, fps=fps)
+
+    basis = horizontal_basis(up)
+    th = heading_deg(x, kp, up, basis)
+    th_clip = circular_median_deg(th)
+    if not np.isfinite(th_clip):
+        th_clip = 0.0
+    front_clip = np.cos(np.radians(th_clip)) * basis[0] + np.sin(np.radians(th_clip)) * basis[1]
+    R_clip = canonical_rotation(up, front_clip)
+    hip = _mid(x, kp, "left_hip", "right_hip")
+    rel = x - hip[:, None]
+    if heading == "clip":
+        body = rel @ R_clip.T
+    else:
+        body = np.full_like(rel, np.nan)
+        for f in range(len(rel)):
+            if np.isfinite(th[f]):
+                fr = np.cos(np.radians(th[f])) * basis[0] + np.sin(np.radians(th[f])) * basis[1]
+                body[f] = rel[f] @ canonical_rotation(up, fr).T
+    lengths = clean.measure_bone_lengths(body, kp)
+    if enforce_bones:
+        body = clean.enforce_bone_lengths(body, kp, lengths_m=lengths)
+
+    vis = np.where(filled, vis * filled_confidence, vis)
+    vis[flips] *= flipped_confidence
+    vis[~np.isfinite(body).all(-1)] = 0.0
+    rel_heading = wrap_deg(th - th_clip)
+    meta = dict(track.meta)
+    meta["lift"] = {
+        "source_frame": track.frame,
+        "up_axis": up.tolist(),
+        "rotation": R_clip.tolist(),
+        "heading": heading,
+        "heading_deg": [None if not np.isfinite(v) else float(v) for v in rel_heading],
+        "flipped_frames": np.flatnonzero(flips).tolist(),
+        "mirrored": mirrored, "mirrored_fraction": mirror_frac,
+        "outlier_samples": int(out.sum()), "filled_samples": int(filled.sum()),
+        "bone_lengths_m": {f"{p}->{c}": v for (p, c), v in lengths.items()},
+        "root_m": np.where(np.isfinite(hip), hip @ R_clip.T, None).tolist(),
+        "cutoff_hz": cutoff_hz, "max_gap_s": max_gap_s,
+        "hampel_window_s": hampel_window_s, "hampel_n_sigmas": hampel_n_sigmas,
+    }
+    return track.replace(world_m=body, visibility=vis, frame="body", meta=meta)
+
+
+def lift_mocap(track: PoseTrack, *, cutoff_hz: float = 6.0, heading: str = "clip",
+               enforce_bones: bool = True) -> PoseTrack:
+    """Canonical body frame for a mocap track (frame ``lab``, y up): same steps as :func:`lift_track`.
+
+    Mocap is clean, so outliers are only those beyond 5 robust sigmas and gaps
+    up to 0.1 s are filled. The global translation is removed from
+    ``world_m`` (origin = mid-hip per frame) and kept in ``meta["lift"]["root_m"]``.
+    """
+    if track.frame != "lab":
+        raise ValueError(f"lift_mocap expects a frame 'lab' track, got {track.frame!r}")
+    return lift_track(track, cutoff_hz=cutoff_hz, max_gap_s=0.1, hampel_n_sigmas=5.0,
+                      heading=heading, repair_flips=False, enforce_bones=enforce_bones)

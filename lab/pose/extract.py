@@ -280,6 +280,6 @@ def load_track(source: str | Path, **extract_kwargs) -> PoseTrack:
         except PoseFormatError as exc:
             raise LabError(f"{p}: {exc}", exit_code=2) from None
     if suffix in (".trc", ".bvh"):
-        from lab.lift import mocap  # noqa: F401  (added with issue 3)
-        return mocap.read_mocap(p)
+        from lab.pose.mocap import read_mocap
+        return read_mocap(p)
     return extract_pose_cached(p, **extract_kwargs)

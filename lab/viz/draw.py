@@ -359,3 +359,13 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             pad[:, :min(width, both.shape[1])] = both[:, :width]
             both = pad
         yield np.ascontiguousarray(both[:, :width])
+
+
+def to_png(image_rgb: np.ndarray) -> bytes:
+    """PNG bytes of an RGB uint8 image (for ``IPython.display.Image`` or an ``<img>``)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image_rgb[..., ::-1]))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()

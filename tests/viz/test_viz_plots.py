@@ -1,0 +1,126 @@
+"""Plotly figures: contents checked against values known in advance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
+from lab.viz import (animate_skeleton_3d, confusion_at, plot_bone_lengths, plot_dtw_path, plot_joint_angles,
+                     plot_pose_quality, plot_threshold_explorer, plot_viewpoints)
+
+K = len(BLAZEPOSE_KEYPOINTS)
+
+
+def _track(n, *, frame="body", seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(n, K, 3)) * 0.3
+    return PoseTrack(time_s=np.arange(n) / 30.0, keypoints=BLAZEPOSE_KEYPOINTS, world_m=w, frame=frame)
+
+
+def _joint_xyz(fig_frame, trace_index, k):
+    t = fig_frame.data[trace_index]
+    return np.array([t.x[k], t.y[k], t.z[k]], dtype=float)
+
+
+def test_animation_follows_the_dtw_path():
+    a, b = _track(10, seed=1), _track(7, seed=2)
+    path = np.array([[0, 0], [1, 0], [2, 1], [3, 2], [4, 2], [5, 3], [6, 4], [7, 5], [8, 6], [9, 6]])
+    fig = animate_skeleton_3d([a, b], ["coach", "player"], path=path, max_frames=100)
+    assert len(fig.frames) == len(path)
+    assert fig.layout.updatemenus[0].buttons[0].label == "Play"
+    assert len(fig.layout.sliders[0].steps) == len(path)
+    nose = BLAZEPOSE_KEYPOINTS.index("nose")
+    for s, (r, t) in enumerate(path):
+        # traces per step: coach lines, coach joints, player lines, player joints
+        np.testing.assert_allclose(_joint_xyz(fig.frames[s], 1, nose), a.world_m[r, nose], atol=1e-4)
+        np.testing.assert_allclose(_joint_xyz(fig.frames[s], 3, nose), b.world_m[t, nose], atol=1e-4)
+    assert fig.layout.scene.camera.up.y == 1
+
+
+def test_animation_turns_camera_frame_to_y_up_and_subsamples():
+    a = _track(50, frame="camera")
+    fig = animate_skeleton_3d([a], ["x"], max_frames=10)
+    assert len(fig.frames) == 10
+    nose = BLAZEPOSE_KEYPOINTS.index("nose")
+    np.testing.assert_allclose(_joint_xyz(fig.frames[0], 1, nose), a.world_m[0, nose] * [1, -1, -1], atol=1e-4)
+    last = fig.frames[-1]
+    np.testing.assert_allclose(_joint_xyz(last, 1, nose), a.world_m[49, nose] * [1, -1, -1], atol=1e-4)
+
+
+def test_threshold_explorer_steps_carry_the_right_roc_point_and_counts():
+    d = np.array([1.0, 2.0, 3.0, 4.0])
+    y = np.array([True, True, False, False])
+    assert confusion_at(d, y, 2.5) == dict(tp=2, fp=0, fn=0, tn=2)
+    assert confusion_at(d, y, 3.5) == dict(tp=2, fp=1, fn=0, tn=1)
+    fig = plot_threshold_explorer(d, y, thresholds=np.array([0.5, 2.5, 3.5]))
+    steps = fig.layout.sliders[0].steps
+    assert [s.label for s in steps] == ["0.5", "2.5", "3.5"]
+    expected = {0: ([0.0], [0.0]), 1: ([0.0], [1.0]), 2: ([0.5], [1.0])}
+    for i, (fx, fy) in expected.items():
+        data, layout, traces = steps[i].args
+        assert list(traces) == [2, 3, 4]
+        assert list(data["x"][0]) == fx and list(data["y"][0]) == fy
+        assert list(data["x"][2]) == [[0.5, 2.5, 3.5][i]] * 2
+    # at 3.5 the pair at distance 3 (really different) is called same: wrong (red), the others right
+    colors = steps[2].args[0]["marker.color"][1]
+    assert list(colors) == ["#2ca02c", "#2ca02c", "#d62728", "#2ca02c"]
+    assert "accuracy 75%" in steps[2].args[1]["annotations"][-1]["text"]
+    assert "accuracy 100%" in steps[1].args[1]["annotations"][-1]["text"]
+    # the initial state is the middle step's
+    assert list(fig.data[2].x) == [0.0] and list(fig.data[2].y) == [1.0]
+
+
+def test_threshold_explorer_rejects_mismatched_inputs():
+    with pytest.raises(ValueError):
+        plot_threshold_explorer(np.array([1.0, 2.0]), np.array([True]))
+
+
+def test_pose_quality_shows_detection_per_frame():
+    tr = _track(20, frame="camera")
+    tr.world_m[5:8] = np.nan
+    tr = PoseTrack(time_s=tr.time_s, keypoints=tr.keypoints, world_m=tr.world_m, frame="camera")
+    fig = plot_pose_quality(tr)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].y), tr.detected().astype(float))
+    assert "85%" in fig.layout.annotations[0].text
+    assert {t.name.split(" ")[0] for t in fig.data[1:]} == {"face", "arms", "legs"}
+
+
+def test_bone_lengths_constant_for_a_rigid_pose():
+    base = np.random.default_rng(3).normal(size=(K, 3))
+    w = np.repeat(base[None], 5, axis=0) + np.arange(5)[:, None, None] * 0.1  # translated, rigid
+    tr = PoseTrack(time_s=np.arange(5) / 30, keypoints=BLAZEPOSE_KEYPOINTS, world_m=w, frame="body")
+    fig = plot_bone_lengths(tr)
+    for t in fig.data:
+        assert np.ptp(np.asarray(t.y, float)) < 1e-9
+        assert "cv 0.0%" in t.name
+
+
+def test_joint_angles_are_warped_by_the_path():
+    ref = {"knee": np.array([0.0, 10, 20, 30])}
+    att = {"knee": np.array([5.0, 25, 35])}
+    path = np.array([[0, 0], [1, 0], [2, 1], [3, 2]])
+    fig = plot_joint_angles(ref, att, path=path)
+    np.testing.assert_array_equal(fig.data[0].y, [0, 10, 20, 30])
+    np.testing.assert_array_equal(fig.data[1].y, [5, 5, 25, 35])
+    with pytest.raises(ValueError):
+        plot_joint_angles({"a": ref["knee"]}, {"b": att["knee"]})
+
+
+def test_dtw_path_in_seconds():
+    path = np.array([[0, 0], [1, 1], [2, 1]])
+    fig = plot_dtw_path(path, reference_time_s=np.array([0, 0.5, 1.0]), attempt_time_s=np.array([0, 0.25]))
+    np.testing.assert_allclose(fig.data[-1].x, [0, 0.25, 0.25])
+    np.testing.assert_allclose(fig.data[-1].y, [0, 0.5, 1.0])
+
+
+def test_viewpoints_place_cameras_with_their_azimuth():
+    views = {"left": np.array([3.0, 1.0, 0.0]), "front": np.array([0.0, 1.0, 3.0]),
+             "behind": np.array([0.0, 1.0, -3.0])}
+    fig = plot_viewpoints(views, pose_m=np.zeros((K, 3)))
+    names = {t.name for t in fig.data if t.name}
+    assert "left (azimuth +90 deg)" in names
+    assert "front (azimuth +0 deg)" in names
+    assert "behind (azimuth +180 deg)" in names
+    left = [t for t in fig.data if t.name == "left (azimuth +90 deg)"][0]
+    assert (left.x[0], left.y[0], left.z[0]) == (3.0, 1.0, 0.0)

@@ -1,0 +1,13 @@
+"""View-invariant features of a pose track (joint angles, normalised positions, velocities)."""
+
+from lab.features.angles import (
+    ANGLE_WORDS, BODY_ANGLES, JOINT_ANGLES, POSITION_KEYPOINTS, FeatureSet, body_frame_basic,
+    compute_angles, compute_features, compute_positions, lift_or_basic, lowpass_nan,
+    mirror_features, mirror_track, resample_features,
+)
+
+__all__ = [
+    "ANGLE_WORDS", "BODY_ANGLES", "JOINT_ANGLES", "POSITION_KEYPOINTS", "FeatureSet",
+    "body_frame_basic", "compute_angles", "compute_features", "compute_positions",
+    "lift_or_basic", "lowpass_nan", "mirror_features", "mirror_track", "resample_features",
+]

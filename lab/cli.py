@@ -98,14 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn known errors into one line + exit code."""
     import click
 
+    import signal
+
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    # Ctrl-C and termination always interrupt cleanly (a parent shell may have
+    # set SIGINT to "ignore" for background jobs): temporary files are removed
+    # by the atomic writers as the KeyboardInterrupt unwinds.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def _warn(message, category, filename, lineno, file=None, line=None):
         print(f"warning: {message}", file=sys.stderr)
     warnings.showwarning = _warn
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        rv = app(args=argv, standalone_mode=False)
+        if rv == 130:  # click turns Ctrl-C into this return value when not standalone
+            raise KeyboardInterrupt
+        return rv if isinstance(rv, int) else 0
     except LabError as exc:
         if debug:
             raise

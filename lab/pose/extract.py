@@ -16,13 +16,13 @@ from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, chec
 from lab.pose.video import iter_frames, probe_video
 
 #: Bumped when extraction changes what it produces (invalidates the cache).
-EXTRACTOR_VERSION = 2
+EXTRACTOR_VERSION = 3
 
 K = len(BLAZEPOSE_KEYPOINTS)
 
 
 class LowDetectionWarning(UserWarning):
-    """Fewer frames than expected had a person in them."""
+    """The extraction's evidence is weak: few frames with a person, or frames missing."""
 
 
 def _make_landmarker(model_path: Path, *, max_people: int, min_confidence: float):
@@ -131,44 +131,42 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     n_multi = 0
     n_any = 0
     last_ms = -1
-    bar = tqdm(total=info.frame_count or None, unit="frame", desc=f"pose {Path(video).name}",
-               disable=not progress or None, leave=False)
-    try:
-        for index, t, rgb in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps):
-            ts_ms = max(int(round(t * 1000)), last_ms + 1)
-            last_ms = ts_ms
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-            if times:
+    quiet = _quiet_stderr()
+    with quiet:
+        bar = tqdm(total=info.frame_count or None, unit="frame", desc=f"pose {Path(video).name}",
+                   disable=not progress or None, leave=False, file=quiet.stream)
+        try:
+            for index, t, rgb in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps):
+                ts_ms = max(int(round(t * 1000)), last_ms + 1)
+                last_ms = ts_ms
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
                 result = landmarker.detect_for_video(image, ts_ms)
-            else:  # native logs are printed at the first detect
-                with _quiet_stderr():
-                    result = landmarker.detect_for_video(image, ts_ms)
-            cands = _candidates(result, W, H)
-            n_multi += len(cands) > 1
-            n_any += len(cands) > 0
-            pick = choose_person(cands, previous, W, H, gap_s=t - last_seen_t)
-            times.append(t)
-            if pick is None:
-                imgs.append(np.full((K, 2), np.nan)); zs.append(np.full(K, np.nan))
-                worlds.append(np.full((K, 3), np.nan)); viss.append(np.zeros(K)); press.append(np.zeros(K))
-            else:
-                img, z, w, v, p = cands[pick]
-                if previous is None:
-                    chosen_at = {"frame": len(times) - 1, "time_s": t, "candidates": len(cands)}
-                elif pick != 0:
-                    switches += 1
-                previous, last_seen_t = img, t
-                imgs.append(img); zs.append(z); worlds.append(w); viss.append(v); press.append(p)
-            bar.update(1)
-    finally:
-        bar.close()
-        with _quiet_stderr():
+                cands = _candidates(result, W, H)
+                n_multi += len(cands) > 1
+                n_any += len(cands) > 0
+                pick = choose_person(cands, previous, W, H, gap_s=t - last_seen_t)
+                times.append(t)
+                if pick is None:
+                    imgs.append(np.full((K, 2), np.nan)); zs.append(np.full(K, np.nan))
+                    worlds.append(np.full((K, 3), np.nan)); viss.append(np.zeros(K)); press.append(np.zeros(K))
+                else:
+                    img, z, w, v, p = cands[pick]
+                    if previous is None:
+                        chosen_at = {"frame": len(times) - 1, "time_s": t, "candidates": len(cands)}
+                    elif pick != 0:
+                        switches += 1
+                    previous, last_seen_t = img, t
+                    imgs.append(img); zs.append(z); worlds.append(w); viss.append(v); press.append(p)
+                bar.update(1)
+        finally:
+            bar.close()
             landmarker.close()
     if not times:
         raise LabError(f"{video} has no decodable video frames", exit_code=2)
+    notes = []
     if info.frame_count and target_fps is None and len(times) < 0.9 * info.frame_count:
-        warnings.warn(f"decoded only {len(times)} of the {info.frame_count} frames the header of "
-                      f"{Path(video).name} announces: the file seems truncated", stacklevel=2)
+        notes.append(f"decoded only {len(times)} of the {info.frame_count} frames the header of "
+                     f"{Path(video).name} announces: the file seems truncated")
     meta = {
         "source": str(video), "width": W, "height": H, "fps": info.fps,
         "frame_count": len(times), "rotation_deg": info.rotation_deg,
@@ -189,9 +187,15 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     if rate == 0.0:
         raise LabError(f"no person found in any of the {len(times)} frames of {video}", exit_code=4)
     if rate < 0.5:
-        warnings.warn(f"a person was found on only {rate:.0%} of frames of {Path(video).name}",
-                      LowDetectionWarning, stacklevel=2)
+        notes.append(f"a person was found on only {rate:.0%} of frames of {Path(video).name}")
+    meta["warnings"] = notes
+    _emit(notes)
     return track
+
+
+def _emit(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(note, LowDetectionWarning, stacklevel=3)
 
 
 # ----------------------------------------------------------------------- cache
@@ -226,7 +230,9 @@ def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_pe
     # video waits here, then reads what the first one stored.
     with entry_lock(path):
         track = _read_cache_entry(path)
-        if track is None:
+        if track is not None:
+            _emit(track.meta.get("warnings", []))  # a cached result keeps its caveats
+        else:
             track = extract_pose(video, model=model, progress=progress, **params)
             write_track(track, path)
             write_bytes_atomic(path.with_suffix(".sha256"), sha256_file(path).encode())

@@ -261,7 +261,7 @@ def canonical_rotation(up: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 
 def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0.2,
-               hampel_window_s: float = 0.5, hampel_n_sigmas: float = 3.0,
+               hampel_window_s: float = 0.2, hampel_n_sigmas: float = 3.0,
                heading: str = "clip", repair_flips: bool = True, enforce_bones: bool = True,
                filled_confidence: float = 0.5, flipped_confidence: float = 0.8) -> PoseTrack:
     """Clean 3D track in the canonical body frame, from a MediaPipe (``camera``) or mocap (``lab``) track.

@@ -46,6 +46,12 @@ def reject_outliers_hampel(series: np.ndarray, *, window_s: float, fps: float,
                            n_sigmas: float = 3.0, min_scale: float = 0.01) -> np.ndarray:
     """Hampel filter: flag samples far from their moving median.
 
+    Classic Hampel: the scale is 1.4826 x the median absolute deviation in
+    the window. Movement within the window counts as spread, so in fast
+    motion only glitches larger than the local range are caught (a
+    conservative choice: a real fast movement is never cut out); keep the
+    window short (default 0.2 s in :func:`lab.lift.lift_track`).
+
     Parameters
     ----------
     series : ndarray, shape (T, ...)

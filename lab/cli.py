@@ -93,6 +93,36 @@ def demo(output: Path = typer.Option(Path("reports/demo"), "-o", "--output", hel
     _out(str(path))
 
 
+# ----------------------------------------------------------------------- report
+@app.command()
+def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (video or pose file)."),
+           attempt: Optional[Path] = typer.Argument(None, help="Player's clip (video or pose file)."),
+           output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for the report."),
+           pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV/YAML of pairs: one report each + index.html."),
+           threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance threshold."),
+           mirror: str = typer.Option("auto", "--mirror", help="Also compare the mirror image: auto, no, yes."),
+           model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
+           video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video.")) -> None:
+    """Write a shareable HTML comparison report (verdict, frames, 3D, angles, feedback, viewpoints)."""
+    from lab.report import read_pairs, write_report, write_reports
+
+    if pairs is not None:
+        if reference is not None or attempt is not None:
+            raise LabError("give either REFERENCE ATTEMPT or --pairs, not both", exit_code=2)
+        items = read_pairs(pairs)
+        index = write_reports(items, output or Path("reports") / pairs.stem, model=model, threshold=threshold,
+                              mirror=mirror, video=video,
+                              progress=lambda e: _out(f"{e['name']}: " + (
+                                  f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)"
+                                  if "summary" in e else e.get("error", "failed"))))
+        _out(str(index))
+        return
+    if reference is None or attempt is None:
+        raise LabError("give REFERENCE and ATTEMPT clips (or --pairs FILE)", exit_code=2)
+    out = output or Path("reports") / f"{reference.stem}_vs_{attempt.stem}"
+    _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video)))
+
+
 # -------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn known errors into one line + exit code."""

@@ -1,0 +1,260 @@
+"""The shareable comparison report: offline HTML, browser check, atomic writes, reproducible figures."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lab.io import LabError
+from lab.report import (deviation_per_frame, export_html, feedback_table, find_external_references,
+                        path_to_frames, read_pairs, reference_frame_per_attempt_frame, write_h264, write_index,
+                        write_report)
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+# ----------------------------------------------------------------- pieces
+def test_path_to_frames_and_matches_per_attempt_frame():
+    t_ref = np.arange(10) / 10.0 + 5.0      # clips need not start at 0
+    t_att = np.arange(6) / 5.0
+    path_s = np.array([[0.0, 0.0], [0.31, 0.2], [0.6, 0.4], [0.9, 1.0]])
+    np.testing.assert_array_equal(path_to_frames(path_s, t_ref, t_att), [[0, 0], [3, 1], [6, 2], [9, 5]])
+    m = reference_frame_per_attempt_frame(np.array([[2, 1], [3, 1], [5, 3]]), 6)
+    # frame 0 before the path takes the first match, 2 holds the last match, 4-5 hold frame 3's
+    np.testing.assert_array_equal(m, [2, 2, 2, 5, 5, 5])
+
+
+def _per_step():
+    rows = []
+    for step, t in enumerate([0.0, 0.1, 0.2]):
+        for joint, d in (("left_knee", -10.0 * (step + 1)), ("right_elbow", 5.0)):
+            rows.append(dict(step=step, reference_time_s=t, attempt_time_s=t, joint=joint,
+                             reference_deg=20.0, attempt_deg=20.0 + d, difference_deg=d,
+                             confidence=1.0, phase=1 + step // 2))
+    return pd.DataFrame(rows)
+
+
+def test_deviation_lands_on_the_joint_vertex_and_swaps_sides_when_mirrored():
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS as KP
+    dev = deviation_per_frame(_per_step(), np.array([0.0, 0.1, 0.2]), KP)
+    np.testing.assert_allclose(dev[:, KP.index("left_knee")], [10, 20, 30])
+    np.testing.assert_allclose(dev[:, KP.index("right_elbow")], [5, 5, 5])
+    assert np.isnan(dev[:, KP.index("nose")]).all()
+    mir = deviation_per_frame(_per_step(), np.array([0.0, 0.1, 0.2]), KP, mirrored=True)
+    np.testing.assert_allclose(mir[:, KP.index("right_knee")], [10, 20, 30])
+    assert np.isnan(mir[:, KP.index("left_knee")]).all()
+
+
+def test_feedback_table_means_per_phase():
+    t = feedback_table(_per_step())
+    assert list(t.columns) == ["phase 1", "phase 2"]
+    assert list(t.index) == ["left knee", "right elbow"]     # larger differences first
+    assert t.loc["left knee", "phase 1"] == -15.0            # mean of -10, -20
+    assert t.loc["left knee", "phase 2"] == -30.0
+    assert t.loc["right elbow", "phase 2"] == 5.0
+
+
+def test_external_references_are_found_but_mentions_in_code_are_not():
+    assert find_external_references('<script src="https://cdn.plot.ly/plotly.js"></script>')
+    assert find_external_references("<link rel='stylesheet' href='//fonts.example.com/a.css'>")
+    assert find_external_references('<img alt="x" src="http://example.com/a.png">')
+    assert find_external_references('<script>require.config({paths: {a: "https://x/y"}})</script>')
+    assert not find_external_references('<script>var u = "https://tile.openstreetmap.org/";</script>')
+    assert not find_external_references('<video src="overlay.mp4"></video><a href="https://x.org">x</a>')
+
+
+def _plotly_notebook(n_figures=2):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    nb.cells.append(new_code_cell('import plotly.io as pio\npio.renderers.default = "notebook"\n'
+                                  'import plotly.graph_objects as go'))
+    for i in range(n_figures):
+        nb.cells.append(new_code_cell(f"go.Figure(go.Scatter(x=[0, 1], y=[{i}, 2]))"))
+    return nb
+
+
+def test_export_inlines_plotly_once_and_references_no_cdn(tmp_path):
+    from nbclient import NotebookClient
+
+    nb = _plotly_notebook(2)
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    raw = json.dumps(nb)
+    assert "cdnjs.cloudflare.com/ajax/libs/mathjax" in raw, "plotly's renderer adds MathJax from a CDN"
+    page = export_html(nb)
+    assert find_external_references(page) == []
+    assert "require.min.js" not in page and "cdnjs.cloudflare.com" not in page
+    assert page.count("Plotly.newPlot(") == 2
+    assert page.count("/** @license") == raw.count("/** @license")  # plotly.js inlined once, not per figure
+    assert "import plotly.io" not in page                              # code hidden
+
+
+def test_write_h264_is_browser_playable(tmp_path):
+    import imageio_ffmpeg
+    frames = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(12)]
+    out = write_h264(iter(frames), tmp_path / "v.mp4", fps=24)
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(out)],
+                          capture_output=True, text=True).stderr
+    assert "h264" in info and "yuv420p" in info and "64x48" in info and "24 fps" in info
+    data = out.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat"), "faststart: index before the media data"
+    n = sum(1 for _ in imageio_ffmpeg.read_frames(str(out))) - 1   # first item is metadata
+    assert n == 12
+    assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]         # no temporary left
+    with pytest.raises(ValueError):
+        write_h264(iter([np.zeros((47, 64, 3), np.uint8)]), tmp_path / "odd.mp4", fps=24)
+    assert not (tmp_path / "odd.mp4").exists()
+
+
+def test_read_pairs_csv_and_yaml(tmp_path):
+    (tmp_path / "pairs.csv").write_text("reference,attempt,name,label\na.mp4,b.mp4,ab,same\nc.mp4,/x/d.mp4,,\n")
+    pairs = read_pairs(tmp_path / "pairs.csv")
+    assert pairs[0]["name"] == "ab" and pairs[0]["reference"] == tmp_path / "a.mp4"
+    assert pairs[1]["name"] == "02_c_vs_d" and pairs[1]["attempt"] == Path("/x/d.mp4")
+    (tmp_path / "pairs.yaml").write_text("pairs:\n  - {reference: a.mp4, attempt: b.mp4, threshold: 12}\n")
+    assert read_pairs(tmp_path / "pairs.yaml")[0]["threshold"] == 12.0
+    (tmp_path / "bad.csv").write_text("reference,attempt\na.mp4,\n")
+    with pytest.raises(LabError):
+        read_pairs(tmp_path / "bad.csv")
+
+
+def test_index_links_reports(tmp_path):
+    idx = write_index(tmp_path, [
+        {"name": "p1", "href": "p1/report.html", "summary": {"verdict": "same", "score": 81.2,
+                                                             "reference": "/a/c.mp4", "attempt": "/a/d.mp4"}},
+        {"name": "p2", "error": "failed: no such file"}])
+    page = idx.read_text()
+    assert '<a href="p1/report.html">p1</a>' in page and ">81<" in page and "failed: no such file" in page
+
+
+def test_failed_run_leaves_no_report(tmp_path, monkeypatch):
+    """A notebook that fails midway: no report.html, no temporary folder, older files untouched."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    c = new_code_cell("reference = attempt = threshold = mirror = model = overlay_video = summary_json = None")
+    c.metadata["tags"] = ["parameters"]
+    nb.cells += [c, new_code_cell("open(summary_json, 'w').write('{}')\nraise RuntimeError('boom')")]
+    nbformat.write(nb, nbdir / "04_compare.ipynb")
+    monkeypatch.setenv("LAB_NOTEBOOKS_DIR", str(nbdir))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    with pytest.raises(LabError, match="boom"):
+        write_report(video, video, out)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+# ---------------------------------------------------- the real report (slow)
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    pytest.skip("chromium is not installed (apt-get install -y chromium); browser check skipped")
+
+
+def _open_in_chromium(page: Path, tmp: Path, *, height_px: int = 2000) -> tuple[Path, list[str]]:
+    """Screenshot of ``page`` (file://) and the http(s) URLs the page itself requested (net log)."""
+    shot, netlog = tmp / "shot.png", tmp / "net.json"
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-default-apps",
+           f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}", f"--screenshot={shot}",
+           f"--window-size=1280,{height_px}", "--virtual-time-budget=8000", page.resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=180)
+    assert shot.exists(), "chromium wrote no screenshot"
+    log = json.loads(netlog.read_text())
+    types = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    urls = []
+    for e in log["events"]:
+        p = e.get("params") or {}
+        if types.get(e["type"]) == "URL_REQUEST_START_JOB" and str(p.get("url", "")).startswith("http"):
+            # the browser's own background calls carry no origin; the page's come from file://
+            if p.get("initiator") != "not an origin" or "file://" in str(p.get("network_isolation_key", "")):
+                urls.append(p["url"])
+    return shot, urls
+
+
+def test_browser_check_detects_a_page_that_loads_from_the_network(tmp_path):
+    """Positive control: the net-log check does catch a page with a CDN script and a remote image."""
+    page = tmp_path / "bad.html"
+    page.write_text('<html><body><h1>x</h1><script src="https://cdn.jsdelivr.net/npm/x.js"></script>'
+                    '<img src="http://example.com/a.png"></body></html>')
+    _shot, urls = _open_in_chromium(page, tmp_path, height_px=300)
+    assert any("cdn.jsdelivr.net" in u for u in urls) and any("example.com" in u for u in urls)
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory, samples):
+    out = tmp_path_factory.mktemp("report")
+    page = write_report(samples["pose2sim/cam01.mp4"], samples["pose2sim/cam02.mp4"], out / "a")
+    return page
+
+
+def _figures(page: Path) -> list:
+    """Every Plotly figure (data, layout) and embedded image of a report, ids normalised."""
+    text = UUID.sub("ID", page.read_text())
+    figs = re.findall(r"Plotly\.newPlot\(\s*(.*?)\)\s*};", text, flags=re.DOTALL)
+    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    return figs + imgs
+
+
+@pytest.mark.slow
+def test_report_is_offline_complete_and_renders(sample_report, tmp_path):
+    page = sample_report
+    text = page.read_text()
+    assert find_external_references(text) == []
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)[^"']*cdn""", text, flags=re.IGNORECASE)
+    for phrase in ("score", "Matched moments", "Both movements in 3D", "Joint angles after alignment",
+                   "Joint by joint, phase by phase", "Where the cameras stood", 'src="overlay.mp4"'):
+        assert phrase in text, phrase
+    assert re.search(r"(Same movement|Different movement|Can.t tell)</b> (?:&mdash;|\u2014) score <b>\d+</b>/100", text)
+    assert text.count("Plotly.newPlot(") >= 4
+    assert '"label":"Play"' in text.replace(" ", "") or '"label": "Play"' in text
+    assert (page.parent / "overlay.mp4").stat().st_size > 10_000
+    assert sorted(p.name for p in page.parent.iterdir()) == ["overlay.mp4", "report.html", "summary.json"]
+    summary = json.loads((page.parent / "summary.json").read_text())
+    assert summary["verdict"] in ("same", "different", "uncertain") and 0 <= summary["score"] <= 100
+
+    shot, urls = _open_in_chromium(page, tmp_path)
+    assert urls == [], f"the report requested {urls}"
+    import cv2
+    img = cv2.imread(str(shot))
+    assert img is not None and img.shape[:2] == (2000, 1280)
+    assert float(img.std()) > 20, "screenshot looks blank"
+    # the page is not just white: a good share of pixels carry the frames and plots
+    assert float((img.mean(axis=2) < 200).mean()) > 0.1
+
+
+@pytest.mark.slow
+def test_overlay_video_is_h264_with_one_frame_per_attempt_frame(sample_report, sample_tracks):
+    import imageio_ffmpeg
+    mp4 = sample_report.parent / "overlay.mp4"
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4)],
+                          capture_output=True, text=True).stderr
+    assert "h264" in info and "yuv420p" in info
+    n = sum(1 for _ in imageio_ffmpeg.read_frames(str(mp4))) - 1
+    assert n == sample_tracks["pose2sim/cam02.mp4"].n_frames
+
+
+@pytest.mark.slow
+def test_same_inputs_give_the_same_figures(sample_report, samples, tmp_path):
+    again = write_report(samples["pose2sim/cam01.mp4"], samples["pose2sim/cam02.mp4"], tmp_path / "b",
+                         video=False)
+    first, second = _figures(sample_report), _figures(again)
+    assert len(first) >= 6
+    assert first == second

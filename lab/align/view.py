@@ -254,7 +254,7 @@ def estimate_view(track: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
     el_c = float(np.nanmedian(el)) if np.isfinite(el).any() else float("nan")
     el_spread = float(np.nanmedian(np.abs(el - el_c))) if np.isfinite(el).any() else float("nan")
     d_c = float(np.nanmedian(dist_m)) if np.isfinite(dist_m).any() else float("nan")
-    flipped_frac = len(info.get("flipped_frames", [])) / max(T, 1)
+    flipped_frac = float(info.get("front_back_conflict", len(info.get("flipped_frames", [])) / max(T, 1)))
     reasons = []
     solved = np.isfinite(az).mean() if T else 0.0
     if solved < 0.5:
@@ -262,7 +262,7 @@ def estimate_view(track: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
     if np.isfinite(spread) and spread > max_spread_deg:
         reasons.append(f"azimuth varies by {spread:.0f} deg across frames")
     if flipped_frac > max_flipped_fraction:
-        reasons.append(f"front/back unclear: {flipped_frac:.0%} of frames flipped relative to the rest")
+        reasons.append(f"front/back unclear: {flipped_frac:.0%} of frames face the other way from the rest")
     if mirrored:
         reasons.append("picture is mirrored relative to the 3D (selfie camera?): left/right swapped")
     return ViewEstimate(azimuth_deg=float(az_c), elevation_deg=el_c, distance_m=d_c, spread_deg=spread,

@@ -203,6 +203,20 @@ def detect_flips(track: PoseTrack, *, up: np.ndarray | None = None, window_s: fl
     return flips
 
 
+def _unresolved_flips(track: PoseTrack, *, up: np.ndarray, rays: np.ndarray,
+                      margin_deg: float = 30.0) -> np.ndarray:
+    """Frames that look flipped relative to the clip's circular-median heading (bool (T,))."""
+    basis = horizontal_basis(up)
+    th = heading_deg(track.world_m, track.keypoints, up, basis)
+    alt = flip_repaired(track, np.arange(track.n_frames), rays=rays)
+    th_alt = heading_deg(alt.world_m, track.keypoints, up, basis)
+    c = circular_median_deg(th)
+    if not np.isfinite(c):
+        return np.zeros(track.n_frames, dtype=bool)
+    d0, d1 = np.abs(wrap_deg(th - c)), np.abs(wrap_deg(th_alt - c))
+    return np.isfinite(d0) & np.isfinite(d1) & (d1 + margin_deg < d0)
+
+
 def detect_mirrored(track: PoseTrack, *, ratio: float = 0.7) -> tuple[bool, float]:
     """Is the picture mirrored relative to the 3D landmarks (e.g. a selfie camera)?
 
@@ -310,6 +324,7 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
     kp = track.keypoints
     fps = track.fps if np.isfinite(track.fps) else 30.0
     flips = np.zeros(track.n_frames, dtype=bool)
+    unresolved = np.zeros(track.n_frames, dtype=bool)
     mirrored, mirror_frac = False, 0.0
     if track.frame == "lab":
         up = np.array([0.0, 1.0, 0.0])
@@ -321,6 +336,7 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
             track = flip_repaired(track, flips, rays=rays)
         mirrored, mirror_frac = detect_mirrored(track)
         up = estimate_up_axis(track.world_m, kp)
+        unresolved = _unresolved_flips(track, up=up, rays=viewing_rays(track))
 
     x = np.array(track.world_m, dtype=np.float64, copy=True)
     vis = np.array(track.visibility, dtype=np.float64, copy=True)
@@ -367,6 +383,9 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
         "heading": heading,
         "heading_deg": [None if not np.isfinite(v) else float(v) for v in rel_heading],
         "flipped_frames": np.flatnonzero(flips).tolist(),
+        # frames that still face the other way from the clip after repair (a
+        # front/back mix that could not be settled) plus the repaired ones
+        "front_back_conflict": float((flips | unresolved).mean()) if len(flips) else 0.0,
         "mirrored": mirrored, "mirrored_fraction": mirror_frac,
         "outlier_samples": int(out.sum()), "filled_samples": int(filled.sum()),
         "bone_lengths_m": {f"{p}->{c}": v for (p, c), v in lengths.items()},

@@ -86,9 +86,110 @@ def choose_person(cands, previous: np.ndarray | None, width: int, height: int,
     return best
 
 
+def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int, min_confidence: float,
+                  max_side_px: int | None, target_fps: float | None, start_index: int = 0,
+                  stop_index: int | None = None, warmup_frames: int = 0, width: int, height: int,
+                  progress: bool = False, label: str = "") -> tuple[list[float], list[int], list[list]]:
+    """Run the landmarker over frames ``[start_index, stop_index)`` of a video.
+
+    The landmarker starts ``warmup_frames`` earlier so that its internal
+    tracking has settled at ``start_index``; those frames are decoded and
+    inferred but not returned. Frames before that are skipped with
+    ``grab()`` (demuxed and decoded, no colour conversion, no inference).
+    Decoding runs in a thread ahead of inference.
+
+    Returns
+    -------
+    times : list of float, seconds
+    indices : list of int, frame index in the video
+    candidates : list (per frame) of lists of per-person tuples
+        ``(image_px (K,2), z (K,), world_m (K,3), visibility (K,), presence (K,))``.
+    """
+    import queue
+    import threading
+
+    import mediapipe as mp
+    from tqdm.auto import tqdm
+
+    first = max(0, start_index - warmup_frames)
+    frames: queue.Queue = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def decode() -> None:
+        try:
+            for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
+                                    start_index=first, stop_index=stop_index):
+                while not stop.is_set():
+                    try:
+                        frames.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # surfaced in the consumer
+            frames.put(exc)
+            return
+        frames.put(None)
+
+    reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
+    landmarker = _make_landmarker(Path(model_path), max_people=max_people, min_confidence=min_confidence)
+    times, indices, cands = [], [], []
+    last_ms = -1
+    quiet = _quiet_stderr()
+    with quiet:
+        total = (stop_index - first) if stop_index is not None else None
+        bar = tqdm(total=total, unit="frame", desc=label, disable=not progress or None, leave=False,
+                   file=quiet.stream)
+        reader.start()
+        try:
+            while True:
+                item = frames.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                index, t, rgb = item
+                ts_ms = max(int(round(t * 1000)), last_ms + 1)
+                last_ms = ts_ms
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+                result = landmarker.detect_for_video(image, ts_ms)
+                if index >= start_index:
+                    times.append(t)
+                    indices.append(index)
+                    cands.append(_candidates(result, width, height))
+                bar.update(1)
+        finally:
+            stop.set()
+            bar.close()
+            landmarker.close()
+            reader.join(timeout=5)
+    return times, indices, cands
+
+
+def _detect_chunk(args: dict):
+    """Process-pool entry point for one time chunk (see :func:`detect_frames`)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    return detect_frames(**args)
+
+
+def plan_chunks(n_frames: int, workers: int) -> list[tuple[int, int]]:
+    """Split frames ``[0, n_frames)`` into ``workers`` contiguous ``(start, stop)`` ranges."""
+    edges = np.linspace(0, n_frames, workers + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def auto_workers(n_frames: int, *, min_frames_per_worker: int = 240) -> int:
+    """Worker processes worth starting for a clip: one per core, if each gets enough frames."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, n_frames // min_frames_per_worker))
+
+
 def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: int = 2,
                  min_confidence: float = 0.5, target_fps: float | None = None,
-                 max_side_px: int | None = 1280, progress: bool = True) -> PoseTrack:
+                 max_side_px: int | None = 1280, workers: int | None = None, overlap_s: float = 1.0,
+                 progress: bool = True) -> PoseTrack:
     """Run the pose landmarker over a video and return one person's track.
 
     Parameters
@@ -106,8 +207,16 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     target_fps : float, optional
         Process at most this many frames per second of video.
     max_side_px : int, optional
-        Downscale frames whose longer side exceeds this before inference
-        (the networks see 224-256 px inputs); coordinates stay in original pixels.
+        Downscale frames whose longer side exceeds this before colour
+        conversion and inference (the networks see 224-256 px inputs);
+        coordinates stay in original pixels.
+    workers : int, optional
+        Processes, one landmarker each, over consecutive time chunks (default:
+        one per core when the clip is long enough, see :func:`auto_workers`).
+    overlap_s : float
+        Seconds each chunk after the first starts early, for the landmarker's
+        tracking to settle before its frames are kept; the person is then
+        followed across the stitched frames in one pass, as in a single run.
     progress : bool
         Show a progress bar on stderr (when it is a terminal).
 
@@ -118,79 +227,98 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         (T, 33, 3) metres in frame ``camera``, ``visibility``/``presence``
         (T, 33), ``time_s`` (T,). Frames without the person are NaN.
     """
-    from tqdm.auto import tqdm
-    import mediapipe as mp
-
     info = probe_video(video)
     model_path = ensure_model(model)
-    landmarker = _make_landmarker(model_path, max_people=max_people, min_confidence=min_confidence)
     W, H = info.width, info.height
-    times, imgs, zs, worlds, viss, press = [], [], [], [], [], []
-    previous, last_seen_t, switches = None, -np.inf, 0
-    chosen_at = None
-    n_multi = 0
-    n_any = 0
-    last_ms = -1
-    quiet = _quiet_stderr()
-    with quiet:
-        bar = tqdm(total=info.frame_count or None, unit="frame", desc=f"pose {Path(video).name}",
-                   disable=not progress or None, leave=False, file=quiet.stream)
-        try:
-            for index, t, rgb in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps):
-                ts_ms = max(int(round(t * 1000)), last_ms + 1)
-                last_ms = ts_ms
-                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-                result = landmarker.detect_for_video(image, ts_ms)
-                cands = _candidates(result, W, H)
-                n_multi += len(cands) > 1
-                n_any += len(cands) > 0
-                pick = choose_person(cands, previous, W, H, gap_s=t - last_seen_t)
-                times.append(t)
-                if pick is None:
-                    imgs.append(np.full((K, 2), np.nan)); zs.append(np.full(K, np.nan))
-                    worlds.append(np.full((K, 3), np.nan)); viss.append(np.zeros(K)); press.append(np.zeros(K))
-                else:
-                    img, z, w, v, p = cands[pick]
-                    if previous is None:
-                        chosen_at = {"frame": len(times) - 1, "time_s": t, "candidates": len(cands)}
-                    elif pick != 0:
-                        switches += 1
-                    previous, last_seen_t = img, t
-                    imgs.append(img); zs.append(z); worlds.append(w); viss.append(v); press.append(p)
-                bar.update(1)
-        finally:
-            bar.close()
-            landmarker.close()
+    n_est = info.frame_count
+    if target_fps and info.fps:
+        n_est = int(n_est * min(1.0, target_fps / info.fps))
+    if workers is None:
+        workers = auto_workers(n_est)
+    common = dict(video=str(video), model_path=str(model_path), max_people=max_people,
+                  min_confidence=min_confidence, max_side_px=max_side_px, target_fps=target_fps,
+                  width=W, height=H)
+    if workers <= 1 or info.frame_count < 2 * workers or target_fps:
+        times, indices, cands = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        warm = int(round(overlap_s * (info.fps or 30.0)))
+        chunks = plan_chunks(info.frame_count, workers)
+        # the last chunk runs to the end of the file, whatever the header's count says
+        jobs = [dict(common, start_index=a, stop_index=(b if i < len(chunks) - 1 else None),
+                     warmup_frames=warm if a > 0 else 0, progress=progress and i == 0,
+                     label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]")
+                for i, (a, b) in enumerate(chunks)]
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
+            futures = [pool.submit(_detect_chunk, j) for j in jobs]
+            try:
+                parts = [f.result() for f in futures]
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+                raise
+        times = [t for p in parts for t in p[0]]
+        indices = [i for p in parts for i in p[1]]
+        cands = [c for p in parts for c in p[2]]
     if not times:
         raise LabError(f"{video} has no decodable video frames", exit_code=2)
+    track = track_person(times, cands, width=W, height=H)
     notes = []
     if info.frame_count and target_fps is None and len(times) < 0.9 * info.frame_count:
         notes.append(f"decoded only {len(times)} of the {info.frame_count} frames the header of "
                      f"{Path(video).name} announces: the file seems truncated")
-    meta = {
+    track.meta.update({
         "source": str(video), "width": W, "height": H, "fps": info.fps,
         "frame_count": len(times), "rotation_deg": info.rotation_deg,
         "sha256": sha256_file(video), "model": f"pose_landmarker_{model}",
         "extractor_version": EXTRACTOR_VERSION,
         "params": {"max_people": max_people, "min_confidence": min_confidence,
                    "target_fps": target_fps, "max_side_px": max_side_px},
-        "person": {"rule": "largest and most central at first sighting, then nearest to the previous pose",
-                   "first": chosen_at, "frames_with_several_people": int(n_multi),
-                   "candidate_order_changes": int(switches),
-                   "any_person_rate": n_any / max(len(times), 1)},
-    }
-    track = PoseTrack(time_s=np.array(times), keypoints=BLAZEPOSE_KEYPOINTS,
-                      image_px=np.array(imgs), image_z=np.array(zs), world_m=np.array(worlds),
-                      visibility=np.array(viss), presence=np.array(press), frame="camera", meta=meta)
+        "frame_index": indices if target_fps else None,
+        "workers": workers,
+    })
     rate = track.detection_rate()
-    meta["detection_rate"] = rate
+    track.meta["detection_rate"] = rate
     if rate == 0.0:
         raise LabError(f"no person found in any of the {len(times)} frames of {video}", exit_code=4)
     if rate < 0.5:
         notes.append(f"a person was found on only {rate:.0%} of frames of {Path(video).name}")
-    meta["warnings"] = notes
+    track.meta["warnings"] = notes
     _emit(notes)
     return track
+
+
+def track_person(times: list[float], cands: list[list], *, width: int, height: int) -> PoseTrack:
+    """Follow one person through per-frame candidates (see :func:`choose_person`); NaN where absent."""
+    T = len(times)
+    img = np.full((T, K, 2), np.nan)
+    z = np.full((T, K), np.nan)
+    world = np.full((T, K, 3), np.nan)
+    vis = np.zeros((T, K))
+    pres = np.zeros((T, K))
+    previous, last_seen_t, switches, chosen_at = None, -np.inf, 0, None
+    n_multi = sum(len(c) > 1 for c in cands)
+    n_any = sum(len(c) > 0 for c in cands)
+    for f, (t, frame_cands) in enumerate(zip(times, cands)):
+        pick = choose_person(frame_cands, previous, width, height, gap_s=t - last_seen_t)
+        if pick is None:
+            continue
+        img[f], z[f], world[f], vis[f], pres[f] = frame_cands[pick]
+        if previous is None:
+            chosen_at = {"frame": f, "time_s": t, "candidates": len(frame_cands)}
+        elif pick != 0:
+            switches += 1
+        previous, last_seen_t = img[f], t
+    meta = {"person": {"rule": "largest and most central at first sighting, then nearest to the previous pose",
+                       "first": chosen_at, "frames_with_several_people": int(n_multi),
+                       "candidate_order_changes": int(switches), "any_person_rate": n_any / max(T, 1)}}
+    return PoseTrack(time_s=np.array(times), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img, image_z=z,
+                     world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
 
 
 def _emit(notes: list[str]) -> None:
@@ -213,7 +341,8 @@ def tracks_cache_dir() -> Path:
 
 def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: int = 2,
                         min_confidence: float = 0.5, target_fps: float | None = None,
-                        max_side_px: int | None = 1280, progress: bool = True) -> PoseTrack:
+                        max_side_px: int | None = 1280, workers: int | None = None,
+                        progress: bool = True) -> PoseTrack:
     """:func:`extract_pose`, cached by video content hash + model + parameters.
 
     A cache entry is a Parquet pose file plus a record of its SHA-256; an entry
@@ -233,7 +362,7 @@ def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_pe
         if track is not None:
             _emit(track.meta.get("warnings", []))  # a cached result keeps its caveats
         else:
-            track = extract_pose(video, model=model, progress=progress, **params)
+            track = extract_pose(video, model=model, progress=progress, workers=workers, **params)
             write_track(track, path)
             write_bytes_atomic(path.with_suffix(".sha256"), sha256_file(path).encode())
     track.meta["source"] = str(video)

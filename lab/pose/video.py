@@ -79,7 +79,7 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps: float | None = None,
-                start_s: float = 0.0, stop_s: float | None = None
+                start_index: int = 0, stop_index: int | None = None
                 ) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(frame_index, time_s, rgb)`` for each decoded frame, streamed.
 
@@ -91,8 +91,10 @@ def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps:
         most this; landmarks are later expressed in the original pixels.
     target_fps : float, optional
         Keep only frames at least ``1/target_fps`` seconds after the last kept one.
-    start_s, stop_s : float
-        Time window to yield (seconds, presentation time).
+    start_index, stop_index : int
+        Frames ``[start_index, stop_index)`` to yield, counted in decoding
+        order; earlier frames are only grabbed (no conversion), so indices and
+        times are exact even for variable frame rates.
 
     Notes
     -----
@@ -111,19 +113,22 @@ def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps:
     last_kept = -np.inf
     index = -1
     try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
-                break
+        while stop_index is None or index + 1 < stop_index:
+            if index + 1 < start_index:
+                if not cap.grab():
+                    break
+                bgr = None
+            else:
+                ok, bgr = cap.read()
+                if not ok or bgr is None:
+                    break
             index += 1
             t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
             if not np.isfinite(t) or t <= last_t or (index > 0 and t == 0.0):
                 t = max(index / fps, last_t + 1e-6) if np.isfinite(last_t) else index / fps
             last_t = t
-            if t < start_s - 1e-9:
+            if bgr is None:
                 continue
-            if stop_s is not None and t >= stop_s - 1e-9:
-                break
             if target_fps and t - last_kept < (1.0 / target_fps) - 0.25 / fps:
                 continue
             last_kept = t

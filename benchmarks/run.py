@@ -1,0 +1,230 @@
+"""Speed and memory, measured side by side in one run on this machine.
+
+    python benchmarks/run.py [--quick]
+
+Prints a table and writes it to ``reports/benchmarks.md``. Targets (issue 6):
+``lab extract`` >= 1.7x the naive loop (full model, 2 cores); >= 30 fps on
+720p with the lite model; DTW within 2x of dtaidistance's C code; 1 query vs
+10,000 references of 300 frames under 2 s; extraction memory independent of
+the clip's length. Nothing here is a timed test: run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ffmpeg(*args) -> None:
+    import imageio_ffmpeg
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *map(str, args)],
+                   check=True)
+
+
+def make_clips(tmp: Path, samples: dict) -> dict[str, Path]:
+    """Longer clips from the samples: 1080p (cam01 x6, 600 frames), 720p, and 10 s / 40 s 1080p for memory."""
+    clips = {"1080p": tmp / "cam01x6_1080x1920.mp4", "720p": tmp / "sports2d_x3_1280x720.mp4",
+             "mem10": tmp / "mem_10s.mp4", "mem40": tmp / "mem_40s.mp4"}
+    enc = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    ffmpeg("-stream_loop", "5", "-i", samples["pose2sim/cam01.mp4"], *enc, clips["1080p"])
+    ffmpeg("-stream_loop", "2", "-i", samples["sports2d/demo.mp4"], "-vf", "scale=1280:720", *enc, clips["720p"])
+    ffmpeg("-stream_loop", "6", "-i", samples["pose2sim/cam01.mp4"], "-t", "10", *enc, clips["mem10"])
+    ffmpeg("-stream_loop", "24", "-i", samples["pose2sim/cam01.mp4"], "-t", "40", *enc, clips["mem40"])
+    return clips
+
+
+def naive_loop_fps(video: Path, model_path: Path, max_frames: int | None = None) -> tuple[float, int]:
+    """What one would write first: OpenCV read, colour-convert, MediaPipe detect, one process."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    from lab.pose.models import _quiet_stderr
+
+    opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                        running_mode=vision.RunningMode.VIDEO)
+    with _quiet_stderr():
+        lm = vision.PoseLandmarker.create_from_options(opts)
+        cap = cv2.VideoCapture(str(video))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30
+        n, t0 = 0, time.perf_counter()
+        while True:
+            ok, frame = cap.read()
+            if not ok or (max_frames and n >= max_frames):
+                break
+            img = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            lm.detect_for_video(img, int(n * 1000 / fps))
+            n += 1
+        dt = time.perf_counter() - t0
+        lm.close()
+    return n / dt, n
+
+
+def decode_fps(video: Path) -> float:
+    import cv2
+    cap = cv2.VideoCapture(str(video))
+    n, t0 = 0, time.perf_counter()
+    while cap.read()[0]:
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def lab_extract_fps(video: Path, *, model: str, max_people: int = 1) -> tuple[float, int, int]:
+    from lab.pose.extract import extract_pose
+    t0 = time.perf_counter()
+    tr = extract_pose(video, model=model, max_people=max_people, progress=False)
+    return tr.n_frames / (time.perf_counter() - t0), tr.n_frames, tr.meta["workers"]
+
+
+def peak_rss_mb(video: Path) -> float:
+    code = ("import resource, sys; from lab.pose.extract import extract_pose;"
+            "extract_pose(sys.argv[1], progress=False, max_people=1, workers=1);"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    r = subprocess.run([sys.executable, "-c", code, str(video)], capture_output=True, text=True, check=True)
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def numpy_dtw(x: np.ndarray, y: np.ndarray, window: int) -> float:
+    """Plain NumPy reference: the local cost matrix at once, the recursion row by row."""
+    n, m = len(x), len(y)
+    cost = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    D = np.full((n + 1, m + 1), np.inf)
+    D[0, 0] = 0.0
+    for i in range(1, n + 1):
+        lo, hi = max(1, i - window), min(m, i + window)
+        for j in range(lo, hi + 1):
+            D[i, j] = cost[i - 1, j - 1] + min(D[i - 1, j - 1], D[i - 1, j], D[i, j - 1])
+    return D[n, m]
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_dtw(rows: list) -> None:
+    from lab.dtw.search import dtw_banded
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(size=(300, 30)), 0)
+    y = np.cumsum(rng.normal(size=(300, 30)), 0)
+    w = 30
+    dtw_banded(x, y, w, np.inf)  # compile (or load the on-disk cache)
+    t_lab = best_of(lambda: dtw_banded(x, y, w, np.inf), 20)
+    try:
+        from dtaidistance import dtw_ndim
+        dtw_ndim.distance_fast(x, y, window=w)
+        t_c = best_of(lambda: dtw_ndim.distance_fast(x, y, window=w), 20)
+        d_c = dtw_ndim.distance_fast(x, y, window=w + 1) ** 2  # dtaidistance: sqrt of the sum; window exclusive
+    except ImportError:
+        t_c, d_c = float("nan"), float("nan")
+    t_np = best_of(lambda: numpy_dtw(x, y, w), 2)
+    d_lab, d_np = dtw_banded(x, y, w, np.inf), numpy_dtw(x, y, w)
+    rows.append(("DTW 300x300 frames, 30 features, band 30: lab (numba)", f"{t_lab * 1e3:.2f} ms", ""))
+    rows.append(("  dtaidistance C (`dtw_ndim.distance_fast`)", f"{t_c * 1e3:.2f} ms",
+                 f"lab / C = {t_lab / t_c:.2f}x (target <= 2x)"))
+    rows.append(("  plain NumPy reference", f"{t_np * 1e3:.0f} ms", f"NumPy / lab = {t_np / t_lab:.0f}x"))
+    rows.append(("  same distance (lab vs NumPy, vs C)", f"{d_lab:.6g} / {d_np:.6g} / {d_c:.6g}", ""))
+
+
+def bench_search(rows: list, n_refs: int) -> None:
+    from lab.dtw.search import search_nearest
+    rng = np.random.default_rng(1)
+    refs = np.cumsum(rng.normal(size=(n_refs, 300, 30)), axis=1) / np.sqrt(300)
+    t = np.linspace(0, 1, 300) ** 1.1 * 299
+    target = n_refs // 3
+    q = np.stack([np.interp(t, np.arange(300), refs[target][:, k]) for k in range(30)], 1)
+    q += rng.normal(scale=0.02, size=q.shape)
+    search_nearest(q, refs[:50], window=30)  # compile
+    t0 = time.perf_counter()
+    a = search_nearest(q, refs, window=30, prune=True)
+    t_pruned = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    b = search_nearest(q, refs, window=30, prune=False)
+    t_brute = time.perf_counter() - t0
+    assert a.index == b.index == target
+    rows.append((f"1 query vs {n_refs:,} references (300 frames, 30 features): LB_Keogh pruning",
+                 f"{t_pruned:.2f} s", f"{a.full_dtw_computed} full DTWs ({a.pruned_fraction:.1%} pruned); target < 2 s"))
+    rows.append(("  without pruning (every full DTW)", f"{t_brute:.2f} s", f"speed-up {t_brute / t_pruned:.0f}x, same answer"))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import mediapipe
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {cores} cores, {mem:.0f} GiB, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, mediapipe {mediapipe.__version__}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller search (1,000 references), skip memory")
+    ap.add_argument("-o", "--output", default=str(REPO / "reports" / "benchmarks.md"))
+    args = ap.parse_args()
+
+    from lab.pose.models import ensure_model
+    from lab.samples import ensure_samples
+
+    samples = ensure_samples()
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmpd:
+        tmp = Path(tmpd)
+        clips = make_clips(tmp, samples)
+        full, lite = ensure_model("full"), ensure_model("lite")
+        dec = decode_fps(clips["1080p"])
+        rows.append(("decode only, 1080x1920 (OpenCV), the floor", f"{dec:.0f} fps", ""))
+        naive, n = naive_loop_fps(clips["1080p"], full)
+        ours, n2, workers = lab_extract_fps(clips["1080p"], model="full")
+        rows.append((f"naive loop, full model, 1080x1920, {n} frames (read, convert, detect; 1 process)",
+                     f"{naive:.1f} fps", ""))
+        rows.append((f"`lab extract`, full model, same clip ({workers} workers)", f"{ours:.1f} fps",
+                     f"{ours / naive:.2f}x the naive loop (target >= 1.7x)"))
+        ours2, _, _ = lab_extract_fps(clips["1080p"], model="full", max_people=2)
+        rows.append(("`lab extract`, full model, following 1 of up to 2 people (the default)", f"{ours2:.1f} fps",
+                     f"{ours2 / naive:.2f}x the naive loop"))
+        naive_l, _ = naive_loop_fps(clips["720p"], lite)
+        lite_fps, n3, w3 = lab_extract_fps(clips["720p"], model="lite")
+        rows.append((f"naive loop, lite model, 1280x720, {n3} frames", f"{naive_l:.1f} fps", ""))
+        rows.append((f"`lab extract`, lite model, 1280x720 ({w3} workers)", f"{lite_fps:.1f} fps",
+                     f"{lite_fps / naive_l:.2f}x naive (target >= 30 fps)"))
+        if not args.quick:
+            m10, m40 = peak_rss_mb(clips["mem10"]), peak_rss_mb(clips["mem40"])
+            rows.append(("peak memory of extraction, 1080x1920: 10 s clip / 40 s clip",
+                         f"{m10:.0f} MB / {m40:.0f} MB", f"ratio {m40 / m10:.2f} (streamed: ~1.0)"))
+    bench_dtw(rows)
+    bench_search(rows, 1_000 if args.quick else 10_000)
+
+    head = f"# Benchmarks\n\nMachine: {machine()}  \nRun: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python benchmarks/run.py{' --quick' if args.quick else ''}`\n\n"
+    table = "| what | measured | ratio / note |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    text = head + table + "\n"
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -71,14 +71,21 @@ def estimate_up_axis(world_m: np.ndarray, keypoints: tuple[str, ...]) -> np.ndar
 
 
 def left_axis(world_m: np.ndarray, keypoints: tuple[str, ...], up: np.ndarray) -> np.ndarray:
-    """Per-frame horizontal unit vector to the subject's left (T, 3), from hip and shoulder lines."""
+    """Per-frame horizontal unit vector to the subject's left (T, 3), from hip and shoulder lines.
+
+    The horizontal right-to-left hip and shoulder vectors are added as they
+    are (not normalised first), so each line weighs by its length: the same
+    landmark noise tilts a short line more, and MediaPipe's hip landmarks are
+    the less stable pair (on the Pose2Sim views its hip width ranges
+    0.18-0.23 m between cameras, the shoulder width 0.32-0.34 m).
+    """
     def horiz(v):
-        return _unit(v - (v @ up)[..., None] * up)
+        return v - (v @ up)[..., None] * up
     hips = horiz(world_m[:, keypoints.index("left_hip")] - world_m[:, keypoints.index("right_hip")])
     shs = horiz(world_m[:, keypoints.index("left_shoulder")] - world_m[:, keypoints.index("right_shoulder")])
     both = np.where(np.isfinite(hips), hips, 0) + np.where(np.isfinite(shs), shs, 0)
     both[~(np.isfinite(hips).all(-1) | np.isfinite(shs).all(-1))] = np.nan
-    return horiz(both)
+    return _unit(both)
 
 
 def heading_deg(world_m: np.ndarray, keypoints: tuple[str, ...], up: np.ndarray,

@@ -124,6 +124,77 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
     _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video)))
 
 
+# ---------------------------------------------------------------------- compare
+def _load_for_compare(path: Path):
+    from lab.pose.extract import load_track
+
+    if not path.exists():
+        raise LabError(f"no such file: {path}", exit_code=2)
+    track = load_track(path)
+    if track.world_m is None:
+        raise LabError(f"{path.name} has no 3D landmarks; compare needs a video or a pose file with 3D",
+                       exit_code=4)
+    return track
+
+
+@app.command()
+def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or pose file."),
+            attempt: Path = typer.Argument(..., help="Player's clip: video or pose file."),
+            as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+            threshold: Optional[float] = typer.Option(None, "--threshold",
+                                                      help="Distance above which the verdict is 'different'."),
+            mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes: compare with the "
+                                       "attempt's left/right mirror image."),
+            window_s: float = typer.Option(0.3, "--window-s", help="DTW band half-width around each "
+                                           "global tempo tried, seconds.")) -> None:
+    """Compare an attempt with a reference movement from any viewpoint: score, verdict, feedback."""
+    from lab.score import compare_tracks
+
+    if mirror not in ("auto", "no", "yes"):
+        raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
+    if threshold is not None and not threshold > 0:
+        raise LabError("--threshold must be a positive distance", exit_code=2)
+    ref, att = _load_for_compare(reference), _load_for_compare(attempt)
+    try:
+        c = compare_tracks(ref, att, mirror=mirror, threshold=threshold, window_s=window_s,
+                           reference_path=str(reference), attempt_path=str(attempt))
+    except ValueError as exc:
+        raise LabError(f"cannot compare these clips: {exc}", exit_code=4) from None
+    if as_json:
+        _out(json.dumps(c.to_dict()))
+        return
+    _out(f"score {c.score:.0f}/100   verdict: {c.verdict.upper()}   (distance {c.distance:.2f}, "
+         f"threshold {c.threshold:.2f}{', attempt mirrored' if c.mirrored else ''})")
+    if c.relative_azimuth_deg is not None:
+        _out(f"viewpoints differ by {c.relative_azimuth_deg:+.0f} degrees of azimuth")
+    for line in c.feedback:
+        _out(f"- {line}")
+    for w in c.warnings:
+        _out(f"note: {w}")
+
+
+@app.command()
+def classify(clip: Path = typer.Argument(..., help="Clip to recognise: video or pose file."),
+             references: list[Path] = typer.Argument(..., help="Reference clips, one per drill."),
+             as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+             mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes.")) -> None:
+    """Which drill is this? 1-nearest-neighbour over the comparison distance."""
+    from lab.score.classify import classify_track
+
+    if mirror not in ("auto", "no", "yes"):
+        raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
+    track = _load_for_compare(clip)
+    refs = {str(p): _load_for_compare(p) for p in references}
+    res = classify_track(track, refs, mirror=mirror)
+    if as_json:
+        _out(json.dumps(res))
+        return
+    _out(f"{clip.name}: closest to {Path(res['label']).name} (distance {res['distance']:.2f}, "
+         f"{res['verdict']})")
+    for r in res["ranking"]:
+        _out(f"  {r['distance']:7.2f}  {r['reference']}")
+
+
 # -------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn known errors into one line + exit code."""

@@ -1,0 +1,418 @@
+"""Compare a reference movement (the coach) with an attempt (the player): score, verdict, feedback.
+
+Pipeline of :func:`compare_tracks`: view-invariant features of each track
+(:mod:`lab.features`), both resampled to ``rate_hz``, confidence-weighted DTW
+with open begin/end and a Sakoe-Chiba band of ``window_s`` (:mod:`lab.dtw`),
+optionally against the left/right mirror image of the attempt; the distance is
+the RMS feature difference along the path in degree-equivalents (angles in
+degrees; positions scaled so that 1 torso length = ``POSITION_DEG_PER_TORSO``
+degrees; velocities scaled by ``VELOCITY_S`` seconds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.features import (ANGLE_WORDS, FeatureSet, compute_features, mirror_features,
+                          resample_features)
+from lab.pose.track import PoseTrack
+
+#: Degrees counted for a difference of one torso length in a body-frame position.
+POSITION_DEG_PER_TORSO = 40.0
+#: Seconds by which angular velocities (deg/s) are multiplied to give degrees.
+VELOCITY_S = 0.1
+#: Share of each feature kind in the local cost, on top of the noise weights.
+KIND_WEIGHTS = {"angle": 1.0, "position": 1.0, "velocity": 1.0}
+
+THRESHOLD_FILE = Path(__file__).with_name("threshold.json")
+#: Used only when threshold.json is missing (see :func:`default_threshold`).
+FALLBACK_THRESHOLD = 20.0
+
+
+def default_threshold() -> tuple[float, str]:
+    """The shipped same/different threshold (distance, degree-equivalents) and its provenance."""
+    try:
+        data = json.loads(THRESHOLD_FILE.read_text())
+        return float(data["threshold"]), f"{THRESHOLD_FILE.name}: {data.get('provenance', '')}"
+    except (OSError, KeyError, ValueError):
+        return FALLBACK_THRESHOLD, "built-in fallback (threshold.json missing)"
+
+
+def score_from_distance(distance: float, *, threshold: float) -> float:
+    """Similarity 0-100 from a distance: 100 at 0, 50 at the threshold, ->0 far away.
+
+    ``score = 100 * 2 ** (-(distance / threshold) ** 2)``: above 50 means "same".
+    """
+    if not np.isfinite(distance):
+        return 0.0
+    return float(100.0 * 2.0 ** (-(distance / threshold) ** 2))
+
+
+def scale_features(fs: FeatureSet, *, weighting: str = "noise") -> tuple[np.ndarray, np.ndarray]:
+    """Feature values in degree-equivalents (T, F) and per-feature weights (F,).
+
+    ``weighting``: "noise" = 1 / sigma^2 with sigma the feature's measured
+    disagreement with mocap truth (:mod:`lab.features.noise`), times the kind
+    share :data:`KIND_WEIGHTS`; "flat" = the kind share only.
+    """
+    scale = np.array([1.0 if fs.kind(n) == "angle" else
+                      POSITION_DEG_PER_TORSO if fs.kind(n) == "position" else VELOCITY_S
+                      for n in fs.names])
+    w = np.array([KIND_WEIGHTS[fs.kind(n)] for n in fs.names])
+    if weighting == "noise":
+        from lab.features.noise import noise_weights
+        w = w * noise_weights(fs.names)
+    elif weighting != "flat":
+        raise ValueError(f"weighting must be 'noise' or 'flat', got {weighting!r}")
+    return fs.values * scale, w
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Result of :func:`compare_tracks`. ``to_dict()`` is what ``lab compare --json`` prints."""
+
+    score: float
+    distance: float
+    threshold: float
+    threshold_provenance: str
+    verdict: str
+    mirrored: bool
+    mirror_costs: dict[str, float]
+    path_time_s: np.ndarray                 # (L, 2) reference time, attempt time of each path step
+    slope: float
+    reference: dict[str, Any]
+    attempt: dict[str, Any]
+    relative_azimuth_deg: float | None
+    joints: list[dict[str, Any]]
+    feedback: list[str]
+    warnings: list[str]
+    evidence: dict[str, Any]
+    per_step: Any = None                    # pandas DataFrame: per path step x joint differences
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def f(x):
+            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), 3)
+        return {
+            "score": f(self.score), "distance": f(self.distance), "threshold": f(self.threshold),
+            "threshold_provenance": self.threshold_provenance,
+            "verdict": self.verdict, "mirrored": bool(self.mirrored),
+            "distances_tried": {k: f(v) for k, v in self.mirror_costs.items()},
+            "relative_azimuth_deg": f(self.relative_azimuth_deg),
+            "time_scale": f(self.slope),
+            "matched": {"reference_s": [f(self.path_time_s[0, 0]), f(self.path_time_s[-1, 0])],
+                        "attempt_s": [f(self.path_time_s[0, 1]), f(self.path_time_s[-1, 1])]},
+            "reference": self.reference, "attempt": self.attempt,
+            "joints": self.joints, "feedback": self.feedback,
+            "warnings": self.warnings, "evidence": self.evidence, "settings": self.settings,
+        }
+
+
+def _view(track: PoseTrack) -> dict[str, Any]:
+    out: dict[str, Any] = {"azimuth_deg": None, "elevation_deg": None}
+    if track.frame != "camera" or track.world_m is None:
+        return out
+    try:
+        from lab.align import estimate_view  # lazy: built in parallel by another module
+    except ImportError:
+        return out
+    try:
+        v = estimate_view(track)
+    except Exception as exc:  # the view is informative only; never stop a comparison
+        out["error"] = f"{exc.__class__.__name__}: {exc}"
+        return out
+    for k in ("azimuth_deg", "elevation_deg", "distance", "distance_m", "ambiguous"):
+        if hasattr(v, k):
+            val = getattr(v, k)
+            out[k] = bool(val) if isinstance(val, (bool, np.bool_)) else (
+                None if val is None or not np.isfinite(val) else round(float(val), 2))
+    return out
+
+
+def _describe(track: PoseTrack, path: str | None) -> dict[str, Any]:
+    return {"path": path or track.meta.get("source"), "frames": int(track.n_frames),
+            "fps": round(float(track.fps), 3) if np.isfinite(track.fps) else None,
+            "duration_s": round(float(track.time_s[-1] - track.time_s[0]), 3) if track.n_frames else 0.0,
+            "detection_rate": round(track.detection_rate(), 3), "view": _view(track)}
+
+
+#: Global speed ratios tried (attempt duration / reference duration); the DTW
+#: band then only absorbs the remaining tempo changes.
+DEFAULT_SPEEDS: tuple[float, ...] = (0.67, 0.8, 1.0, 1.25, 1.5)
+
+
+def prepare_features(track: PoseTrack, *, lift: bool = True) -> FeatureSet:
+    """Features of ``track`` on its own frame times (what :func:`distance_between` takes)."""
+    return compute_features(track, lift=lift)
+
+
+def align_feature_sets(ref: FeatureSet, att: FeatureSet, *, rate_hz: float, window_s: float | None,
+                       open_ends: bool = True, weighting: str = "noise"):
+    """DTW between two feature sets already on uniform time bases with the same
+    number of samples per movement (same names). Returns :class:`lab.dtw.Alignment`."""
+    from lab.dtw import dtw_align
+
+    x, w = scale_features(ref, weighting=weighting)
+    y, _ = scale_features(att, weighting=weighting)
+    window = None if window_s is None else max(1, int(round(window_s * rate_hz)))
+    if not open_ends and window is not None:
+        window = max(window, abs(len(x) - len(y)) + 1)
+    return dtw_align(x, y, conf_x=ref.confidence, conf_y=att.confidence, feature_weights=w,
+                     window=window, open_begin=open_ends, open_end=open_ends)
+
+
+@dataclasses.dataclass
+class Match:
+    """Best alignment found by :func:`match_features`."""
+
+    distance: float
+    mirrored: bool
+    speed: float                 # attempt duration / reference duration tried
+    alignment: Any               # lab.dtw.Alignment, indices into reference / attempt below
+    reference: FeatureSet        # resampled at rate_hz
+    attempt: FeatureSet          # resampled at rate_hz / speed, mirrored if ``mirrored``
+    tried: dict[str, float]      # "plain@1" / "mirrored@1.25"... -> distance
+
+    @property
+    def slope(self) -> float:
+        """Attempt time per reference time along the path (1 = same tempo)."""
+        return float(self.speed * self.alignment.slope())
+
+
+def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
+                   window_s: float | None = 0.3, open_ends: bool = True, mirror: str = "auto",
+                   speeds: tuple[float, ...] = DEFAULT_SPEEDS, weighting: str = "noise") -> Match:
+    """Best DTW match of ``att`` against ``ref`` over mirror options and global speeds.
+
+    The reference is resampled at ``rate_hz``; for each speed ``s`` the attempt
+    is resampled at ``rate_hz / s`` (so an attempt ``s`` times slower lies on
+    the diagonal) and aligned with a Sakoe-Chiba band of ``window_s``; the
+    lowest mean cost wins. ``mirror``: "auto" (both), "no", "yes".
+    """
+    if mirror not in ("auto", "no", "yes"):
+        raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
+    ref_r = resample_features(ref, rate_hz=rate_hz)
+    best, tried = None, {}
+    for s in speeds:
+        att_r = resample_features(att, rate_hz=rate_hz / s)
+        for m in {"no": [False], "yes": [True], "auto": [False, True]}[mirror]:
+            fs = mirror_features(att_r) if m else att_r
+            try:
+                al = align_feature_sets(ref_r, fs, rate_hz=rate_hz, window_s=window_s,
+                                        open_ends=open_ends, weighting=weighting)
+            except ValueError:
+                continue
+            tried[f"{'mirrored' if m else 'plain'}@{s:g}"] = al.distance
+            if best is None or al.cost < best.alignment.cost:
+                best = Match(distance=al.distance, mirrored=m, speed=s, alignment=al, reference=ref_r,
+                             attempt=fs, tried=tried)
+    if best is None:
+        raise ValueError("no alignment found inside the window at any speed")
+    return best
+
+
+def distance_between(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
+                     window_s: float | None = 0.3, open_ends: bool = True,
+                     mirror: str = "auto", weighting: str = "noise",
+                     speeds: tuple[float, ...] = DEFAULT_SPEEDS) -> tuple[float, bool, Any]:
+    """(distance, mirrored, alignment) of :func:`match_features` (features from
+    :func:`prepare_features`)."""
+    m = match_features(ref, att, rate_hz=rate_hz, window_s=window_s, open_ends=open_ends,
+                       mirror=mirror, speeds=speeds, weighting=weighting)
+    return m.distance, m.mirrored, m.alignment
+
+
+def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "auto",
+                   rate_hz: float = 30.0, window_s: float | None = 0.3, open_ends: bool = True,
+                   threshold: float | None = None, lift: bool = True,
+                   speeds: tuple[float, ...] = DEFAULT_SPEEDS,
+                   reference_path: str | None = None, attempt_path: str | None = None,
+                   n_phases: int = 4) -> Comparison:
+    """Compare an attempt with a reference movement, from any viewpoint.
+
+    Parameters
+    ----------
+    reference, attempt : PoseTrack
+        Frame ``camera`` (video), ``lab`` (mocap) or ``body``; 3D needed.
+    mirror : {"auto", "no", "yes"}
+        Compare with the attempt's left/right mirror image: "auto" tries both
+        and keeps the better (reported in ``mirrored``).
+    rate_hz : float
+        Common time base both are resampled to, Hz.
+    window_s : float or None
+        Sakoe-Chiba band half-width, seconds (None = unbounded), around the
+        diagonal of each global speed tried.
+    speeds : tuple of float
+        Global tempo ratios tried (attempt duration / reference duration).
+    open_ends : bool
+        Either clip may hold extra movement before/after the shared part.
+    threshold : float, optional
+        Distance (degree-equivalents) above which the verdict is "different";
+        default :func:`default_threshold`.
+    lift : bool
+        Use :mod:`lab.lift` for the body frame when available.
+    n_phases : int
+        Phases (equal parts of the matched reference time) for the feedback.
+
+    Returns
+    -------
+    Comparison
+        ``distance`` = RMS of the degree-equivalent feature differences along
+        the DTW path; ``score`` = :func:`score_from_distance`; ``verdict`` =
+        "same" / "different", or "uncertain" when the evidence is too thin
+        (see ``evidence`` and ``warnings``).
+    """
+    if mirror not in ("auto", "no", "yes"):
+        raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
+    warn: list[str] = []
+    provenance = "given"
+    if threshold is None:
+        threshold, provenance = default_threshold()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        best = match_features(prepare_features(reference, lift=lift), prepare_features(attempt, lift=lift),
+                              rate_hz=rate_hz, window_s=window_s, open_ends=open_ends, mirror=mirror,
+                              speeds=speeds)
+    warn += [str(w.message) for w in caught]
+    al, ref_fs, att_used, mirrored = best.alignment, best.reference, best.attempt, best.mirrored
+    costs = best.tried
+    distance = best.distance
+    score = score_from_distance(distance, threshold=threshold)
+    path = al.path
+    path_t = np.stack([ref_fs.time_s[path[:, 0]], att_used.time_s[path[:, 1]]], axis=1)
+
+    # --- per joint, per step differences (angles only, degrees; attempt - reference)
+    import pandas as pd
+    ang = [i for i, n in enumerate(ref_fs.names) if ref_fs.kind(n) == "angle"]
+    X = ref_fs.values[path[:, 0]][:, ang]
+    Y = att_used.values[path[:, 1]][:, ang]
+    C = ref_fs.confidence[path[:, 0]][:, ang] * att_used.confidence[path[:, 1]][:, ang]
+    diff = Y - X
+    names = [ref_fs.names[i] for i in ang]
+    rows = []
+    for k, n in enumerate(names):
+        rows.append(pd.DataFrame({"step": np.arange(len(path)), "reference_time_s": path_t[:, 0],
+                                  "attempt_time_s": path_t[:, 1], "joint": n,
+                                  "reference_deg": X[:, k], "attempt_deg": Y[:, k],
+                                  "difference_deg": diff[:, k], "confidence": C[:, k]}))
+    per_step = pd.concat(rows, ignore_index=True)
+    span = path_t[-1, 0] - path_t[0, 0]
+    edges = path_t[0, 0] + span * np.arange(n_phases + 1) / n_phases
+    per_step["phase"] = np.clip(np.searchsorted(edges, per_step["reference_time_s"], side="right") - 1,
+                                0, n_phases - 1) + 1
+    joints = []
+    for k, n in enumerate(names):
+        ok = np.isfinite(diff[:, k]) & (C[:, k] > 0.05)
+        if ok.sum() < 3:
+            joints.append({"name": n, "mean_abs_deg": None, "mean_signed_deg": None,
+                           "worst_time_s": None, "worst_deg": None, "confidence": 0.0})
+            continue
+        d, c = diff[ok, k], C[ok, k]
+        wabs = np.abs(d) * c
+        iw = int(np.argmax(wabs))
+        joints.append({"name": n, "mean_abs_deg": round(float(np.average(np.abs(d), weights=c)), 2),
+                       "mean_signed_deg": round(float(np.average(d, weights=c)), 2),
+                       "worst_time_s": round(float(path_t[ok][iw, 0]), 3),
+                       "worst_attempt_time_s": round(float(path_t[ok][iw, 1]), 3),
+                       "worst_deg": round(float(d[iw]), 2),
+                       "confidence": round(float(c.mean()), 3)})
+    joints.sort(key=lambda j: -(j["mean_abs_deg"] or 0.0) * (j["confidence"] or 0.0))
+    feedback = feedback_sentences(per_step, n_sentences=3)
+
+    # --- evidence
+    ref_d, att_d = _describe(reference, reference_path), _describe(attempt, attempt_path)
+    rel = None
+    ra, aa = ref_d["view"].get("azimuth_deg"), att_d["view"].get("azimuth_deg")
+    if ra is not None and aa is not None:
+        rel = float((aa - ra + 180.0) % 360.0 - 180.0)
+    mean_conf = float(np.mean(C)) if C.size else 0.0
+    evidence = {"matched_steps": int(len(path)), "matched_reference_s": round(float(span), 3),
+                "mean_confidence": round(mean_conf, 3),
+                "reference_detection_rate": ref_d["detection_rate"],
+                "attempt_detection_rate": att_d["detection_rate"],
+                "view_ambiguous": bool(ref_d["view"].get("ambiguous") or att_d["view"].get("ambiguous"))}
+    thin = []
+    for who, d in (("reference", ref_d), ("attempt", att_d)):
+        if d["detection_rate"] < 0.5:
+            thin.append(f"a person was found on only {d['detection_rate']:.0%} of the {who}'s frames")
+    if len(path) < max(8, int(0.5 * rate_hz)):
+        thin.append(f"only {len(path)} time steps could be matched")
+    if mean_conf < 0.25:
+        thin.append(f"the landmarks are seen with low confidence (mean {mean_conf:.2f})")
+    if evidence["view_ambiguous"]:
+        warn.append("the camera viewpoint of one clip is ambiguous (front/back); joint sides may be swapped")
+    warn += thin
+    margin = abs(distance - threshold) / threshold
+    evidence["margin"] = round(float(margin), 3)
+    if thin:
+        verdict = "uncertain"
+    else:
+        verdict = "same" if distance <= threshold else "different"
+    if verdict != "uncertain" and margin < 0.1:
+        warn.append(f"the distance {distance:.1f} is within 10% of the threshold {threshold:.1f}: a close call")
+    settings = {"rate_hz": rate_hz, "window_s": window_s, "open_ends": open_ends, "mirror": mirror,
+                "lift": lift, "n_phases": n_phases, "speeds": list(speeds), "speed_used": best.speed}
+    return Comparison(score=score, distance=distance, threshold=threshold,
+                      threshold_provenance=provenance, verdict=verdict, mirrored=bool(mirrored),
+                      mirror_costs=costs, path_time_s=path_t, slope=best.slope, reference=ref_d,
+                      attempt=att_d, relative_azimuth_deg=rel, joints=joints, feedback=feedback,
+                      warnings=warn, evidence=evidence, per_step=per_step, settings=settings)
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def describe_difference(joint: str, difference_deg: float, time_s: float) -> str:
+    """One sentence: how the attempt's ``joint`` angle differs from the coach's at ``time_s``.
+
+    ``difference_deg`` is attempt minus reference, in the conventions of
+    :mod:`lab.features.angles` (positive = more flexion / lean / elevation).
+    """
+    key = next((k for k in ("hip_abduction", "trunk_lean", "neck", "knee", "elbow", "shoulder",
+                            "ankle", "hip") if k in joint), None)
+    more, less = ANGLE_WORDS.get(key, ("is {d:.0f} degrees larger", "is {d:.0f} degrees smaller"))
+    verb = (more if difference_deg > 0 else less).format(d=abs(difference_deg))
+    subject = {"trunk_lean": "trunk", "neck": "head"}.get(joint, _pretty(joint))
+    if subject.endswith("hip abduction"):
+        subject = subject.replace(" hip abduction", " leg")
+    return f"{subject} {verb} than the coach at {time_s:.1f} s"
+
+
+def feedback_sentences(per_step, *, n_sentences: int = 3, min_deg: float = 8.0) -> list[str]:
+    """The largest confident departures, one sentence per joint, per phase.
+
+    Looks, for every joint and phase, at the confidence-weighted mean signed
+    difference; the ``n_sentences`` largest (at least ``min_deg``) become
+    sentences timed at the moment of the largest difference in that phase.
+    """
+    df = per_step[np.isfinite(per_step["difference_deg"]) & (per_step["confidence"] > 0.05)]
+    cands = []
+    for (joint, phase), g in df.groupby(["joint", "phase"]):
+        if len(g) < 3:
+            continue
+        m = float(np.average(g["difference_deg"], weights=g["confidence"]))
+        same_sign = g[np.sign(g["difference_deg"]) == np.sign(m)]
+        if same_sign.empty:
+            continue
+        iw = (same_sign["difference_deg"].abs() * same_sign["confidence"]).idxmax()
+        cands.append((abs(m) * float(g["confidence"].mean()), joint, phase, m,
+                      float(df.loc[iw, "reference_time_s"]), float(df.loc[iw, "difference_deg"])))
+    cands.sort(reverse=True)
+    out, used = [], set()
+    for _, joint, phase, m, t, worst in cands:
+        if joint in used or abs(m) < min_deg:
+            continue
+        used.add(joint)
+        out.append(describe_difference(joint, worst, t)[0].upper() + describe_difference(joint, worst, t)[1:]
+                   + f" (phase {phase}, {abs(m):.0f} degrees on average)")
+        if len(out) >= n_sentences:
+            break
+    return out

@@ -225,10 +225,15 @@ def _unresolved_flips(track: PoseTrack, *, up: np.ndarray, rays: np.ndarray,
 
 
 def detect_mirrored(track: PoseTrack, *, ratio: float = 0.7) -> tuple[bool, float]:
-    """Is the picture mirrored relative to the 3D landmarks (e.g. a selfie camera)?
+    """Is the picture mirrored relative to the 3D landmarks?
 
-    MediaPipe gives nearly the same world landmarks for a mirrored picture,
-    so in a mirrored clip the image left/right ordering contradicts the 3D.
+    Catches 2D landmarks mirrored after the 3D was made (a picture flipped
+    for display, a mix of tracks), where the image left/right ordering
+    contradicts the 3D. It does NOT catch a video filmed mirrored (selfie
+    camera): MediaPipe then reports a consistent mirror-image person (2D and
+    3D agree; measured on Pose2Sim cam01 flipped), which one clip cannot tell
+    from a person moving the other way; :func:`detect_mirrored_against`
+    tells it by comparison with the coach's movement.
     Per frame, the 3D (x, y) is fitted to the 2D by a rotation + scale
     (Procrustes, no reflection) as given and with x negated; the clip is
     mirrored when the negated fit is better (error below ``ratio`` times the
@@ -415,3 +420,60 @@ def lift_mocap(track: PoseTrack, *, cutoff_hz: float = 6.0, heading: str = "clip
         raise ValueError(f"lift_mocap expects a frame 'lab' track, got {track.frame!r}")
     return lift_track(track, cutoff_hz=cutoff_hz, max_gap_s=0.1, hampel_n_sigmas=5.0,
                       heading=heading, repair_flips=False, enforce_bones=enforce_bones)
+
+
+def mirror_body_track(lifted: PoseTrack) -> PoseTrack:
+    """The left-right mirror image of a body-frame track: x -> -x and every left/right label swapped.
+
+    What the same movement performed with the other side looks like, and
+    what MediaPipe reports for a horizontally flipped (selfie) video.
+    """
+    if lifted.frame != "body":
+        raise ValueError("mirror_body_track needs a frame 'body' track")
+    perm = mirror_permutation(lifted.keypoints)
+
+    def swap(a):
+        return None if a is None else a[:, perm]
+    world = swap(lifted.world_m) * np.array([-1.0, 1.0, 1.0])
+    w = lifted.meta.get("width")
+    img = swap(lifted.image_px)
+    if img is not None and w:
+        img = img * np.array([-1.0, 1.0]) + np.array([float(w), 0.0])
+    meta = dict(lifted.meta)
+    meta["mirrored_copy"] = True
+    return lifted.replace(world_m=world, image_px=img, visibility=swap(lifted.visibility),
+                          presence=swap(lifted.presence), image_z=swap(lifted.image_z), meta=meta)
+
+
+def detect_mirrored_against(lifted: PoseTrack, reference: PoseTrack, *, ratio: float = 0.7,
+                            keypoints: tuple[str, ...] = ("left_shoulder", "right_shoulder", "left_elbow",
+                                                          "right_elbow", "left_wrist", "right_wrist",
+                                                          "left_hip", "right_hip", "left_knee", "right_knee",
+                                                          "left_ankle", "right_ankle")) -> tuple[bool, float]:
+    """Is ``lifted`` the mirror image of the ``reference`` movement (other side, or a flipped video)?
+
+    A mirrored video is geometrically a real person doing the mirrored
+    movement: MediaPipe's 2D and 3D agree with each other (measured on
+    Pose2Sim cam01 flipped: its world landmarks equal the original's with x
+    negated and labels swapped, 5 cm median), so one clip alone cannot tell.
+    Against a reference it can: the clip's mean posture and per-joint range
+    of motion (body frame; no time alignment needed) are compared with the
+    reference's, as given and mirrored.
+
+    Returns
+    -------
+    mirrored : bool
+        The mirrored version is closer by more than ``ratio``.
+    score : float
+        distance(mirrored) / distance(as given); near 1 for a left-right
+        symmetric movement (then nothing can be said).
+    """
+    def signature(t):
+        idx = [t.index(k) for k in keypoints]
+        x = t.world_m[:, idx]
+        return np.concatenate([np.nanmean(x, axis=0).ravel(), np.nanstd(x, axis=0).ravel()])
+    ref = signature(reference)
+    d_direct = np.linalg.norm(signature(lifted) - ref)
+    d_mirror = np.linalg.norm(signature(mirror_body_track(lifted)) - ref)
+    score = float(d_mirror / max(d_direct, 1e-12))
+    return bool(score < ratio), score

@@ -195,6 +195,115 @@ def classify(clip: Path = typer.Argument(..., help="Clip to recognise: video or 
         _out(f"  {r['distance']:7.2f}  {r['reference']}")
 
 
+# ---------------------------------------------------------------------- library
+library_app = typer.Typer(no_args_is_help=True, help="Coaches' drills and players' attempts, processed once on add.")
+app.add_typer(library_app, name="library")
+_LIB_ROOT = typer.Option(None, "--root", help="Library folder (default $LAB_LIBRARY_DIR or data/library).")
+
+
+@library_app.command("add-drill")
+def library_add_drill(video: Path = typer.Argument(..., help="The coach's reference video."),
+                      title: str = typer.Option(..., "--title", help="Drill title."),
+                      coach: str = typer.Option(..., "--coach", help="Coach's name."),
+                      tag: Optional[list[str]] = typer.Option(None, "--tag", help="A tag; repeatable."),
+                      camera_notes: str = typer.Option("", "--camera-notes", help="Where the camera stood."),
+                      model: str = typer.Option("full", "--model", help="lite, full or heavy."),
+                      root: Optional[Path] = _LIB_ROOT) -> None:
+    """Add a drill: copy the video in, extract and lift its pose; print its id."""
+    from lab.library import add_drill
+
+    row = add_drill(video, title=title, coach=coach, tags=tag or [], camera_notes=camera_notes, model=model,
+                    root=root)
+    _out(f"{row['id']}  {row['title']!r} by {row['coach']}  ({row['frames']} frames)")
+
+
+@library_app.command("add-attempt")
+def library_add_attempt(video: Path = typer.Argument(..., help="The player's attempt video."),
+                        drill: str = typer.Option(..., "--drill", help="Drill id (see `lab library list`)."),
+                        player: str = typer.Option(..., "--player", help="Player's name."),
+                        mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes."),
+                        threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance."),
+                        model: str = typer.Option("full", "--model", help="lite, full or heavy."),
+                        report: bool = typer.Option(False, "--report", help="Also write the full HTML report."),
+                        root: Optional[Path] = _LIB_ROOT) -> None:
+    """Add an attempt: process it, compare with the drill's stored track; print verdict and score."""
+    from lab.library import add_attempt, write_attempt_report
+
+    if mirror not in ("auto", "no", "yes"):
+        raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
+    row = add_attempt(video, drill_id=drill, player=player, mirror=mirror, threshold=threshold, model=model,
+                      root=root)
+    _out(f"{row['id']}  verdict: {row['verdict'].upper()}  score {row['score']:.0f}/100  "
+         f"(distance {row['distance']:.2f}{', attempt mirrored' if row['mirrored'] else ''})")
+    if report:
+        _out(str(write_attempt_report(row["id"], root=root)))
+
+
+@library_app.command("list")
+def library_list(drills: bool = typer.Option(False, "--drills", help="Only drills."),
+                 attempts: bool = typer.Option(False, "--attempts", help="Only attempts."),
+                 as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+                 root: Optional[Path] = _LIB_ROOT) -> None:
+    """List drills and attempts."""
+    from lab.library import load_catalogue
+
+    df = load_catalogue(root)
+    if drills and not attempts:
+        df = df[df["kind"] == "drill"]
+    elif attempts and not drills:
+        df = df[df["kind"] == "attempt"]
+    for _, r in df.iterrows():
+        if as_json:
+            _out(json.dumps({k: (None if v is None or (isinstance(v, float) and v != v) else
+                                 list(v) if k == "tags" else v.item() if hasattr(v, "item") else v)
+                             for k, v in r.to_dict().items()}, default=str))
+        elif r["kind"] == "drill":
+            tags = f"  [{', '.join(r['tags'])}]" if len(r["tags"]) else ""
+            _out(f"{r['id']}  drill    {r['title']!r} by {r['coach']}{tags}  {r['created_utc']}")
+        else:
+            _out(f"{r['id']}  attempt  {r['player']} at {r['drill_id']} ({r['title']!r}): "
+                 f"{r['verdict']} {r['score']:.0f}/100  {r['created_utc']}")
+
+
+@library_app.command("show")
+def library_show(entry_id: str = typer.Argument(..., help="Drill or attempt id."),
+                 root: Optional[Path] = _LIB_ROOT) -> None:
+    """Everything stored about one drill or attempt (JSON)."""
+    from lab.library import show
+
+    _out(json.dumps(show(entry_id, root=root), indent=1, default=str))
+
+
+@library_app.command("remove")
+def library_remove(entry_id: str = typer.Argument(..., help="Drill or attempt id."),
+                   with_attempts: bool = typer.Option(False, "--with-attempts", help="Also a drill's attempts."),
+                   root: Optional[Path] = _LIB_ROOT) -> None:
+    """Remove a drill or an attempt (and its files)."""
+    from lab.library import remove
+
+    _out("removed " + " ".join(remove(entry_id, with_attempts=with_attempts, root=root)))
+
+
+@library_app.command("migrate")
+def library_migrate(root: Optional[Path] = _LIB_ROOT) -> None:
+    """Upgrade an older library catalogue to the current schema."""
+    from lab.library import SCHEMA_VERSION, migrate
+
+    old = migrate(root=root)
+    _out(f"catalogue schema {old} -> {SCHEMA_VERSION}" if old != SCHEMA_VERSION else "already up to date")
+
+
+@library_app.command("check")
+def library_check(fix: bool = typer.Option(False, "--fix", help="Delete orphan folders and leftover builds."),
+                  root: Optional[Path] = _LIB_ROOT) -> None:
+    """Find folders not in the catalogue (interrupted adds) and entries with missing files."""
+    from lab.library import check_library, repair
+
+    found = repair(root=root) if fix else check_library(root=root)
+    for k, v in found.items():
+        _out(f"{k}: {len(v)}" + "".join(f"\n  {x}" for x in v))
+
+
 # -------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn known errors into one line + exit code."""

@@ -1,0 +1,582 @@
+"""The coach/player library: drills (a coach's reference) and attempts (a player's try), on disk.
+
+Layout under the library root (``root=`` argument, else ``$LAB_LIBRARY_DIR``,
+else ``lab.samples.data_dir() / "library"``)::
+
+    catalogue.parquet            one row per complete entry (schema version in the file metadata)
+    drills/<id>/video.<ext>      the coach's video, copied in
+    drills/<id>/track.parquet    pose track (frame "camera"), lab.pose.track format
+    drills/<id>/model.parquet    lifted 3D model (frame "body")
+    drills/<id>/entry.json       the entry's metadata (same fields as its catalogue row)
+    attempts/<id>/video.<ext>, track.parquet, model.parquet, entry.json
+    attempts/<id>/result.json    the comparison against the drill (Comparison.to_dict + path)
+    attempts/<id>/overlay.png    coach | player frame with skeletons at the middle of the attempt
+    attempts/<id>/report/        full HTML report (optional, :func:`write_attempt_report`)
+
+Processing happens once, on add: an entry is built in ``.staging/`` and
+renamed into place, then the catalogue is rewritten atomically (temporary
+file, then rename) under a lock. The catalogue is the only source of truth
+for what the library holds: a crash before the catalogue write leaves at
+most an orphan folder that is never listed (:func:`check_library` finds
+it, :func:`repair` removes it). Comparisons read the stored tracks only.
+
+Schema versions: 0 = the prototype catalogue (no version metadata, ``tags``
+one comma-separated string, ``created`` text, no ``video_sha256``/``model``
+/``distance``/``mirrored`` columns); 1 = current. :func:`migrate` upgrades.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from lab.io import LabError, atomic_path, sha256_file, write_bytes_atomic
+from lab.pose.video import VIDEO_SUFFIXES
+
+SCHEMA_VERSION = 1
+CATALOGUE = "catalogue.parquet"
+_META_KEY = b"lab.library"
+#: Largest video accepted, bytes.
+MAX_VIDEO_BYTES = 200 * 1024 * 1024
+
+#: Catalogue columns (schema version 1), in order.
+COLUMNS = ["id", "kind", "title", "coach", "player", "drill_id", "tags", "camera_notes", "created_utc",
+           "video_sha256", "video", "track", "model", "result", "score", "verdict", "distance", "mirrored",
+           "frames", "fps", "pose_model"]
+
+
+# ------------------------------------------------------------------ location
+def library_root(root: str | Path | None = None) -> Path:
+    """The library folder: ``root``, else ``$LAB_LIBRARY_DIR``, else ``data_dir()/library``."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get("LAB_LIBRARY_DIR")
+    if env:
+        return Path(env).expanduser()
+    from lab.samples import data_dir
+    return data_dir() / "library"
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """Exclusive lock on the catalogue (other processes adding/removing wait)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".catalogue.lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------ uploads
+def sniff_video_container(header: bytes) -> str | None:
+    """Container named by a file's first bytes (at least 12), or None if not a known video container.
+
+    Recognises ISO-BMFF (MP4/MOV/M4V/3GP: an ``ftyp``/``moov``/``mdat``/``free``/``wide`` box),
+    Matroska/WebM (EBML magic), AVI (RIFF....AVI ) and MPEG program/elementary streams.
+    """
+    if len(header) >= 12 and header[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return "mp4"
+    if header[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    if header[:4] == b"RIFF" and header[8:12] == b"AVI ":
+        return "avi"
+    if header[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
+        return "mpeg"
+    return None
+
+
+def check_video_upload(filename: str, header: bytes, *, size_bytes: int,
+                       max_bytes: int = MAX_VIDEO_BYTES) -> str:
+    """Raise a one-line :class:`LabError` unless this looks like a video we accept; return its container.
+
+    Parameters
+    ----------
+    filename : str
+        Name as uploaded (its extension must be a video extension).
+    header : bytes
+        The file's first bytes (64 are plenty).
+    size_bytes : int
+        File size, bytes; must be > 0 and <= ``max_bytes``.
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise LabError(f"{filename}: not a video file type ({suffix or 'no extension'}); "
+                       f"accepted: {', '.join(sorted(VIDEO_SUFFIXES))}", exit_code=2)
+    if size_bytes <= 0:
+        raise LabError(f"{filename} is empty (0 bytes)", exit_code=2)
+    if size_bytes > max_bytes:
+        raise LabError(f"{filename} is {size_bytes / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB",
+                       exit_code=2)
+    kind = sniff_video_container(header)
+    if kind is None:
+        raise LabError(f"{filename} does not start like a video container (MP4/MOV, WebM/MKV, AVI, MPEG); "
+                       "is it really a video?", exit_code=2)
+    return kind
+
+
+def _check_video_file(path: Path, *, max_bytes: int = MAX_VIDEO_BYTES) -> None:
+    if not path.exists():
+        raise LabError(f"no such file: {path}", exit_code=2)
+    if path.is_dir():
+        raise LabError(f"{path} is a directory, not a video file", exit_code=2)
+    with open(path, "rb") as f:
+        header = f.read(64)
+    check_video_upload(path.name, header, size_bytes=path.stat().st_size, max_bytes=max_bytes)
+
+
+# ------------------------------------------------------------------ catalogue
+def _empty_catalogue() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+    for c in ("score", "distance", "fps"):
+        df[c] = df[c].astype("float64")
+    return df
+
+
+def catalogue_version(root: str | Path | None = None) -> int | None:
+    """Schema version of the stored catalogue (0 = prototype without metadata), None if there is none."""
+    import pyarrow.parquet as pq
+
+    path = library_root(root) / CATALOGUE
+    if not path.exists():
+        return None
+    md = pq.read_schema(path).metadata or {}
+    if _META_KEY not in md:
+        return 0
+    return int(json.loads(md[_META_KEY])["schema_version"])
+
+
+def load_catalogue(root: str | Path | None = None) -> pd.DataFrame:
+    """Every complete entry (drills and attempts) as a DataFrame, one row per entry.
+
+    Columns: :data:`COLUMNS` (``tags`` a list of str; paths relative to the root).
+    Raises :class:`LabError` if the catalogue is an older schema (run :func:`migrate`).
+    """
+    import pyarrow.parquet as pq
+
+    path = library_root(root) / CATALOGUE
+    if not path.exists():
+        return _empty_catalogue()
+    version = catalogue_version(root)
+    if version != SCHEMA_VERSION:
+        raise LabError(f"library catalogue {path} is schema version {version}, this lab reads "
+                       f"{SCHEMA_VERSION}; run `lab library migrate`", exit_code=3)
+    df = pq.read_table(path).to_pandas()
+    df["tags"] = [list(t) if t is not None else [] for t in df["tags"]]
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def _write_catalogue(root: Path, df: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = df[COLUMNS].reset_index(drop=True).copy()
+    df["tags"] = pd.Series([list(t) if isinstance(t, (list, tuple, np.ndarray)) else [] for t in df["tags"]],
+                           index=df.index, dtype="object")
+    for c in ("score", "distance", "fps"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    df["frames"] = pd.array(pd.to_numeric(df["frames"], errors="coerce").round(), dtype="Int64")
+    df["mirrored"] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)
+                               for v in df["mirrored"]], dtype="boolean")
+    str_cols = [c for c in COLUMNS if c not in ("score", "distance", "fps", "frames", "mirrored", "tags")]
+    for c in str_cols:
+        df[c] = pd.Series([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in df[c]],
+                          index=df.index, dtype="object")
+    schema = pa.schema([(c, pa.list_(pa.string()) if c == "tags" else
+                         pa.float64() if c in ("score", "distance", "fps") else
+                         pa.int64() if c == "frames" else pa.bool_() if c == "mirrored" else pa.string())
+                        for c in COLUMNS])
+    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    table = table.replace_schema_metadata({_META_KEY: json.dumps({"schema_version": SCHEMA_VERSION}).encode()})
+    with atomic_path(root / CATALOGUE) as tmp:
+        pq.write_table(table, tmp)
+
+
+def list_drills(*, root: str | Path | None = None) -> pd.DataFrame:
+    """The drills (one row each), newest last."""
+    df = load_catalogue(root)
+    return df[df["kind"] == "drill"].reset_index(drop=True)
+
+
+def list_attempts(*, drill_id: str | None = None, root: str | Path | None = None) -> pd.DataFrame:
+    """The attempts (one row each), optionally only those at ``drill_id``."""
+    df = load_catalogue(root)
+    df = df[df["kind"] == "attempt"]
+    if drill_id is not None:
+        df = df[df["drill_id"] == drill_id]
+    return df.reset_index(drop=True)
+
+
+def _row(entry_id: str, root: Path) -> dict[str, Any]:
+    df = load_catalogue(root)
+    hit = df[df["id"] == entry_id]
+    if hit.empty:
+        raise LabError(f"no drill or attempt {entry_id!r} in the library at {root}", exit_code=2)
+    return hit.iloc[0].to_dict()
+
+
+def show(entry_id: str, *, root: str | Path | None = None) -> dict[str, Any]:
+    """One entry: its catalogue row, absolute paths, and for an attempt the stored comparison (``result``)."""
+    root = library_root(root)
+    row = _row(entry_id, root)
+    out = {k: (None if (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v) for k, v in row.items()}
+    out["tags"] = list(row["tags"])
+    out["folder"] = str(root / _folder(row["kind"]) / entry_id)
+    for k in ("video", "track", "model"):
+        if row.get(k):
+            out[k + "_path"] = str(root / row[k])
+    if row["kind"] == "attempt" and row.get("result"):
+        out["result"] = json.loads((root / row["result"]).read_text())
+        overlay = root / _folder("attempt") / entry_id / "overlay.png"
+        out["overlay_path"] = str(overlay) if overlay.exists() else None
+        report = root / _folder("attempt") / entry_id / "report" / "report.html"
+        out["report_path"] = str(report) if report.exists() else None
+    else:
+        out["attempts"] = list(list_attempts(drill_id=entry_id, root=root)["id"])
+    return out
+
+
+def _folder(kind: str) -> str:
+    return {"drill": "drills", "attempt": "attempts"}[kind]
+
+
+def read_entry_track(entry_id: str, *, which: str = "track", root: str | Path | None = None):
+    """A stored track of an entry: ``which`` = "track" (frame camera) or "model" (frame body)."""
+    from lab.pose.track import read_track
+
+    root = library_root(root)
+    row = _row(entry_id, root)
+    if which not in ("track", "model"):
+        raise ValueError(f"which must be 'track' or 'model', got {which!r}")
+    path = root / row[which]
+    if not path.exists():
+        raise LabError(f"{entry_id}: stored {which} {path} is missing (library damaged?)", exit_code=3)
+    return read_track(path)
+
+
+# ------------------------------------------------------------------ adding
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _new_id(kind: str) -> str:
+    return ("d-" if kind == "drill" else "a-") + uuid.uuid4().hex[:10]
+
+
+def _process_video(video: Path, staging: Path, *, model: str):
+    """Copy the video in, extract its pose track (cached) and lift it; write both tracks. Returns (track, body)."""
+    from lab.lift import lift_track
+    from lab.pose.extract import extract_pose_cached
+    from lab.pose.track import write_track
+
+    suffix = video.suffix.lower()
+    shutil.copyfile(video, staging / f"video{suffix}")
+    track = extract_pose_cached(staging / f"video{suffix}", model=model, progress=False)
+    if track.world_m is None or track.detection_rate() == 0:
+        raise LabError(f"{video.name}: nobody was found in this video", exit_code=4)
+    track.meta["source"] = video.name
+    track.meta.pop("cache", None)
+    body = lift_track(track)
+    write_track(track, staging / "track.parquet")
+    write_track(body, staging / "model.parquet")
+    return track, body
+
+
+def _commit_entry(root: Path, staging: Path, row: dict[str, Any]) -> None:
+    """Move a fully built entry into place and list it in the catalogue (the commit point)."""
+    final = root / _folder(row["kind"]) / row["id"]
+    write_bytes_atomic(staging / "entry.json", json.dumps(row, indent=1, default=str).encode())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        df = load_catalogue(root)
+        if row["kind"] == "attempt" and not (df["id"] == row["drill_id"]).any():
+            raise LabError(f"drill {row['drill_id']} was removed while the attempt was processed", exit_code=2)
+        os.replace(staging, final)
+        try:
+            _write_catalogue(root, pd.concat([df, pd.DataFrame([row])[COLUMNS]], ignore_index=True)
+                             if len(df) else pd.DataFrame([row])[COLUMNS])
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+
+
+@contextlib.contextmanager
+def _staging(root: Path, entry_id: str) -> Iterator[Path]:
+    d = root / ".staging" / f"{entry_id}.{os.getpid()}.part"
+    d.mkdir(parents=True, exist_ok=False)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)  # gone already when committed (renamed)
+
+
+def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tuple[str, ...] = (),
+              camera_notes: str = "", model: str = "full", root: str | Path | None = None,
+              max_bytes: int = MAX_VIDEO_BYTES) -> dict[str, Any]:
+    """Add a coach's reference video: copy it in, extract and lift its pose, list it. Returns its row.
+
+    Raises :class:`LabError` for a bad video, an empty title/coach, nobody in the
+    video, or a video already in the library as a drill (same SHA-256).
+    """
+    root = library_root(root)
+    video = Path(video)
+    _check_video_file(video, max_bytes=max_bytes)
+    if not title.strip() or not coach.strip():
+        raise LabError("a drill needs a title and a coach", exit_code=2)
+    sha = sha256_file(video)
+    drills = list_drills(root=root)
+    dup = drills[drills["video_sha256"] == sha]
+    if not dup.empty:
+        raise LabError(f"this video is already the drill {dup.iloc[0]['id']} "
+                       f"({dup.iloc[0]['title']!r})", exit_code=2)
+    entry_id = _new_id("drill")
+    with _staging(root, entry_id) as staging:
+        track, _body = _process_video(video, staging, model=model)
+        rel = Path("drills") / entry_id
+        row = dict(id=entry_id, kind="drill", title=title.strip(), coach=coach.strip(), player=None,
+                   drill_id=None, tags=[t.strip() for t in tags if t.strip()], camera_notes=camera_notes,
+                   created_utc=_now(), video_sha256=sha, video=str(rel / f"video{video.suffix.lower()}"),
+                   track=str(rel / "track.parquet"), model=str(rel / "model.parquet"), result=None,
+                   score=np.nan, verdict=None, distance=np.nan, mirrored=None, frames=track.n_frames,
+                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)))
+        _commit_entry(root, staging, row)
+    return row
+
+
+def compare_with_drill(drill_id: str, attempt, *, mirror: str = "auto", threshold: float | None = None,
+                       root: str | Path | None = None):
+    """Compare a PoseTrack with a drill's STORED pose track (no extraction). Returns a Comparison."""
+    from lab.score import compare_tracks
+
+    ref = read_entry_track(drill_id, root=root)
+    try:
+        return compare_tracks(ref, attempt, mirror=mirror, threshold=threshold)
+    except ValueError as exc:
+        raise LabError(f"cannot compare with drill {drill_id}: {exc}", exit_code=4) from None
+
+
+def _result_json(c) -> dict[str, Any]:
+    d = c.to_dict()
+    d["path_time_s"] = np.round(np.asarray(c.path_time_s, dtype=float), 4).tolist()
+    return d
+
+
+def overlay_image(drill_video: str | Path, drill_track, attempt_video: str | Path, attempt_track, *,
+                  path_time_s: np.ndarray | None = None, height_px: int = 360) -> np.ndarray:
+    """Coach | player frame (RGB uint8) with both skeletons, at the middle of the attempt.
+
+    The coach frame is the one the DTW path (``path_time_s``, (L, 2) seconds)
+    matches to that attempt frame.
+    """
+    from lab.viz.draw import render_overlay_video
+
+    path = None
+    if path_time_s is not None and len(path_time_s):
+        pt = np.asarray(path_time_s, dtype=float)
+        ri = np.abs(drill_track.time_s[None, :] - pt[:, :1]).argmin(axis=1)
+        ai = np.abs(attempt_track.time_s[None, :] - pt[:, 1:2]).argmin(axis=1)
+        path = np.stack([ri, ai], axis=1)
+    middle = attempt_track.n_frames // 2
+    if path is not None:
+        middle = int(np.median(path[:, 1]))
+    last = None
+    for j, frame in enumerate(render_overlay_video(drill_video, drill_track, attempt_video, attempt_track,
+                                                   path=path, height_px=height_px)):
+        last = frame
+        if j >= middle:
+            break
+    if last is None:
+        raise LabError("no frame could be drawn for the overlay", exit_code=4)
+    return last
+
+
+def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = "auto",
+                threshold: float | None = None, model: str = "full", overlay: bool = True,
+                root: str | Path | None = None, max_bytes: int = MAX_VIDEO_BYTES) -> dict[str, Any]:
+    """Add a player's attempt at a drill: process it, compare with the drill's stored track, list it.
+
+    Returns its catalogue row (``score``, ``verdict``, ``distance``, ``mirrored``...);
+    the full comparison is in ``attempts/<id>/result.json`` (:func:`show`).
+    """
+    from lab.viz.draw import to_png
+
+    root = library_root(root)
+    video = Path(video)
+    _check_video_file(video, max_bytes=max_bytes)
+    if not player.strip():
+        raise LabError("an attempt needs a player name", exit_code=2)
+    drill = _row(drill_id, root)
+    if drill["kind"] != "drill":
+        raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
+    entry_id = _new_id("attempt")
+    with _staging(root, entry_id) as staging:
+        track, _body = _process_video(video, staging, model=model)
+        c = compare_with_drill(drill_id, track, mirror=mirror, threshold=threshold, root=root)
+        result = _result_json(c)
+        result["drill_id"] = drill_id
+        write_bytes_atomic(staging / "result.json", json.dumps(result, indent=1).encode())
+        if overlay and (root / drill["video"]).exists():
+            try:
+                img = overlay_image(root / drill["video"], read_entry_track(drill_id, root=root),
+                                    staging / f"video{video.suffix.lower()}", track, path_time_s=c.path_time_s)
+                write_bytes_atomic(staging / "overlay.png", to_png(img))
+            except (LabError, ValueError) as exc:  # the overlay is a picture; the result stands without it
+                result.setdefault("warnings", []).append(f"no overlay image: {exc}")
+                write_bytes_atomic(staging / "result.json", json.dumps(result, indent=1).encode())
+        rel = Path("attempts") / entry_id
+        row = dict(id=entry_id, kind="attempt", title=drill["title"], coach=drill["coach"],
+                   player=player.strip(), drill_id=drill_id, tags=[], camera_notes="", created_utc=_now(),
+                   video_sha256=sha256_file(video), video=str(rel / f"video{video.suffix.lower()}"),
+                   track=str(rel / "track.parquet"), model=str(rel / "model.parquet"),
+                   result=str(rel / "result.json"), score=float(c.score), verdict=c.verdict,
+                   distance=float(c.distance), mirrored=bool(c.mirrored), frames=track.n_frames,
+                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)))
+        _commit_entry(root, staging, row)
+    return row
+
+
+def recompare(attempt_id: str, *, mirror: str = "auto", threshold: float | None = None,
+              root: str | Path | None = None):
+    """Compare a stored attempt with its drill again, from the stored tracks only. Returns a Comparison."""
+    root = library_root(root)
+    row = _row(attempt_id, root)
+    if row["kind"] != "attempt":
+        raise LabError(f"{attempt_id} is a drill, not an attempt", exit_code=2)
+    return compare_with_drill(row["drill_id"], read_entry_track(attempt_id, root=root), mirror=mirror,
+                              threshold=threshold, root=root)
+
+
+def write_attempt_report(attempt_id: str, *, root: str | Path | None = None, video: bool = True) -> Path:
+    """The full HTML report of an attempt vs its drill (``lab.report.write_report``) in the attempt's folder."""
+    from lab.report import write_report
+
+    root = library_root(root)
+    row = _row(attempt_id, root)
+    drill = _row(row["drill_id"], root)
+    return write_report(root / drill["video"], root / row["video"], root / "attempts" / attempt_id / "report",
+                        title=f"{drill['title']}: {row['player']}", video=video)
+
+
+# ------------------------------------------------------------------ removing, checking
+def remove(entry_id: str, *, with_attempts: bool = False, root: str | Path | None = None) -> list[str]:
+    """Remove an entry (a drill with attempts only if ``with_attempts``). Returns the ids removed.
+
+    The catalogue is rewritten first (the entry disappears at once), then the folders are deleted.
+    """
+    root = library_root(root)
+    with _locked(root):
+        df = load_catalogue(root)
+        hit = df[df["id"] == entry_id]
+        if hit.empty:
+            raise LabError(f"no drill or attempt {entry_id!r} in the library at {root}", exit_code=2)
+        ids = [entry_id]
+        if hit.iloc[0]["kind"] == "drill":
+            att = list(df[(df["kind"] == "attempt") & (df["drill_id"] == entry_id)]["id"])
+            if att and not with_attempts:
+                raise LabError(f"drill {entry_id} has {len(att)} attempt(s); remove them first or pass "
+                               "--with-attempts", exit_code=2)
+            ids += att
+        kinds = dict(zip(df["id"], df["kind"]))
+        _write_catalogue(root, df[~df["id"].isin(ids)])
+    for i in ids:
+        shutil.rmtree(root / _folder(kinds[i]) / i, ignore_errors=True)
+    return ids
+
+
+def check_library(*, root: str | Path | None = None) -> dict[str, list[str]]:
+    """What is on disk but not listed, and listed but damaged.
+
+    Returns ``{"orphans": [folders not in the catalogue], "staging": [leftover builds],
+    "missing": [ids whose stored files are gone]}``.
+    """
+    root = library_root(root)
+    df = load_catalogue(root)
+    listed = set(df["id"])
+    orphans = [str(p) for kind in ("drills", "attempts") for p in sorted((root / kind).glob("*"))
+               if p.is_dir() and p.name not in listed]
+    staging = [str(p) for p in sorted((root / ".staging").glob("*"))] if (root / ".staging").exists() else []
+    missing = [r["id"] for _, r in df.iterrows()
+               if not all((root / r[k]).exists() for k in ("track", "model") if r[k])]
+    return {"orphans": orphans, "staging": staging, "missing": missing}
+
+
+def repair(*, root: str | Path | None = None) -> dict[str, list[str]]:
+    """Delete orphan folders and leftover staging builds (run when no add is in progress)."""
+    root = library_root(root)
+    with _locked(root):
+        found = check_library(root=root)
+        for p in found["orphans"] + found["staging"]:
+            shutil.rmtree(p, ignore_errors=True)
+    return found
+
+
+# ------------------------------------------------------------------ migration
+def migrate(*, root: str | Path | None = None) -> int:
+    """Upgrade an older catalogue to :data:`SCHEMA_VERSION` in place (atomic). Returns the old version.
+
+    v0 -> v1: ``tags`` "a,b" -> ["a", "b"]; ``created`` -> ``created_utc``
+    (ISO 8601, UTC); ``video_sha256`` computed from the stored video;
+    a drill/attempt without a lifted model gets one (``model.parquet``, from
+    its stored track); attempts get ``distance``/``mirrored`` from their
+    ``result.json``; the old catalogue is kept as ``catalogue.v0.parquet``.
+    """
+    import pyarrow.parquet as pq
+
+    from lab.lift import lift_track
+    from lab.pose.track import read_track, write_track
+
+    root = library_root(root)
+    with _locked(root):
+        version = catalogue_version(root)
+        if version is None:
+            raise LabError(f"no library catalogue at {root}", exit_code=3)
+        if version == SCHEMA_VERSION:
+            return version
+        if version > SCHEMA_VERSION:
+            raise LabError(f"catalogue schema {version} is newer than this lab ({SCHEMA_VERSION})", exit_code=3)
+        old = pq.read_table(root / CATALOGUE).to_pandas()
+        rows = []
+        for _, r in old.iterrows():
+            r = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.to_dict().items()}
+            kind = r.get("kind") or "drill"
+            folder = Path(_folder(kind)) / r["id"]
+            tags = r.get("tags") or ""
+            tags = [t.strip() for t in str(tags).split(",") if t.strip()] if isinstance(tags, str) else list(tags)
+            created = r.get("created")
+            created = (pd.Timestamp(created).tz_localize("UTC") if pd.Timestamp(created).tzinfo is None
+                       else pd.Timestamp(created).tz_convert("UTC")).isoformat() if created else None
+            video = r.get("video")
+            sha = sha256_file(root / video) if video and (root / video).exists() else None
+            model = r.get("model") or str(folder / "model.parquet")
+            if not (root / model).exists() and r.get("track") and (root / r["track"]).exists():
+                write_track(lift_track(read_track(root / r["track"])), root / model)
+            distance = mirrored = None
+            result = r.get("result")
+            if kind == "attempt" and result and (root / result).exists():
+                res = json.loads((root / result).read_text())
+                distance, mirrored = res.get("distance"), res.get("mirrored")
+            track = read_track(root / r["track"]) if r.get("track") and (root / r["track"]).exists() else None
+            rows.append(dict(id=r["id"], kind=kind, title=r.get("title"), coach=r.get("coach"),
+                             player=r.get("player"), drill_id=r.get("drill_id"), tags=tags,
+                             camera_notes=r.get("camera_notes") or "", created_utc=created, video_sha256=sha,
+                             video=video, track=r.get("track"), model=model if (root / model).exists() else None,
+                             result=result, score=r.get("score"), verdict=r.get("verdict"),
+                             distance=distance, mirrored=mirrored,
+                             frames=track.n_frames if track is not None else None,
+                             fps=float(track.fps) if track is not None else None,
+                             pose_model=(track.meta.get("model") if track is not None else None)))
+        shutil.copyfile(root / CATALOGUE, root / f"catalogue.v{version}.parquet")
+        df = pd.DataFrame(rows, columns=COLUMNS) if rows else _empty_catalogue()
+        _write_catalogue(root, df)
+    return version

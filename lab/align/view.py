@@ -63,8 +63,10 @@ class ViewEstimate:
         Intrinsics used.
     width, height : int
     mirrored : bool
-        The picture is mirrored relative to the 3D (selfie camera); the
-        angles describe the real camera (the 3D was mirrored for the fit).
+        The 2D landmarks are mirrored relative to the 3D
+        (:func:`lab.lift.detect_mirrored`); the angles describe the camera of
+        the 3D (it was mirrored for the fit). A video filmed mirrored is not
+        seen here (see :func:`lab.lift.detect_mirrored_against`).
     ambiguous : bool
     reason : str
         Why the view is ambiguous ("" when it is not).
@@ -289,7 +291,7 @@ def estimate_view(track: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
     if flipped_frac > max_flipped_fraction:
         reasons.append(f"front/back unclear: {flipped_frac:.0%} of frames face the other way from the rest")
     if mirrored:
-        reasons.append("picture is mirrored relative to the 3D (selfie camera?): left/right swapped")
+        reasons.append("the 2D landmarks are mirrored relative to the 3D: left/right swapped")
     return ViewEstimate(azimuth_deg=float(az_c), elevation_deg=el_c, distance_m=d_c, spread_deg=spread,
                         elevation_spread_deg=el_spread, azimuth_deg_per_frame=az,
                         elevation_deg_per_frame=el, distance_m_per_frame=dist_m, rotation=Rs,

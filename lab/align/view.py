@@ -345,7 +345,8 @@ def _fit_static_camera(lifted: PoseTrack, idx: list[int], sign: np.ndarray, Rs: 
 
 
 def project_to_view(lifted_reference: PoseTrack, view: ViewEstimate, *, target: PoseTrack | None = None,
-                    per_frame_pose: bool = False, match_size: bool = True) -> np.ndarray:
+                    per_frame_pose: bool = False, match_size: bool = True,
+                    target_frame_index: np.ndarray | None = None) -> np.ndarray:
     """The reference's 3D skeleton as seen by the ``view``'s camera, in that camera's pixels.
 
     Parameters
@@ -364,6 +365,9 @@ def project_to_view(lifted_reference: PoseTrack, view: ViewEstimate, *, target: 
         Use the view's per-frame camera rotation (frame i of the reference
         with frame i of the view) instead of the clip's mean camera.
     match_size : bool
+    target_frame_index : ndarray of int, shape (T_ref,), optional
+        For each reference frame, the target frame it is drawn on (e.g. from
+        a DTW path); its hips anchor the ghost. Default: frame i on frame i.
 
     Returns
     -------
@@ -401,7 +405,17 @@ def project_to_view(lifted_reference: PoseTrack, view: ViewEstimate, *, target: 
         hip_ref = (out[:, kp.index("left_hip")] + out[:, kp.index("right_hip")]) / 2
         ti = target.image_px
         hip_tgt = (ti[:, target.index("left_hip")] + ti[:, target.index("right_hip")]) / 2
-        if len(hip_tgt) == T:
+        if target_frame_index is not None:
+            ix = np.asarray(target_frame_index)
+            if ix.shape != (T,):
+                raise ValueError(f"target_frame_index must have shape ({T},), got {ix.shape}")
+            anchor = np.full((T, 2), np.nan)
+            ok = (ix >= 0) & (ix < len(hip_tgt))
+            anchor[ok] = hip_tgt[ix[ok]]
+            miss = ~np.isfinite(anchor).all(1)
+            if miss.any():
+                anchor[miss] = np.nanmedian(hip_tgt, axis=0)
+        elif len(hip_tgt) == T:
             anchor = hip_tgt.copy()
             miss = ~np.isfinite(anchor).all(1)
             if miss.any() and (~miss).any():

@@ -408,6 +408,30 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
     return track.replace(world_m=body, visibility=vis, frame="body", meta=meta)
 
 
+def frame_rotations(lifted: PoseTrack) -> np.ndarray:
+    """Per-frame rotations (T, 3, 3) from the source track's axes to that frame's own body axes.
+
+    Row i of frame f is body axis i (left, up, front) of frame f, in the axes
+    of the track that was lifted (camera axes for MediaPipe, lab axes for
+    mocap). With ``heading="clip"`` the lifted ``world_m`` uses the clip
+    rotation (``meta["lift"]["rotation"]``); these are the per-frame ones
+    (the clip's turned by ``heading_deg``). NaN where the facing was unknown.
+    """
+    info = lifted.meta.get("lift")
+    if not info:
+        raise ValueError("not a lifted track (no meta['lift'])")
+    R = np.asarray(info["rotation"], dtype=float)
+    head = np.array([np.nan if h is None else h for h in info["heading_deg"]], dtype=float)
+    out = np.full((len(head), 3, 3), np.nan)
+    for f, h in enumerate(head):
+        if np.isfinite(h):
+            a = np.radians(h)
+            # turning by +h (towards the subject's left) about the up axis
+            Ry = np.array([[np.cos(a), 0.0, -np.sin(a)], [0.0, 1.0, 0.0], [np.sin(a), 0.0, np.cos(a)]])
+            out[f] = Ry @ R
+    return out
+
+
 def lift_mocap(track: PoseTrack, *, cutoff_hz: float = 6.0, heading: str = "clip",
                enforce_bones: bool = True) -> PoseTrack:
     """Canonical body frame for a mocap track (frame ``lab``, y up): same steps as :func:`lift_track`.

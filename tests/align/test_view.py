@@ -85,6 +85,20 @@ def test_ghost_lands_on_the_user():
     assert shin(ghost) / shin(user.image_px) == pytest.approx(1.0, rel=0.03)
 
 
+def test_ghost_follows_a_frame_mapping():
+    body = synthetic_body_track(n_frames=40)
+    coach = lift_track(simulate_camera_track(body, azimuth_deg=0, elevation_deg=10, distance_m=4))
+    user = simulate_camera_track(body, azimuth_deg=60, elevation_deg=10, distance_m=4)
+    # the user walks across the picture: the ghost of coach frame i must sit on user frame mapping[i]
+    user = user.replace(image_px=user.image_px + np.arange(40)[:, None, None] * np.array([10.0, 0.0]))
+    mapping = np.clip(np.arange(40) * 2, 0, 39)
+    ghost = project_to_view(coach, estimate_view(user), target=user, target_frame_index=mapping)
+    k = user.index
+    hip_ghost = (ghost[:, k("left_hip")] + ghost[:, k("right_hip")]) / 2
+    hip_user = (user.image_px[mapping, k("left_hip")] + user.image_px[mapping, k("right_hip")]) / 2
+    np.testing.assert_allclose(hip_ghost, hip_user, atol=1e-6)
+
+
 def test_view_camera_reprojects_the_lifted_track():
     body = synthetic_body_track(n_frames=30)
     cam = simulate_camera_track(body, azimuth_deg=120, elevation_deg=15, distance_m=4)

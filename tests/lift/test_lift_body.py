@@ -64,6 +64,11 @@ def test_clip_heading_keeps_a_turn_and_frame_heading_removes_it():
     nose_first, nose_last = clip.world_m[0, k("nose")], clip.world_m[-1, k("nose")]
     turned = np.degrees(np.arctan2(nose_last[0], nose_last[2]) - np.arctan2(nose_first[0], nose_first[2]))
     assert 80 < turned < 100                     # the turn is visible in the clip-frame track
+    # the per-frame rotations undo the turn exactly
+    from lab.lift import frame_rotations
+    hip = (cam.world_m[:, k("left_hip")] + cam.world_m[:, k("right_hip")]) / 2
+    own = np.einsum("fij,fkj->fki", frame_rotations(lift_track(cam, cutoff_hz=20)), cam.world_m - hip[:, None])
+    np.testing.assert_allclose(own[5:-5], body.world_m[5:-5], atol=1e-3)
     per_frame = lift_track(cam, heading="frame")
     n = per_frame.world_m[:, k("nose")]
     assert np.ptp(np.degrees(np.arctan2(n[:, 0], n[:, 2]))) < 5   # normalised away

@@ -195,6 +195,51 @@ def classify(clip: Path = typer.Argument(..., help="Clip to recognise: video or 
         _out(f"  {r['distance']:7.2f}  {r['reference']}")
 
 
+# ------------------------------------------------------------------------ batch
+@app.command()
+def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt videos (omit with --library)."),
+          reference: Optional[Path] = typer.Option(None, "--reference", help="Coach's clip: video or pose file."),
+          drill: Optional[str] = typer.Option(None, "--drill", help="Library drill id as the reference "
+                                              "(with --library: only this drill's attempts)."),
+          library: bool = typer.Option(False, "--library", help="Re-compare the library's attempts with their drills."),
+          root: Optional[Path] = typer.Option(None, "--root", help="Library folder (default data/library)."),
+          output: Path = typer.Option(Path("reports/batch"), "-o", "--output", help="Folder for results."),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler, e.g. tcp://host:8786 "
+                                                  "(default: a local cluster)."),
+          workers: int = typer.Option(2, "--workers", help="Local cluster worker processes."),
+          report: bool = typer.Option(False, "--report", help="Also write each item's HTML report."),
+          mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes."),
+          threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance."),
+          model: str = typer.Option("full", "--model", help="lite, full or heavy.")) -> None:
+    """Extract, lift, compare (and report) many clips in parallel on Dask; resumes where it stopped."""
+    from lab.batch import folder_items, library_items, run_batch
+
+    if library:
+        if folder is not None or reference is not None:
+            raise LabError("--library takes no FOLDER or --reference", exit_code=2)
+        items = library_items(root=root, drill_id=drill)
+    else:
+        if folder is None or (reference is None) == (drill is None):
+            raise LabError("give FOLDER and one of --reference or --drill (or --library)", exit_code=2)
+        if drill is not None:
+            from lab.library import show
+            d = show(drill, root=root)
+            if d["kind"] != "drill":
+                raise LabError(f"{drill} is not a drill", exit_code=2)
+            items = folder_items(folder, reference=Path(d["track_path"]))
+            for it in items:
+                it["reference_video"] = d.get("video_path")
+        else:
+            items = folder_items(folder, reference=reference)
+    df = run_batch(items, output, scheduler=scheduler, n_workers=workers, mirror=mirror, threshold=threshold,
+                   report=report, model=model)
+    for _, r in df.iterrows():
+        what = (f"{r['verdict']:9s} {r['score']:5.1f}/100" if r["status"] == "ok" else f"FAILED   {r['error']}")
+        _out(f"{r['name']:24s} {what}{'  (done before)' if r['skipped'] else ''}")
+    failed = int((df["status"] != "ok").sum())
+    _out(f"{len(df) - failed} ok, {failed} failed; table: {output / 'results.csv'}")
+
+
 # ---------------------------------------------------------------------- library
 library_app = typer.Typer(no_args_is_help=True, help="Coaches' drills and players' attempts, processed once on add.")
 app.add_typer(library_app, name="library")

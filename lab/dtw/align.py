@@ -10,9 +10,10 @@ the *weighted mean squared difference* over features::
 
 with ``a``, ``b`` the per-sample confidences and ``w_f`` the feature weights;
 a pair with no confident feature in common costs the median of the other
-local costs. The alignment cost is the *mean of c along the path* (sum divided
-by the number of steps), so it is in squared feature units (degrees^2 for
-angles) and does not grow with duration. ``distance`` = ``sqrt(cost)``.
+local costs during the search. The alignment cost is the *mean of c along the
+path* over the steps that had evidence (sum divided by their number), so it is
+in squared feature units (degrees^2 for angles) and does not grow with
+duration. ``distance`` = ``sqrt(cost)``.
 
 The dynamic programme minimises the summed cost (classic DTW, steps (1,0),
 (0,1), (1,1)); with open ends the end cell is then chosen by the smallest mean.
@@ -45,6 +46,9 @@ class Alignment:
         Local cost of each path step.
     cost_matrix : ndarray, shape (N, M)
         Local costs (inf outside the band).
+    evidence : ndarray of bool, shape (L,)
+        Path steps where the two samples shared a confident feature; ``cost``
+        is the mean over these steps only.
     """
 
     path: np.ndarray
@@ -52,6 +56,7 @@ class Alignment:
     total: float
     local_cost: np.ndarray
     cost_matrix: np.ndarray
+    evidence: np.ndarray | None = None
 
     @property
     def distance(self) -> float:
@@ -69,8 +74,13 @@ class Alignment:
 
 def local_costs(x: np.ndarray, y: np.ndarray, *, conf_x: np.ndarray | None = None,
                 conf_y: np.ndarray | None = None,
-                feature_weights: np.ndarray | None = None) -> np.ndarray:
+                feature_weights: np.ndarray | None = None,
+                return_evidence: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Local cost matrix (N, M): weighted mean squared difference over features.
+
+    Pairs with no confident feature in common cost the median of the others
+    (so a path neither seeks nor avoids them); ``return_evidence=True`` also
+    returns the boolean (N, M) mask of pairs that had evidence.
 
     Parameters
     ----------
@@ -95,10 +105,11 @@ def local_costs(x: np.ndarray, y: np.ndarray, *, conf_x: np.ndarray | None = Non
     with np.errstate(invalid="ignore", divide="ignore"):
         c = np.where(den > 1e-9, num / den, np.nan)
     c = np.maximum(c, 0.0)
-    if np.isnan(c).any():
-        fill = np.nanmedian(c) if np.isfinite(c).any() else 1.0
-        c = np.where(np.isnan(c), fill, c)
-    return c
+    evidence = np.isfinite(c)
+    if not evidence.all():
+        fill = np.nanmedian(c) if evidence.any() else 1.0
+        c = np.where(evidence, c, fill)
+    return (c, evidence) if return_evidence else c
 
 
 @numba.njit(cache=True)
@@ -188,19 +199,24 @@ def dtw_align(x: np.ndarray, y: np.ndarray, *, conf_x: np.ndarray | None = None,
     Alignment
         ``cost`` = mean local cost along the path (see the module docstring).
     """
-    c = local_costs(x, y, conf_x=conf_x, conf_y=conf_y, feature_weights=feature_weights)
-    return dtw_from_costs(c, window=window, open_begin=open_begin, open_end=open_end)
+    c, ev = local_costs(x, y, conf_x=conf_x, conf_y=conf_y, feature_weights=feature_weights,
+                        return_evidence=True)
+    return dtw_from_costs(c, window=window, open_begin=open_begin, open_end=open_end, evidence=ev)
 
 
 def dtw_from_costs(c: np.ndarray, *, window: int | None = None, open_begin: bool = False,
-                   open_end: bool = False) -> Alignment:
-    """DTW over a precomputed local cost matrix (N, M); see :func:`dtw_align`."""
+                   open_end: bool = False, evidence: np.ndarray | None = None) -> Alignment:
+    """DTW over a precomputed local cost matrix (N, M); see :func:`dtw_align`.
+
+    ``evidence`` (N, M) bool: path steps without evidence are left out of the
+    reported mean ``cost`` (they still take part in the search).
+    """
     c = np.ascontiguousarray(c, dtype=np.float64)
     N, M = c.shape
     if (open_begin or open_end) and N > M:
         # the shorter sequence is matched whole; the longer one has free ends
         al = dtw_from_costs(np.ascontiguousarray(c.T), window=window, open_begin=open_begin,
-                            open_end=open_end)
+                            open_end=open_end, evidence=None if evidence is None else evidence.T)
         return dataclasses.replace(al, path=np.ascontiguousarray(al.path[:, ::-1]),
                                    cost_matrix=al.cost_matrix.T)
     slope = (M - 1) / (N - 1) if N > 1 else 0.0
@@ -227,9 +243,11 @@ def dtw_from_costs(c: np.ndarray, *, window: int | None = None, open_begin: bool
             j -= 1
     path = np.array(path[::-1], dtype=np.int64)
     lc = c[path[:, 0], path[:, 1]]
+    ev = np.ones(len(path), bool) if evidence is None else evidence[path[:, 0], path[:, 1]]
     cm = np.where(np.isfinite(D), c, np.inf)
-    return Alignment(path=path, cost=float(lc.mean()), total=float(lc.sum()), local_cost=lc,
-                     cost_matrix=cm)
+    cost = float(lc[ev].mean()) if ev.any() else float("inf")
+    return Alignment(path=path, cost=cost, total=float(lc.sum()), local_cost=lc, cost_matrix=cm,
+                     evidence=ev)
 
 
 def dtw_sktime(x: np.ndarray, y: np.ndarray, *, window: float | None = None) -> float:

@@ -333,7 +333,9 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
     if ra is not None and aa is not None:
         rel = float((aa - ra + 180.0) % 360.0 - 180.0)
     mean_conf = float(np.mean(C)) if C.size else 0.0
-    evidence = {"matched_steps": int(len(path)), "matched_reference_s": round(float(span), 3),
+    n_ev = int(al.evidence.sum()) if al.evidence is not None else len(path)
+    evidence = {"matched_steps": int(len(path)), "steps_with_evidence": n_ev,
+                "matched_reference_s": round(float(span), 3),
                 "mean_confidence": round(mean_conf, 3),
                 "reference_detection_rate": ref_d["detection_rate"],
                 "attempt_detection_rate": att_d["detection_rate"],
@@ -342,8 +344,8 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
     for who, d in (("reference", ref_d), ("attempt", att_d)):
         if d["detection_rate"] < 0.5:
             thin.append(f"a person was found on only {d['detection_rate']:.0%} of the {who}'s frames")
-    if len(path) < max(8, int(0.5 * rate_hz)):
-        thin.append(f"only {len(path)} time steps could be matched")
+    if n_ev < max(8, int(0.5 * rate_hz)):
+        thin.append(f"only {n_ev} time steps could be matched with a person seen in both clips")
     if mean_conf < 0.25:
         thin.append(f"the landmarks are seen with low confidence (mean {mean_conf:.2f})")
     if evidence["view_ambiguous"]:

@@ -73,3 +73,13 @@ def test_nan_features_carry_no_weight():
     y = x.copy()
     y[:, 2] = np.nan
     assert dtw_align(x, y).cost == pytest.approx(0.0, abs=1e-12)
+
+
+def test_steps_without_evidence_do_not_count():
+    x = _walk(40, seed=9)
+    y = x.copy()
+    y[10:20] = np.nan                      # the person was not found on these frames
+    a = dtw_align(x, y, window=3, open_begin=True, open_end=True)
+    assert a.cost == pytest.approx(0.0, abs=1e-12)
+    assert (~a.evidence).sum() >= 10
+    np.testing.assert_array_equal(a.path[:, 0], a.path[:, 1])

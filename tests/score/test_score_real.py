@@ -63,3 +63,32 @@ def test_real_footage_table_beats_the_baselines():
     assert s.loc["ours_lifted", "n_same"] == 6 and s.loc["ours_lifted", "n_different"] >= 32
     for base in ("just_dance_2d", "pose_trainer_2d_angles", "world_angles_plain_dtw"):
         assert s.loc[base, "auc"] < s.loc["ours_lifted", "auc"]
+
+
+def test_classify_picks_the_same_drill(tracks):
+    from lab.score.classify import classify_track
+    res = classify_track(tracks["cam03"], {"balance (cam01)": tracks["cam01"],
+                                           "jumping jacks": tracks["sports2d"]})
+    assert res["label"] == "balance (cam01)"
+    assert res["ranking"][0]["distance"] < res["ranking"][1]["distance"]
+    res = classify_track(tracks["sports2d"], {"balance (cam02)": tracks["cam02"],
+                                              "jumping jacks": tracks["sports2d"]})
+    assert res["label"] == "jumping jacks" and res["distance"] < 1.0
+
+
+def test_cli_compare_json_and_classify(tracks, tmp_path, capsys):
+    from lab.cli import main
+    from lab.pose.track import write_track
+    a, b = tmp_path / "coach.parquet", tmp_path / "player.parquet"
+    write_track(tracks["cam02"], a)
+    write_track(tracks["cam04"], b)
+    assert main(["compare", str(a), str(b), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["verdict"] == "same" and 0 <= d["score"] <= 100 and d["reference"]["frames"] == 100
+    assert d["reference"]["path"] == str(a) and d["attempt"]["fps"] == 60.0
+    assert main(["compare", str(a), str(b), "--threshold", "1.0", "--mirror", "no"]) == 0
+    out = capsys.readouterr().out
+    assert "DIFFERENT" in out and "score" in out
+    assert main(["compare", str(a), str(b), "--mirror", "sideways"]) == 2
+    assert main(["classify", str(b), str(a), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] == str(a)

@@ -743,3 +743,56 @@ def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, mo
             progress(entry)
         entries.append(entry)
     return write_index(out, entries)
+
+
+# --------------------------------------------------------------- viewpoints
+def estimate_views(tracks: dict[str, Any]) -> tuple[dict[str, np.ndarray], Any]:
+    """Each clip's camera viewpoint: positions (3,) in the body frame and a summary table.
+
+    Parameters
+    ----------
+    tracks : dict name -> PoseTrack (frame ``camera``, with ``image_px``)
+
+    Returns
+    -------
+    (dict name -> position_m (3,), DataFrame name x azimuth_deg, elevation_deg, distance_m, spread_deg,
+    ambiguous, reason); a clip whose view cannot be solved is in the table with NaN and its reason.
+    """
+    import pandas as pd
+
+    from lab.align import estimate_view
+
+    positions, rows = {}, []
+    for name, tr in tracks.items():
+        try:
+            v = estimate_view(tr)
+        except LabError as exc:
+            rows.append({"clip": name, "azimuth_deg": np.nan, "elevation_deg": np.nan, "distance_m": np.nan,
+                         "spread_deg": np.nan, "ambiguous": True, "reason": str(exc)})
+            continue
+        positions[name] = camera_position_body_m(v)
+        rows.append({"clip": name, "azimuth_deg": round(v.azimuth_deg, 1), "elevation_deg": round(v.elevation_deg, 1),
+                     "distance_m": round(v.distance_m, 2), "spread_deg": round(v.spread_deg, 1),
+                     "ambiguous": bool(v.ambiguous), "reason": v.reason})
+    return positions, pd.DataFrame(rows).set_index("clip")
+
+
+def true_camera_positions(truth, cameras: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Calibrated cameras' positions (3,) in the subject's body frame (clip medians), from mocap truth.
+
+    Parameters
+    ----------
+    truth : PoseTrack, frame ``lab`` (e.g. the Pose2Sim TRC)
+    cameras : dict name -> :class:`lab.align.calibration.Camera`
+    """
+    from lab.align import view_direction
+    from lab.align.evaluate import true_views
+    from lab.lift.circular import circular_median_deg
+
+    tv = true_views(truth, cameras)
+    out = {}
+    for name, g in tv.groupby("camera", sort=True):
+        az = float(circular_median_deg(g["azimuth_deg"].to_numpy(float)))
+        el = float(np.nanmedian(g["elevation_deg"]))
+        out[name] = view_direction(az, el) * float(np.nanmedian(g["distance_m"]))
+    return out

@@ -216,10 +216,17 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
         parts = [f"{names[k]} {tracks[k].time_s[int(idx[k][step])]:.2f}s" for k in range(len(tracks))]
         return " | ".join(parts)
 
-    frames = [go.Frame(data=traces(s), name=str(s)) for s in range(n_steps)]
+    def short(step: int) -> str:
+        return f"{tracks[0].time_s[int(idx[0][step])] - tracks[0].time_s[0]:.2f}"
+
+    base_title = title or ("3D skeletons, time-aligned by DTW" if path is not None and len(tracks) > 1
+                           else "3D skeleton")
+    frames = [go.Frame(data=traces(s), name=str(s), layout=dict(title=dict(text=f"{base_title}: {label(s)}")))
+              for s in range(n_steps)]
     fig = go.Figure(data=traces(0), frames=frames)
-    slider = dict(active=0, x=0.1, len=0.9, y=0, currentvalue=dict(prefix="", font=dict(size=12)),
-                  steps=[dict(method="animate", label=label(s),
+    slider = dict(active=0, x=0.1, len=0.9, y=0, font=dict(size=8),
+                  currentvalue=dict(prefix=f"{names[0]} time (s): ", font=dict(size=12)),
+                  steps=[dict(method="animate", label=short(s),
                               args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                   transition=dict(duration=0))])
                          for s in range(n_steps)])
@@ -231,8 +238,7 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
                               args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])
     frame_name = tracks[0].frame
     fig.update_layout(
-        title=title or ("3D skeletons, time-aligned by DTW" if path is not None and len(tracks) > 1
-                        else "3D skeleton"),
+        title=dict(text=f"{base_title}: {label(0)}"),
         updatemenus=[play], sliders=[slider], height=650, template="plotly_white",
         scene=dict(xaxis=dict(title="x (m)", range=rng[0]), yaxis=dict(title="y up (m)", range=rng[1]),
                    zaxis=dict(title="z (m)" + (" front" if frame_name == "body" else ""), range=rng[2]),
@@ -374,7 +380,8 @@ def plot_viewpoints(views: Mapping[str, object], *, pose_m: np.ndarray | None = 
             q = _position_of(truth[n])
             fig.add_trace(go.Scatter3d(x=[q[0], p[0]], y=[q[1], p[1]], z=[q[2], p[2]], mode="lines+markers",
                                        marker=dict(size=5, color=col, symbol="circle-open"),
-                                       line=dict(color=col, width=1), name=f"{n} true"))
+                                       line=dict(color=col, width=1),
+                                       name=f"{n} true (azimuth {np.degrees(np.arctan2(q[0], q[2])):+.0f} deg)"))
     fig.update_layout(title=title or "Where each camera stood (body frame: +z = subject's front)",
                       template="plotly_white", height=600,
                       scene=dict(xaxis_title="x, subject's left (m)", yaxis_title="y up (m)",
@@ -503,3 +510,28 @@ def _source_name(track: PoseTrack) -> str:
 
     src = track.meta.get("source")
     return Path(src).name if src else "pose track"
+
+
+# --------------------------------------------------------------- experiments
+def plot_auc_by_gap(summary, *, positives: str | None = None, title: str | None = None) -> go.Figure:
+    """ROC AUC of each method against the view gap between reference and attempt cameras.
+
+    Parameters
+    ----------
+    summary : DataFrame with columns ``gap_deg``, ``method``, ``auc`` (and optionally
+        ``positives``), e.g. :func:`lab.score.experiments.view_gap_sweep`'s summary.
+    positives : str, optional
+        Keep only rows with this ``positives`` value.
+    """
+    df = summary if positives is None else summary[summary["positives"] == positives]
+    fig = go.Figure()
+    for i, (m, g) in enumerate(df.groupby("method", sort=False)):
+        g = g.sort_values("gap_deg")
+        fig.add_trace(go.Scatter(x=g["gap_deg"], y=g["auc"], mode="lines+markers", name=str(m),
+                                 line=dict(color=TRACK_COLORS[i % len(TRACK_COLORS)] if i < 4 else None,
+                                           width=4 if "ours" in str(m) else 2)))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#999", annotation_text="chance")
+    fig.update_layout(title=title or "Same/different AUC vs camera view gap" + (f" ({positives})" if positives else ""),
+                      xaxis_title="view gap between coach and player cameras (deg)",
+                      yaxis_title="ROC AUC", yaxis_range=[0, 1.05], template="plotly_white", height=450)
+    return fig

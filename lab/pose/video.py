@@ -87,7 +87,7 @@ def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps:
     ----------
     path : path of the video.
     max_side_px : int, optional
-        Downscale (INTER_AREA) before colour conversion so the longer side is at
+        Downscale (bilinear, or area averaging past 2x) before colour conversion so the longer side is at
         most this; landmarks are later expressed in the original pixels.
     target_fps : float, optional
         Keep only frames at least ``1/target_fps`` seconds after the last kept one.
@@ -136,7 +136,10 @@ def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps:
                 h, w = bgr.shape[:2]
                 scale = max_side_px / max(h, w)
                 if scale < 1.0:
-                    bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+                    # bilinear is 5x cheaper than INTER_AREA at the same quality for mild
+                    # reductions; area averaging avoids aliasing beyond a factor of 2
+                    interp = cv2.INTER_LINEAR if scale > 0.5 else cv2.INTER_AREA
+                    bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=interp)
             yield index, t, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     finally:
         cap.release()

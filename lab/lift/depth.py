@@ -80,8 +80,9 @@ def refine_depth(lifted: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
     unrefined track (PnP corrects MediaPipe's rotation only if the 3D shape is
     MediaPipe's).
     """
-    from scipy.optimize import least_squares
     import cv2
+    from scipy import sparse
+    from scipy.optimize import least_squares
 
     info = lifted.meta.get("lift", {})
     if lifted.frame != "body" or info.get("source_frame") != "camera" or lifted.image_px is None:
@@ -108,37 +109,48 @@ def refine_depth(lifted: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
     lh, rh = REFINED_KEYPOINTS.index("left_hip"), REFINED_KEYPOINTS.index("right_hip")
     ls, rs = REFINED_KEYPOINTS.index("left_shoulder"), REFINED_KEYPOINTS.index("right_shoulder")
     refined = np.zeros(T, dtype=bool)
-    for f in range(T):
-        z_mp = X[f, :, 2]
-        if not (np.isfinite(X[f]).all() and np.isfinite(uv[f]).all() and np.isfinite(lengths).all()):
-            continue
-        r = rays[f]
-        trunk_px = np.linalg.norm((norm[f, ls] + norm[f, rs]) / 2 - (norm[f, lh] + norm[f, rh]) / 2)
-        trunk_m = np.linalg.norm((X[f, ls] + X[f, rs]) / 2 - (X[f, lh] + X[f, rh]) / 2)
-        if trunk_px < 1e-6:
-            continue
-        z0 = trunk_m / trunk_px
-        z_mp_hip = (z_mp[lh] + z_mp[rh]) / 2
+    if np.isfinite(lengths).all():
+        valid = np.isfinite(X).all(axis=(1, 2)) & np.isfinite(uv).all(axis=(1, 2))
+        trunk_px = np.linalg.norm((norm[:, ls] + norm[:, rs]) / 2 - (norm[:, lh] + norm[:, rh]) / 2, axis=-1)
+        trunk_m = np.linalg.norm((X[:, ls] + X[:, rs]) / 2 - (X[:, lh] + X[:, rh]) / 2, axis=-1)
+        valid &= trunk_px > 1e-6
+        refined = valid.copy()
+    frames = np.flatnonzero(refined)
+    if len(frames):
+        F, J, S = len(frames), len(ji), len(seg)
+        r = rays[frames]                                   # (F, J, 3)
+        z_mp = X[frames, :, 2]
+        z_mp_rel = z_mp - ((z_mp[:, lh] + z_mp[:, rh]) / 2)[:, None]
+        z0 = (trunk_m[frames] / trunk_px[frames])[:, None] + z_mp_rel
 
-        def residuals(z, r=r, z_mp=z_mp, z_mp_hip=z_mp_hip):
-            P = z[:, None] * r
-            d = np.linalg.norm(P[seg[:, 0]] - P[seg[:, 1]], axis=-1)
-            z_hip = (z[lh] + z[rh]) / 2
-            return np.concatenate([(d - lengths) / bone_sigma_m,
-                                   ((z - z_hip) - (z_mp - z_mp_hip)) / depth_sigma_m])
+        def residuals(zf):
+            z = zf.reshape(F, J)
+            P = z[..., None] * r
+            d = np.linalg.norm(P[:, seg[:, 0]] - P[:, seg[:, 1]], axis=-1)
+            z_rel = z - ((z[:, lh] + z[:, rh]) / 2)[:, None]
+            return np.concatenate([(d - lengths) / bone_sigma_m, (z_rel - z_mp_rel) / depth_sigma_m],
+                                  axis=1).ravel()
 
-        sol = least_squares(residuals, z0 + z_mp - z_mp_hip, method="lm")
-        P = sol.x[:, None] * r
-        P = P - (P[lh] + P[rh]) / 2
-        if not np.isfinite(P).all():
-            continue
+        # one solve for the clip: every frame is its own block of the Jacobian
+        block = np.zeros((S + J, J), dtype=np.int8)
+        block[np.arange(S), seg[:, 0]] = 1
+        block[np.arange(S), seg[:, 1]] = 1
+        block[S + np.arange(J), np.arange(J)] = 1
+        block[S:, [lh, rh]] = 1
+        sparsity = sparse.block_diag([sparse.csr_matrix(block)] * F, format="csr")
+        sol = least_squares(residuals, z0.ravel(), jac_sparsity=sparsity, method="trf")
+        P = sol.x.reshape(F, J)[..., None] * r
+        P = P - ((P[:, lh] + P[:, rh]) / 2)[:, None]
+        ok = np.isfinite(P).all(axis=(1, 2))
+        refined[frames[~ok]] = False
         new_body = P @ R.T
-        shift = new_body - out[f, ji]
+        shift = new_body - out[frames][:, ji]
         for name, parent in _FOLLOWERS.items():
             if name in kp:
-                out[f, kp.index(name)] += shift[REFINED_KEYPOINTS.index(parent)]
-        out[f, ji] = new_body
-        refined[f] = True
+                out[frames[ok], kp.index(name)] += shift[ok, REFINED_KEYPOINTS.index(parent)]
+        sub = out[frames[ok]]
+        sub[:, ji] = new_body[ok]
+        out[frames[ok]] = sub
     lengths_tree = {tuple(k.split("->")): v for k, v in info.get("bone_lengths_m", {}).items()}
     out = clean.enforce_bone_lengths(out, kp, lengths_m=lengths_tree or None)
     meta = dict(lifted.meta)

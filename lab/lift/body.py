@@ -331,6 +331,9 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
         raise LabError("this pose track has no 3D landmarks to lift", exit_code=4)
     if track.frame == "body":
         return track
+    if track.n_frames == 0 or not np.isfinite(track.world_m).any():
+        from lab.io import LabError
+        raise LabError("this pose track has no frame with a person: nothing to lift", exit_code=4)
     if heading not in ("clip", "frame"):
         raise ValueError(f"heading must be 'clip' or 'frame', not {heading!r}")
     kp = track.keypoints

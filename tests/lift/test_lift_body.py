@@ -239,3 +239,15 @@ def test_real_mirrored_video(tmp_path, pose2sim):
     reference = lift_track(raw["cam02"])
     assert detect_mirrored_against(flipped, reference)[0] is True
     assert detect_mirrored_against(original, reference)[0] is False
+
+
+def test_empty_track_is_a_user_error():
+    from lab.io import LabError
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
+    K = len(BLAZEPOSE_KEYPOINTS)
+    for T in (0, 4):
+        t = PoseTrack(time_s=np.arange(T) / 30, keypoints=BLAZEPOSE_KEYPOINTS, world_m=np.full((T, K, 3), np.nan),
+                      image_px=np.full((T, K, 2), np.nan), meta={"fps": 30, "width": 100, "height": 200})
+        with pytest.raises(LabError) as info:
+            lift_track(t)
+        assert info.value.exit_code == 4

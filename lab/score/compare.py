@@ -55,12 +55,14 @@ def score_from_distance(distance: float, *, threshold: float) -> float:
     return float(100.0 * 2.0 ** (-(distance / threshold) ** 2))
 
 
-def scale_features(fs: FeatureSet, *, weighting: str = "noise") -> tuple[np.ndarray, np.ndarray]:
+def scale_features(fs: FeatureSet, *, weighting: str = "noise",
+                   noise: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Feature values in degree-equivalents (T, F) and per-feature weights (F,).
 
     ``weighting``: "noise" = 1 / sigma^2 with sigma the feature's measured
     disagreement with mocap truth (:mod:`lab.features.noise`), times the kind
-    share :data:`KIND_WEIGHTS`; "flat" = the kind share only.
+    share :data:`KIND_WEIGHTS`; "flat" = the kind share only. ``noise``
+    replaces the shipped noise table (feature name -> sigma).
     """
     scale = np.array([1.0 if fs.kind(n) == "angle" else
                       POSITION_DEG_PER_TORSO if fs.kind(n) == "position" else VELOCITY_S
@@ -68,7 +70,7 @@ def scale_features(fs: FeatureSet, *, weighting: str = "noise") -> tuple[np.ndar
     w = np.array([KIND_WEIGHTS[fs.kind(n)] for n in fs.names])
     if weighting == "noise":
         from lab.features.noise import noise_weights
-        w = w * noise_weights(fs.names)
+        w = w * noise_weights(fs.names, noise=noise)
     elif weighting != "flat":
         raise ValueError(f"weighting must be 'noise' or 'flat', got {weighting!r}")
     return fs.values * scale, w
@@ -154,13 +156,14 @@ def prepare_features(track: PoseTrack, *, lift: bool = True) -> FeatureSet:
 
 
 def align_feature_sets(ref: FeatureSet, att: FeatureSet, *, rate_hz: float, window_s: float | None,
-                       open_ends: bool = True, weighting: str = "noise"):
+                       open_ends: bool = True, weighting: str = "noise",
+                       noise: dict[str, float] | None = None):
     """DTW between two feature sets already on uniform time bases with the same
     number of samples per movement (same names). Returns :class:`lab.dtw.Alignment`."""
     from lab.dtw import dtw_align
 
-    x, w = scale_features(ref, weighting=weighting)
-    y, _ = scale_features(att, weighting=weighting)
+    x, w = scale_features(ref, weighting=weighting, noise=noise)
+    y, _ = scale_features(att, weighting=weighting, noise=noise)
     window = None if window_s is None else max(1, int(round(window_s * rate_hz)))
     if not open_ends and window is not None:
         window = max(window, abs(len(x) - len(y)) + 1)
@@ -188,7 +191,8 @@ class Match:
 
 def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
                    window_s: float | None = 0.3, open_ends: bool = True, mirror: str = "auto",
-                   speeds: tuple[float, ...] = DEFAULT_SPEEDS, weighting: str = "noise") -> Match:
+                   speeds: tuple[float, ...] = DEFAULT_SPEEDS, weighting: str = "noise",
+                   noise: dict[str, float] | None = None) -> Match:
     """Best DTW match of ``att`` against ``ref`` over mirror options and global speeds.
 
     The reference is resampled at ``rate_hz``; for each speed ``s`` the attempt
@@ -206,7 +210,7 @@ def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
             fs = mirror_features(att_r) if m else att_r
             try:
                 al = align_feature_sets(ref_r, fs, rate_hz=rate_hz, window_s=window_s,
-                                        open_ends=open_ends, weighting=weighting)
+                                        open_ends=open_ends, weighting=weighting, noise=noise)
             except ValueError:
                 continue
             tried[f"{'mirrored' if m else 'plain'}@{s:g}"] = al.distance
@@ -221,11 +225,12 @@ def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
 def distance_between(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
                      window_s: float | None = 0.3, open_ends: bool = True,
                      mirror: str = "auto", weighting: str = "noise",
-                     speeds: tuple[float, ...] = DEFAULT_SPEEDS) -> tuple[float, bool, Any]:
+                     speeds: tuple[float, ...] = DEFAULT_SPEEDS,
+                     noise: dict[str, float] | None = None) -> tuple[float, bool, Any]:
     """(distance, mirrored, alignment) of :func:`match_features` (features from
     :func:`prepare_features`)."""
     m = match_features(ref, att, rate_hz=rate_hz, window_s=window_s, open_ends=open_ends,
-                       mirror=mirror, speeds=speeds, weighting=weighting)
+                       mirror=mirror, speeds=speeds, weighting=weighting, noise=noise)
     return m.distance, m.mirrored, m.alignment
 
 

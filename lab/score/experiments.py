@@ -314,6 +314,52 @@ def view_gap_sweep(*, gaps_deg=(0, 30, 60, 90, 120, 150, 180), segment_s: float 
     return pd.concat(summ, ignore_index=True), dist
 
 
+def noise_holdout_check(*, segment_s: float = 2.5):
+    """How much the real-footage result owes to the noise table being measured on the same views.
+
+    For each way of splitting the four Pose2Sim views into two "training"
+    views and two "test" views: the per-feature noise is re-estimated
+    (:func:`lab.features.noise.estimate_feature_noise`) from the training views
+    only, and the test pair (same) is compared with the test views against
+    the Sports2D clip and its segments, both orders (different).
+
+    Returns
+    -------
+    DataFrame
+        ``train``, ``test``, ``same_distance``, ``closest_different``,
+        ``separable`` and the same numbers with the shipped table.
+    """
+    import pandas as pd
+
+    from lab.features.noise import estimate_feature_noise
+    from lab.pose.mocap import read_trc
+    from lab.score.compare import distance_between, prepare_features
+
+    tracks = load_sample_tracks()
+    truth = read_trc(shared_dir() / "data" / "pose2sim_trc" / "S00_P00_T01_BalancingTrial_0-100.trc")
+    s2d = tracks["sports2d"]
+    dur = s2d.time_s[-1] - s2d.time_s[0]
+    others = {"sports2d": s2d}
+    k = 0
+    while k * segment_s < dur - 0.5:
+        others[f"seg{k}"] = time_window(s2d, k * segment_s, (k + 1) * segment_s)
+        k += 1
+    fs = {n: prepare_features(t) for n, t in {**tracks, **others}.items()}
+    views = [f"cam0{i}" for i in range(1, 5)]
+    rows = []
+    for train in itertools.combinations(views, 2):
+        test = tuple(v for v in views if v not in train)
+        for label, noise in (("held out", estimate_feature_noise([tracks[v] for v in train], truth)),
+                             ("shipped (all four views)", None)):
+            same = distance_between(fs[test[0]], fs[test[1]], noise=noise)[0]
+            neg = [distance_between(fs[v], fs[o], noise=noise)[0] for v in test for o in others]
+            neg += [distance_between(fs[o], fs[v], noise=noise)[0] for v in test for o in others]
+            rows.append({"noise_table": label, "train": "+".join(train), "test": "+".join(test),
+                         "same_distance": round(same, 3), "closest_different": round(min(neg), 3),
+                         "separable": same < min(neg)})
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------- threshold
 def calibration_set(*, with_mocap: bool = True, with_synthetic: bool = True):
     """Distances (ours) and labels used to calibrate the shipped threshold, as a DataFrame.

@@ -92,3 +92,16 @@ def test_cli_compare_json_and_classify(tracks, tmp_path, capsys):
     assert main(["compare", str(a), str(b), "--mirror", "sideways"]) == 2
     assert main(["classify", str(b), str(a), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == str(a)
+
+
+def test_noise_table_measured_on_other_views_still_separates():
+    """The noise weights come from the Pose2Sim views themselves; re-measured on two
+    views only, the other two views' pair must still beat every Sports2D pair."""
+    from helpers import shared_path
+    from lab.score.experiments import noise_holdout_check
+    shared_path("data", "pose2sim_trc", "S00_P00_T01_BalancingTrial_0-100.trc")
+    df = noise_holdout_check()
+    print("\n" + df.to_string())
+    held = df[df["noise_table"] == "held out"]
+    assert len(held) == 6
+    assert held["separable"].all()

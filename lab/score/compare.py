@@ -22,6 +22,7 @@ import numpy as np
 
 from lab.features import (ANGLE_WORDS, FeatureSet, compute_features, mirror_features,
                           resample_features)
+from lab.features.angles import _swap_side
 from lab.pose.track import PoseTrack
 
 #: Degrees counted for a difference of one torso length in a body-frame position.
@@ -305,6 +306,7 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
     for k, n in enumerate(names):
         rows.append(pd.DataFrame({"step": np.arange(len(path)), "reference_time_s": path_t[:, 0],
                                   "attempt_time_s": path_t[:, 1], "joint": n,
+                                  "attempt_joint": _swap_side(n) if mirrored else n,
                                   "reference_deg": X[:, k], "attempt_deg": Y[:, k],
                                   "difference_deg": diff[:, k], "confidence": C[:, k]}))
     per_step = pd.concat(rows, ignore_index=True)
@@ -316,13 +318,15 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
     for k, n in enumerate(names):
         ok = np.isfinite(diff[:, k]) & (C[:, k] > 0.05)
         if ok.sum() < 3:
-            joints.append({"name": n, "mean_abs_deg": None, "mean_signed_deg": None,
+            joints.append({"name": n, "attempt_joint": _swap_side(n) if mirrored else n,
+                           "mean_abs_deg": None, "mean_signed_deg": None,
                            "worst_time_s": None, "worst_deg": None, "confidence": 0.0})
             continue
         d, c = diff[ok, k], C[ok, k]
         wabs = np.abs(d) * c
         iw = int(np.argmax(wabs))
-        joints.append({"name": n, "mean_abs_deg": round(float(np.average(np.abs(d), weights=c)), 2),
+        joints.append({"name": n, "attempt_joint": _swap_side(n) if mirrored else n,
+                       "mean_abs_deg": round(float(np.average(np.abs(d), weights=c)), 2),
                        "mean_signed_deg": round(float(np.average(d, weights=c)), 2),
                        "worst_time_s": round(float(path_t[ok][iw, 0]), 3),
                        "worst_attempt_time_s": round(float(path_t[ok][iw, 1]), 3),
@@ -396,6 +400,10 @@ def describe_difference(joint: str, difference_deg: float, time_s: float) -> str
 def feedback_sentences(per_step, *, n_sentences: int = 3, min_deg: float = 8.0) -> list[str]:
     """The largest confident departures, one sentence per joint, per phase.
 
+    Joints are named as the coach's (``joint``); when the attempt was compared
+    as a mirror image (``attempt_joint`` differs), the player's own side is
+    named and the coach's side given in brackets.
+
     Looks, for every joint and phase, at the confidence-weighted mean signed
     difference; the ``n_sentences`` largest (at least ``min_deg``) become
     sentences timed at the moment of the largest difference in that phase.
@@ -418,8 +426,14 @@ def feedback_sentences(per_step, *, n_sentences: int = 3, min_deg: float = 8.0) 
         if joint in used or abs(m) < min_deg:
             continue
         used.add(joint)
-        out.append(describe_difference(joint, worst, t)[0].upper() + describe_difference(joint, worst, t)[1:]
-                   + f" (phase {phase}, {abs(m):.0f} degrees on average)")
+        own = joint
+        if "attempt_joint" in df.columns:
+            own = str(df.loc[df["joint"] == joint, "attempt_joint"].iloc[0])
+        text = describe_difference(own, worst, t)
+        text = text[0].upper() + text[1:]
+        if own != joint:
+            text = text.replace(" than the coach", f" than the coach's {_pretty(joint)}", 1)
+        out.append(text + f" (phase {phase}, {abs(m):.0f} degrees on average)")
         if len(out) >= n_sentences:
             break
     return out

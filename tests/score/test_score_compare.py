@@ -126,3 +126,21 @@ def test_calibrate_threshold_known_answers():
     assert cal2.roc["true_positive_rate"][-1] == 1.0
     with pytest.raises(ValueError):
         calibrate_threshold([1.0, 2.0], [1, 1])
+
+
+def test_feedback_names_the_players_own_side_when_mirrored():
+    t = np.arange(0, 4, 1 / FPS)
+    s = np.sin(2 * np.pi * 0.5 * t)
+    ref = _view(skeleton_lab(left_knee_deg=45 + 40 * s, right_knee_deg=10 + 0 * s, left_arm_deg=90 + 60 * s,
+                             right_arm_deg=20 + 0 * s, lean_deg=15 + 10 * s), 0.0)
+    # a left-footed player: does the coach's left-side drill on the right side, with 25 deg less knee bend
+    att = _view(skeleton_lab(left_knee_deg=10 + 0 * s, right_knee_deg=20 + 40 * s, left_arm_deg=20 + 0 * s,
+                             right_arm_deg=90 + 60 * s, lean_deg=15 + 10 * s), 50.0)
+    c = compare_tracks(ref, att, lift=False, threshold=8.0)
+    assert c.mirrored
+    knee = next(j for j in c.joints if j["name"] == "left_knee")
+    assert knee["attempt_joint"] == "right_knee"
+    # DTW re-timing absorbs part of a constant offset on average; the largest gap is the offset
+    assert knee["mean_signed_deg"] < -5.0
+    assert knee["worst_deg"] == pytest.approx(-25.0, abs=4.0)
+XX

@@ -143,4 +143,5 @@ def test_feedback_names_the_players_own_side_when_mirrored():
     # DTW re-timing absorbs part of a constant offset on average; the largest gap is the offset
     assert knee["mean_signed_deg"] < -5.0
     assert knee["worst_deg"] == pytest.approx(-25.0, abs=4.0)
-XX
+    assert any(f.startswith("Right knee bends") and "less than the coach's left knee" in f
+               for f in c.feedback), c.feedback

@@ -58,7 +58,7 @@ ANGLE_WORDS: dict[str, tuple[str, str]] = {
     "ankle": ("flexes {d:.0f} degrees more", "flexes {d:.0f} degrees less"),
     "trunk_lean": ("leans {d:.0f} degrees more", "leans {d:.0f} degrees less"),
     "hip_abduction": ("opens the leg {d:.0f} degrees wider", "opens the leg {d:.0f} degrees less"),
-    "neck": ("tilts the head {d:.0f} degrees more", "tilts the head {d:.0f} degrees less"),
+    "neck": ("tilts {d:.0f} degrees more", "tilts {d:.0f} degrees less"),
 }
 
 

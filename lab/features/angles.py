@@ -54,10 +54,10 @@ ANGLE_WORDS: dict[str, tuple[str, str]] = {
     "knee": ("bends {d:.0f} degrees more", "bends {d:.0f} degrees less"),
     "elbow": ("bends {d:.0f} degrees more", "bends {d:.0f} degrees less"),
     "hip": ("flexes {d:.0f} degrees more", "flexes {d:.0f} degrees less"),
-    "shoulder": ("raises the arm {d:.0f} degrees higher", "raises the arm {d:.0f} degrees lower"),
+    "shoulder": ("is raised {d:.0f} degrees higher", "is raised {d:.0f} degrees lower"),
     "ankle": ("flexes {d:.0f} degrees more", "flexes {d:.0f} degrees less"),
     "trunk_lean": ("leans {d:.0f} degrees more", "leans {d:.0f} degrees less"),
-    "hip_abduction": ("opens the leg {d:.0f} degrees wider", "opens the leg {d:.0f} degrees less"),
+    "hip_abduction": ("opens {d:.0f} degrees wider", "opens {d:.0f} degrees less"),
     "neck": ("tilts {d:.0f} degrees more", "tilts {d:.0f} degrees less"),
 }
 

@@ -394,6 +394,8 @@ def describe_difference(joint: str, difference_deg: float, time_s: float) -> str
     subject = {"trunk_lean": "trunk", "neck": "head"}.get(joint, _pretty(joint))
     if subject.endswith("hip abduction"):
         subject = subject.replace(" hip abduction", " leg")
+    elif subject.endswith("shoulder"):
+        subject = subject.replace("shoulder", "arm")
     return f"{subject} {verb} than the coach at {time_s:.1f} s"
 
 

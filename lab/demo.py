@@ -1,27 +1,60 @@
-"""The main job on the bundled samples (``lab demo``)."""
+"""The main job on the bundled samples (``lab demo``): comparison reports and the viewpoint experiment."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-from lab.io import write_bytes_atomic
-from lab.pose.extract import extract_pose_cached
 from lab.samples import ensure_samples
 
+#: The demo's pairs: the same balancing movement filmed from the front (coach) and from behind
+#: (player), and the coach against a different movement (jumping jacks, another person).
+DEMO_PAIRS = (
+    {"name": "same_movement_front_vs_behind", "reference": "pose2sim/cam02.mp4",
+     "attempt": "pose2sim/cam04.mp4", "label": "same"},
+    {"name": "different_movement", "reference": "pose2sim/cam02.mp4",
+     "attempt": "sports2d/demo.mp4", "label": "different"},
+)
 
-def run_demo(output: str | Path, *, model: str = "full") -> Path:
-    """Fetch the samples, extract every clip (cached), write ``summary.md``; return its path."""
+
+def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True,
+             echo: Callable[[str], None] | None = None) -> Path:
+    """Write the demo reports under ``output``; return the main report's path.
+
+    ``output/index.html`` links a comparison report per :data:`DEMO_PAIRS`
+    (``output/<name>/report.html`` + ``overlay.mp4``) and, with
+    ``experiment`` and the ground truth in ``../shared``, the viewpoint
+    experiment (``output/viewpoint_experiment/report.html``).
+    """
+    from lab.report import write_index, write_notebook_report, write_reports
+    from lab.score.experiments import shared_dir
+
+    echo = echo or (lambda s: None)
     files = ensure_samples()
-    videos = {name: path for name, path in files.items() if name.endswith(".mp4")}
-    rows = []
-    for name, path in videos.items():
-        track = extract_pose_cached(path, model=model)
-        rows.append((name, track.n_frames, track.fps, track.detection_rate(),
-                     track.meta.get("width"), track.meta.get("height")))
-    lines = ["# lab demo: pose extraction on the samples", "",
-             f"Model: pose_landmarker_{model}", "",
-             "| clip | frames | fps | person found | size |", "|---|---|---|---|---|"]
-    lines += [f"| {n} | {f} | {fps:.1f} | {r:.1%} | {w}x{h} |" for n, f, fps, r, w, h in rows]
-    out = Path(output) / "summary.md"
-    write_bytes_atomic(out, ("\n".join(lines) + "\n").encode())
-    return out
+    out = Path(output)
+    pairs = [{**p, "reference": files[p["reference"]], "attempt": files[p["attempt"]]} for p in DEMO_PAIRS]
+    entries = []
+
+    def progress(e):
+        entries.append(e)
+        echo(f"{e['name']}: " + (f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)  "
+                                 f"{out / e['href']}" if "summary" in e else e.get("error", "failed")))
+
+    write_reports(pairs, out, model=model, progress=progress)
+    if experiment:
+        if (shared_dir() / "data" / "cmu_bvh").exists():
+            page = write_notebook_report("06_viewpoint_experiment.ipynb", out / "viewpoint_experiment",
+                                         title="Viewpoint experiment")
+            entries.append({"name": "viewpoint_experiment", "href": "viewpoint_experiment/report.html",
+                            "summary": {"verdict": "experiment", "reference": "mocap", "attempt": "synthetic views"}})
+            echo(f"viewpoint experiment: {page}")
+        else:
+            echo(f"viewpoint experiment skipped: no motion capture under {shared_dir()}")
+    index = write_index(out, entries, title="lab demo")
+    echo(f"index: {index}")
+    main = out / DEMO_PAIRS[0]["name"] / "report.html"
+    if not main.exists():
+        from lab.io import LabError
+        raise LabError(f"the main demo report was not written ({entries[0].get('error', 'unknown error')})",
+                       exit_code=1)
+    return main

@@ -103,6 +103,10 @@ def export_html(notebook, *, title: str | None = None) -> str:
     nb.metadata.pop("widgets", None)  # widget state needs the CDN widget manager
     if title:
         nb.metadata["title"] = title
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    # cells tagged "remove-output" hold live widgets: they need a kernel, so the page leaves them out
+    nb, _ = TagRemovePreprocessor(remove_all_outputs_tags={"remove-output"}, enabled=True).preprocess(nb, {})
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True,
                             extra_loaders=[jinja2.DictLoader({"lab_report.html.j2": _TEMPLATE})],
@@ -796,3 +800,23 @@ def true_camera_positions(truth, cameras: dict[str, Any]) -> dict[str, np.ndarra
         el = float(np.nanmedian(g["elevation_deg"]))
         out[name] = view_direction(az, el) * float(np.nanmedian(g["distance_m"]))
     return out
+
+
+def write_notebook_report(notebook: str, output_dir: str | Path, *, parameters: dict[str, Any] | None = None,
+                          title: str | None = None) -> Path:
+    """Execute any stage notebook (e.g. ``06_viewpoint_experiment.ipynb``) and write it as one offline
+    ``report.html`` in ``output_dir`` (atomic: the page appears only when complete)."""
+    nb = notebooks_dir() / notebook
+    if not nb.exists():
+        raise LabError(f"no notebook {notebook} in {nb.parent}", exit_code=3)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".report.", suffix=".part", dir=out))
+    try:
+        executed = execute_notebook(nb, tmp / EXECUTED_NB, parameters=parameters or {}, cwd=tmp)
+        page = export_html(executed, title=title or nb.stem)
+        write_bytes_atomic(tmp / REPORT_HTML, page.encode("utf-8"))
+        os.replace(tmp / REPORT_HTML, out / REPORT_HTML)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out / REPORT_HTML

@@ -84,8 +84,6 @@ def threshold_widget(distances, *, threshold: float | None = None):
     """Live controls (threshold slider, method = feature choice, DTW window) updating the ROC point,
     confusion counts and the verdict of every labelled pair. Returns an ipywidgets ``VBox``."""
     import ipywidgets as widgets
-    from IPython.display import display
-
     from lab.viz import plot_threshold_explorer
 
     methods = list(dict.fromkeys(distances["method"]))
@@ -102,16 +100,17 @@ def threshold_widget(distances, *, threshold: float | None = None):
     out = widgets.Output()
 
     def render(*_):
+        # outputs are set directly (not captured with ``with out:``), which also works while the
+        # creating cell is still executing under papermill/nbval
         g = select(distances, method=method_w.value, window_s=window_w.value)
         window_w.disabled = method_w.value != OURS
-        with out:
-            out.clear_output(wait=True)
-            if g.empty:
-                print("no distances for this choice")
-                return
-            fig = plot_threshold_explorer(g["distance"].to_numpy(), g["same"].to_numpy(),
-                                          names=list(g["pair"]), thresholds=np.array([th_w.value]))
-            display(fig)
+        out.outputs = ()
+        if g.empty:
+            out.append_stdout("no distances for this choice\n")
+            return
+        out.append_display_data(plot_threshold_explorer(g["distance"].to_numpy(), g["same"].to_numpy(),
+                                                        names=list(g["pair"]),
+                                                        thresholds=np.array([th_w.value])))
 
     for w in (method_w, window_w, th_w):
         w.observe(render, names="value")

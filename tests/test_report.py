@@ -83,12 +83,22 @@ def _plotly_notebook(n_figures=2):
     return nb
 
 
+def new_code_cell_tagged(source, tag):
+    from nbformat.v4 import new_code_cell
+    c = new_code_cell(source)
+    c.metadata["tags"] = [tag]
+    return c
+
+
 def test_export_inlines_plotly_once_and_references_no_cdn(tmp_path):
     from nbclient import NotebookClient
 
     nb = _plotly_notebook(2)
+    live = new_code_cell_tagged('print("LIVE-WIDGET-OUTPUT")', "remove-output")
+    nb.cells.append(live)
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     raw = json.dumps(nb)
+    assert "LIVE-WIDGET-OUTPUT" in raw
     assert "cdnjs.cloudflare.com/ajax/libs/mathjax" in raw, "plotly's renderer adds MathJax from a CDN"
     page = export_html(nb)
     assert find_external_references(page) == []
@@ -96,6 +106,7 @@ def test_export_inlines_plotly_once_and_references_no_cdn(tmp_path):
     assert page.count("Plotly.newPlot(") == 2
     assert page.count("/** @license") == raw.count("/** @license")  # plotly.js inlined once, not per figure
     assert "import plotly.io" not in page                              # code hidden
+    assert "LIVE-WIDGET-OUTPUT" not in page                            # live-only cells left out
 
 
 def test_write_h264_is_browser_playable(tmp_path):

@@ -90,7 +90,7 @@ def demo(output: Path = typer.Option(Path("reports/demo"), "-o", "--output", hel
     """The main job on the bundled samples: extract every clip and write a report."""
     from lab.demo import run_demo
 
-    path = run_demo(output, model=model)
+    path = run_demo(output, model=model, echo=_out)
     _out(str(path))
 
 

@@ -195,6 +195,7 @@ def write_h264(frames: Iterable[np.ndarray], path: str | Path, *, fps: float) ->
             raise ValueError("no frames to write")
         writer.close()
         writer = None
+        _shareable(tmp)
         os.replace(tmp, path)
     except BaseException:
         if writer is not None:
@@ -204,6 +205,14 @@ def write_h264(frames: Iterable[np.ndarray], path: str | Path, *, fps: float) ->
             os.unlink(tmp)
         raise
     return path
+
+
+def _shareable(path: str | Path) -> Path:
+    """Give a written output the usual read permissions (temporary files are created 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+    return Path(path)
 
 
 # ---------------------------------------------------------- atomic folders
@@ -718,7 +727,7 @@ def write_index(output_dir: str | Path, entries: Sequence[dict[str, Any]], *, ti
             f"<h1>{html.escape(title)}</h1><table><thead><tr><th>report</th><th>coach</th><th>player</th>"
             f"<th>verdict</th><th>score</th><th>label</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
             "</body></html>")
-    return write_bytes_atomic(Path(output_dir) / "index.html", page.encode("utf-8"))
+    return _shareable(write_bytes_atomic(Path(output_dir) / "index.html", page.encode("utf-8")))
 
 
 def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, model: str = "full",
@@ -815,7 +824,7 @@ def write_notebook_report(notebook: str, output_dir: str | Path, *, parameters: 
     try:
         executed = execute_notebook(nb, tmp / EXECUTED_NB, parameters=parameters or {}, cwd=tmp)
         page = export_html(executed, title=title or nb.stem)
-        write_bytes_atomic(tmp / REPORT_HTML, page.encode("utf-8"))
+        (tmp / REPORT_HTML).write_text(page, encoding="utf-8")
         os.replace(tmp / REPORT_HTML, out / REPORT_HTML)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -240,6 +240,30 @@ def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt 
     _out(f"{len(df) - failed} ok, {failed} failed; table: {output / 'results.csv'}")
 
 
+# -------------------------------------------------------------------------- app
+@app.command("app")
+def app_(port: int = typer.Option(8866, "--port", help="Port to serve on."),
+         ip: str = typer.Option("127.0.0.1", "--ip", help="Address to bind (default: this machine only)."),
+         root: Optional[Path] = typer.Option(None, "--root", help="Library folder (default data/library).")) -> None:
+    """Serve the upload app (coaches add drills, players compare attempts) with Voila."""
+    import os
+    import subprocess
+
+    from lab.app import voila_command
+
+    env = dict(os.environ)
+    if root is not None:
+        env["LAB_LIBRARY_DIR"] = str(root.resolve())
+    _out(f"serving on http://{ip}:{port}/  (Ctrl-C to stop)")
+    proc = subprocess.Popen(voila_command(port=port, ip=ip), env=env)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+        raise
+
+
 # ---------------------------------------------------------------------- library
 library_app = typer.Typer(no_args_is_help=True, help="Coaches' drills and players' attempts, processed once on add.")
 app.add_typer(library_app, name="library")

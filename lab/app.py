@@ -1,0 +1,251 @@
+"""The upload app: coaches add drills, players upload attempts and get a verdict (ipywidgets, served by Voila).
+
+``notebooks/app.ipynb`` only calls :func:`build_app`; ``lab app`` serves it
+with Voila on 127.0.0.1. Uploads are checked (:func:`lab.library.check_video_upload`:
+video extension, container header, size limit) before anything is
+processed; the work itself is :mod:`lab.library` (processing on add,
+comparisons from stored tracks). Full reports are written on request and
+served read-only from the library's ``attempts/`` folder by a small HTTP
+server bound to 127.0.0.1 (started on the first report).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import threading
+from pathlib import Path
+from typing import Any
+
+from lab.io import LabError
+from lab.library import (MAX_VIDEO_BYTES, add_attempt, add_drill, check_video_upload, library_root,
+                         list_drills, show, write_attempt_report)
+from lab.pose.video import VIDEO_SUFFIXES
+
+_servers: dict[str, str] = {}
+_servers_lock = threading.Lock()
+
+
+def serve_folder(folder: str | Path) -> str:
+    """Serve ``folder`` read-only over HTTP on 127.0.0.1 (a free port, daemon thread); return its base URL.
+
+    One server per folder per process; later calls return the same URL.
+    """
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    folder = str(Path(folder).resolve())
+    with _servers_lock:
+        if folder in _servers:
+            return _servers[folder]
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args):  # no access log in the kernel's output
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+        threading.Thread(target=server.serve_forever, daemon=True, name="lab-report-server").start()
+        _servers[folder] = f"http://127.0.0.1:{server.server_address[1]}"
+        return _servers[folder]
+
+
+def upload_to_file(upload: dict[str, Any], folder: str | Path, *, max_bytes: int = MAX_VIDEO_BYTES) -> Path:
+    """Check an ipywidgets ``FileUpload`` value item and write it under ``folder``; return the path.
+
+    Raises :class:`LabError` (one line, shown to the user) for a wrong type, an
+    empty or too large file, or content that does not start like a video.
+    """
+    name = Path(str(upload.get("name") or "upload")).name
+    content = bytes(upload["content"])
+    check_video_upload(name, content[:64], size_bytes=len(content), max_bytes=max_bytes)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix="upload.", suffix=Path(name).suffix.lower(), dir=folder)
+    with open(fd, "wb") as f:
+        f.write(content)
+    return Path(tmp)
+
+
+def _drill_options(root: Path) -> list[tuple[str, str]]:
+    d = list_drills(root=root)
+    return [(f"{r['title']} (coach {r['coach']}, {r['id']})", r["id"]) for _, r in d.iterrows()]
+
+
+def _error_html(text: str) -> str:
+    return f'<div class="lab-error" style="color:#b00020;font-weight:bold">&#9888; {html.escape(text)}</div>'
+
+
+def _verdict_html(row: dict[str, Any], result: dict[str, Any]) -> str:
+    color = {"same": "#1b7f3b", "different": "#b00020"}.get(row["verdict"], "#a66a00")
+    fb = "".join(f"<li>{html.escape(s)}</li>" for s in result.get("feedback", []))
+    notes = "".join(f"<li>{html.escape(s)}</li>" for s in result.get("warnings", []))
+    mirrored = " (compared with the mirror image)" if row.get("mirrored") else ""
+    return (f'<h2 class="lab-verdict" style="color:{color};margin:0.3em 0">Verdict: {html.escape(row["verdict"].upper())}'
+            f' &mdash; score {row["score"]:.0f}/100</h2>'
+            f'<div>distance {row["distance"]:.2f} (threshold {result.get("threshold", float("nan")):.2f}){mirrored}; '
+            f'attempt id <code>{html.escape(row["id"])}</code></div>'
+            + (f"<ul>{fb}</ul>" if fb else "") + (f"<div>Notes:</div><ul>{notes}</ul>" if notes else ""))
+
+
+def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTES):
+    """The app's widget tree (an ``ipywidgets.VBox``) working on the library at ``root``.
+
+    Parameters
+    ----------
+    root : library folder (default :func:`lab.library.library_root`).
+    max_bytes : largest accepted upload, bytes.
+    """
+    import ipywidgets as w
+
+    root = library_root(root)
+    uploads = root / ".uploads"
+    accept = ",".join(sorted(VIDEO_SUFFIXES)) + ",video/*"
+    limit_mb = max_bytes / 2**20
+
+    # ---- coach
+    c_file = w.FileUpload(accept=accept, multiple=False, description="Drill video")
+    c_title = w.Text(description="Title", placeholder="e.g. Balance on one leg")
+    c_coach = w.Text(description="Coach", placeholder="your name")
+    c_tags = w.Text(description="Tags", placeholder="comma-separated, optional")
+    c_button = w.Button(description="Add drill", button_style="primary", icon="upload")
+    c_status = w.HTML()
+
+    # ---- player
+    p_drill = w.Dropdown(description="Drill", options=_drill_options(root), layout=w.Layout(width="480px"))
+    p_player = w.Text(description="Player", placeholder="your name")
+    p_file = w.FileUpload(accept=accept, multiple=False, description="Attempt video")
+    p_button = w.Button(description="Compare", button_style="success", icon="play")
+    p_status = w.HTML()
+    p_verdict = w.HTML()
+    p_image = w.Image(format="png", layout=w.Layout(max_width="640px", display="none"))
+    p_report_button = w.Button(description="Write full report", icon="file", layout=w.Layout(display="none"))
+    p_report = w.HTML()
+    state: dict[str, Any] = {"attempt": None}
+
+    def busy(status: w.HTML, button: w.Button, text: str | None) -> None:
+        button.disabled = text is not None
+        if text is not None:
+            status.value = f'<div class="lab-busy">&#8987; {html.escape(text)}</div>'
+
+    def on_add_drill(_b) -> None:
+        if not c_file.value:
+            c_status.value = _error_html("choose the drill video first")
+            return
+        if not c_title.value.strip() or not c_coach.value.strip():
+            c_status.value = _error_html("a drill needs a title and the coach's name")
+            return
+        busy(c_status, c_button, "Processing the drill video (pose, 3D model)...")
+        tmp = None
+        try:
+            tmp = upload_to_file(c_file.value[0], uploads, max_bytes=max_bytes)
+            row = add_drill(tmp, title=c_title.value, coach=c_coach.value,
+                            tags=[t for t in c_tags.value.split(",")], root=root)
+            c_status.value = (f'<div class="lab-ok" style="color:#1b7f3b">Drill added: <b>{html.escape(row["title"])}'
+                              f'</b> ({row["frames"]} frames), id <code>{row["id"]}</code></div>')
+            p_drill.options = _drill_options(root)
+            p_drill.value = row["id"]
+        except LabError as exc:
+            c_status.value = _error_html(str(exc))
+        except Exception as exc:  # shown, never a traceback in the page
+            c_status.value = _error_html(f"could not add the drill: {exc.__class__.__name__}: {exc}")
+        finally:
+            busy(c_status, c_button, None)
+            c_file.value = ()  # a refused or processed upload is not kept for the next click
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+    def on_compare(_b) -> None:
+        p_verdict.value, p_report.value = "", ""
+        p_report_button.layout.display = p_image.layout.display = "none"
+        if not p_drill.value:
+            p_status.value = _error_html("no drill yet: a coach must add one first")
+            return
+        if not p_file.value:
+            p_status.value = _error_html("choose the attempt video first")
+            return
+        if not p_player.value.strip():
+            p_status.value = _error_html("enter the player's name")
+            return
+        busy(p_status, p_button, "Processing the attempt and comparing it with the drill...")
+        tmp = None
+        try:
+            tmp = upload_to_file(p_file.value[0], uploads, max_bytes=max_bytes)
+            row = add_attempt(tmp, drill_id=p_drill.value, player=p_player.value, root=root)
+            info = show(row["id"], root=root)
+            p_verdict.value = _verdict_html(row, info["result"])
+            if info.get("overlay_path"):
+                p_image.value = Path(info["overlay_path"]).read_bytes()
+                p_image.layout.display = None
+            state["attempt"] = row["id"]
+            p_report_button.layout.display = None
+            p_status.value = ""
+        except LabError as exc:
+            p_status.value = _error_html(str(exc))
+        except Exception as exc:
+            p_status.value = _error_html(f"could not compare: {exc.__class__.__name__}: {exc}")
+        finally:
+            busy(p_status, p_button, None)
+            p_file.value = ()  # a refused or processed upload is not kept for the next click
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+    def on_report(_b) -> None:
+        attempt = state["attempt"]
+        if attempt is None:
+            return
+        busy(p_status, p_report_button, "Writing the full report (about half a minute)...")
+        try:
+            page = write_attempt_report(attempt, root=root)
+            base = serve_folder(root / "attempts")
+            rel = Path(page).resolve().relative_to((root / "attempts").resolve())
+            url = f"{base}/{rel.as_posix()}"
+            p_report.value = (f'<a class="lab-report-link" href="{html.escape(url, quote=True)}" target="_blank" '
+                              f'style="color:#1565c0;text-decoration:underline;font-weight:bold">'
+                              f'Open the full report</a>')
+            p_status.value = ""
+        except LabError as exc:
+            p_status.value = _error_html(str(exc))
+        except Exception as exc:
+            p_status.value = _error_html(f"could not write the report: {exc.__class__.__name__}: {exc}")
+        finally:
+            busy(p_status, p_report_button, None)
+
+    c_button.on_click(on_add_drill)
+    p_button.on_click(on_compare)
+    p_report_button.on_click(on_report)
+
+    head = w.HTML(f"<h1 style='margin:0.2em 0'>Drill comparison</h1><div>Videos: {html.escape(', '.join(sorted(VIDEO_SUFFIXES)))}"
+                  f", up to {limit_mb:.0f} MB. Library: <code>{html.escape(str(root))}</code></div>")
+    coach_box = w.VBox([w.HTML("<h3>1. Coach: add a reference drill</h3>"), c_file, c_title, c_coach, c_tags,
+                        c_button, c_status], layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
+    player_box = w.VBox([w.HTML("<h3>2. Player: compare an attempt with a drill</h3>"), p_drill, p_player, p_file,
+                         p_button, p_status, p_verdict, p_image, p_report_button, p_report],
+                        layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
+    ui = w.VBox([head, coach_box, player_box])
+    ui.lab_widgets = dict(coach_file=c_file, title=c_title, coach=c_coach, tags=c_tags, add_drill=c_button,
+                          coach_status=c_status, drill=p_drill, player=p_player, attempt_file=p_file,
+                          compare=p_button, status=p_status, verdict=p_verdict, overlay=p_image,
+                          report_button=p_report_button, report=p_report)
+    return ui
+
+
+def app_notebook() -> Path:
+    """``notebooks/app.ipynb`` of the checkout (or beside the installed package)."""
+    from lab.report import notebooks_dir
+
+    path = notebooks_dir() / "app.ipynb"
+    if not path.exists():
+        raise LabError(f"the app notebook {path} is missing", exit_code=3)
+    return path
+
+
+def voila_command(*, port: int = 8866, ip: str = "127.0.0.1", notebook: str | Path | None = None,
+                  max_bytes: int = MAX_VIDEO_BYTES) -> list[str]:
+    """The command serving the app with Voila (no browser opened; uploads up to ``max_bytes`` get through)."""
+    import json
+    import sys
+
+    settings = {"websocket_max_message_size": int(max_bytes + 4 * 2**20)}
+    return [sys.executable, "-m", "voila", str(notebook or app_notebook()), f"--port={int(port)}",
+            f"--Voila.ip={ip}", "--no-browser", f"--Voila.tornado_settings={json.dumps(settings)}",
+            "--VoilaConfiguration.show_tracebacks=False"]

@@ -172,7 +172,8 @@ def write_results(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> pd.Dat
 
 def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler: str | None = None,
               n_workers: int = 2, mirror: str = "auto", threshold: float | None = None, report: bool = False,
-              model: str = "full", progress: bool | Callable[[dict[str, Any]], None] = True) -> pd.DataFrame:
+              model: str = "full", progress: bool | Callable[[dict[str, Any]], None] = True,
+              connect_timeout_s: float = 20.0) -> pd.DataFrame:
     """Process ``items`` in parallel on Dask; skip those already done; return the results table.
 
     Parameters
@@ -182,6 +183,7 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
     scheduler : Dask scheduler address (``tcp://...``); None starts a local cluster of
         ``n_workers`` processes with one thread each.
     progress : True for a tqdm bar, a callable called with each finished row, or False.
+    connect_timeout_s : how long to try reaching ``scheduler``, seconds.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -204,7 +206,7 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
         cluster = None
         try:
             if scheduler:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout=f"{connect_timeout_s}s")
             else:
                 cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None, host="127.0.0.1")

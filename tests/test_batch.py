@@ -75,3 +75,49 @@ def test_batch_over_the_library_and_cli(tmp_path, samples):
     assert row["score"] == pytest.approx(a["score"], abs=1e-9)    # stored tracks give the library's answer
     r = subprocess.run([sys.executable, "-m", "lab", "batch", tmp_path], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.startswith("error: ")
+
+
+def test_batch_on_a_given_scheduler_address(tmp_path, samples):
+    """--scheduler tcp://...: a separately started Dask scheduler and worker (localhost only)."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    sched = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                              "--port", str(port), "--no-dashboard"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from dask.distributed import Client
+        with Client(address, timeout="30s") as c:
+            c.wait_for_workers(1, timeout=60)
+        items = [{"name": "cam02", "attempt": str(samples["pose2sim/cam02.mp4"]),
+                  "reference": str(samples["pose2sim/cam01.mp4"]), "reference_video": None}]
+        t0 = time.monotonic()
+        df = run_batch(items, tmp_path / "out", scheduler=address, progress=False)
+        assert time.monotonic() - t0 < 120
+        alone = process_item(items[0], tmp_path / "alone")
+        assert df.iloc[0]["status"] == "ok" and df.iloc[0]["verdict"] == alone["verdict"] == "same"
+        assert df.iloc[0]["score"] == pytest.approx(alone["score"], abs=1e-9)
+    finally:
+        for p in (worker, sched):
+            p.terminate()
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_unreachable_scheduler_is_one_clear_error(tmp_path, samples):
+    from lab.io import LabError
+
+    items = [{"name": "cam02", "attempt": str(samples["pose2sim/cam02.mp4"]),
+              "reference": str(samples["pose2sim/cam01.mp4"]), "reference_video": None}]
+    with pytest.raises(LabError, match="cannot reach the Dask scheduler"):
+        run_batch(items, tmp_path / "out", scheduler="tcp://127.0.0.1:9", progress=False,
+                  connect_timeout_s=3)

@@ -269,3 +269,42 @@ def test_same_inputs_give_the_same_figures(sample_report, samples, tmp_path):
     first, second = _figures(sample_report), _figures(again)
     assert len(first) >= 6
     assert first == second
+
+
+@pytest.mark.slow
+def test_cli_report_pairs_writes_each_report_and_an_index(tmp_path, samples, capsys):
+    """``lab report --pairs``: a good pair gets its report, a broken one is listed with its error."""
+    from lab.cli import main
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("reference,attempt,name,label\n"
+                     f"{samples['pose2sim/cam01.mp4']},{samples['pose2sim/cam03.mp4']},good,same\n"
+                     f"{samples['pose2sim/cam01.mp4']},missing.mp4,broken,same\n")
+    code = main(["report", "--pairs", str(pairs), "-o", str(tmp_path / "out"), "--no-video"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert out[-1] == str(tmp_path / "out" / "index.html")
+    assert out[0].startswith("good: ") and "/100" in out[0]
+    assert out[1].startswith("broken: failed: no such file")
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert '<a href="good/report.html">good</a>' in index and "no such file" in index
+    assert (tmp_path / "out" / "good" / "report.html").exists()
+    assert not (tmp_path / "out" / "good" / "overlay.mp4").exists()
+    assert not (tmp_path / "out" / "broken").exists() or not any((tmp_path / "out" / "broken").iterdir())
+
+
+def test_cli_report_needs_two_clips_or_pairs(capsys):
+    from lab.cli import main
+    assert main(["report"]) == 2
+    assert "give REFERENCE and ATTEMPT" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_report_from_a_pose_file_has_no_frames_but_everything_else(tmp_path, samples, sample_tracks):
+    from lab.pose.track import write_track
+    ref = write_track(sample_tracks["pose2sim/cam01.mp4"], tmp_path / "coach.parquet")
+    page = write_report(ref, samples["pose2sim/cam02.mp4"], tmp_path / "out")
+    text = page.read_text()
+    assert "No video frames to show" in text
+    assert "overlay.mp4" not in text and not (tmp_path / "out" / "overlay.mp4").exists()
+    assert text.count("Plotly.newPlot(") >= 4
+    assert find_external_references(text) == []

@@ -139,7 +139,8 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         try:
             tmp = upload_to_file(c_file.value[0], uploads, max_bytes=max_bytes)
             row = add_drill(tmp, title=c_title.value, coach=c_coach.value,
-                            tags=[t for t in c_tags.value.split(",")], root=root)
+                            tags=[t for t in c_tags.value.split(",")], root=root,
+                            source_name=c_file.value[0]["name"])
             c_status.value = (f'<div class="lab-ok" style="color:#1b7f3b">Drill added: <b>{html.escape(row["title"])}'
                               f'</b> ({row["frames"]} frames), id <code>{row["id"]}</code></div>')
             p_drill.options = _drill_options(root)
@@ -170,7 +171,8 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         tmp = None
         try:
             tmp = upload_to_file(p_file.value[0], uploads, max_bytes=max_bytes)
-            row = add_attempt(tmp, drill_id=p_drill.value, player=p_player.value, root=root)
+            row = add_attempt(tmp, drill_id=p_drill.value, player=p_player.value, root=root,
+                              source_name=p_file.value[0]["name"])
             info = show(row["id"], root=root)
             p_verdict.value = _verdict_html(row, info["result"])
             if info.get("overlay_path"):

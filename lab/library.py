@@ -274,18 +274,23 @@ def _new_id(kind: str) -> str:
     return ("d-" if kind == "drill" else "a-") + uuid.uuid4().hex[:10]
 
 
-def _process_video(video: Path, staging: Path, *, model: str):
+def _process_video(video: Path, staging: Path, *, model: str, source_name: str | None = None):
     """Copy the video in, extract its pose track (cached) and lift it; write both tracks. Returns (track, body)."""
     from lab.lift import lift_track
     from lab.pose.extract import extract_pose_cached
     from lab.pose.track import write_track
 
+    name = source_name or video.name
     suffix = video.suffix.lower()
-    shutil.copyfile(video, staging / f"video{suffix}")
-    track = extract_pose_cached(staging / f"video{suffix}", model=model, progress=False)
+    copy = staging / f"video{suffix}"
+    shutil.copyfile(video, copy)
+    try:
+        track = extract_pose_cached(copy, model=model, progress=False)
+    except LabError as exc:  # name the file as the user knows it, not our staging copy
+        raise LabError(str(exc).replace(str(copy), name), exit_code=exc.exit_code) from None
     if track.world_m is None or track.detection_rate() == 0:
-        raise LabError(f"{video.name}: nobody was found in this video", exit_code=4)
-    track.meta["source"] = video.name
+        raise LabError(f"{name}: nobody was found in this video", exit_code=4)
+    track.meta["source"] = name
     track.meta.pop("cache", None)
     body = lift_track(track)
     write_track(track, staging / "track.parquet")
@@ -323,9 +328,10 @@ def _staging(root: Path, entry_id: str) -> Iterator[Path]:
 
 def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tuple[str, ...] = (),
               camera_notes: str = "", model: str = "full", root: str | Path | None = None,
-              max_bytes: int = MAX_VIDEO_BYTES) -> dict[str, Any]:
+              max_bytes: int = MAX_VIDEO_BYTES, source_name: str | None = None) -> dict[str, Any]:
     """Add a coach's reference video: copy it in, extract and lift its pose, list it. Returns its row.
 
+    ``source_name`` is the file's name as the user knows it (an upload), used in messages.
     Raises :class:`LabError` for a bad video, an empty title/coach, nobody in the
     video, or a video already in the library as a drill (same SHA-256).
     """
@@ -342,7 +348,7 @@ def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tu
                        f"({dup.iloc[0]['title']!r})", exit_code=2)
     entry_id = _new_id("drill")
     with _staging(root, entry_id) as staging:
-        track, _body = _process_video(video, staging, model=model)
+        track, _body = _process_video(video, staging, model=model, source_name=source_name)
         rel = Path("drills") / entry_id
         row = dict(id=entry_id, kind="drill", title=title.strip(), coach=coach.strip(), player=None,
                    drill_id=None, tags=[t.strip() for t in tags if t.strip()], camera_notes=camera_notes,
@@ -403,7 +409,8 @@ def overlay_image(drill_video: str | Path, drill_track, attempt_video: str | Pat
 
 def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = "auto",
                 threshold: float | None = None, model: str = "full", overlay: bool = True,
-                root: str | Path | None = None, max_bytes: int = MAX_VIDEO_BYTES) -> dict[str, Any]:
+                root: str | Path | None = None, max_bytes: int = MAX_VIDEO_BYTES,
+                source_name: str | None = None) -> dict[str, Any]:
     """Add a player's attempt at a drill: process it, compare with the drill's stored track, list it.
 
     Returns its catalogue row (``score``, ``verdict``, ``distance``, ``mirrored``...);
@@ -421,7 +428,7 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = 
         raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
     entry_id = _new_id("attempt")
     with _staging(root, entry_id) as staging:
-        track, _body = _process_video(video, staging, model=model)
+        track, _body = _process_video(video, staging, model=model, source_name=source_name)
         c = compare_with_drill(drill_id, track, mirror=mirror, threshold=threshold, root=root)
         result = _result_json(c)
         result["drill_id"] = drill_id

@@ -173,6 +173,8 @@ def test_app_in_voila_with_headless_chromium(tmp_path, samples):
     env = dict(os.environ, LAB_LIBRARY_DIR=str(root))
     junk = tmp_path / "junk.mp4"
     junk.write_text("I am a text file with a video's name")
+    big = tmp_path / "big.mp4"
+    big.write_bytes(b"\x00\x00\x00\x20ftypisom" + os.urandom(12 * 2**20))
     with _process(voila_command(port=port), env=env, cwd=tmp_path) as voila:
         url = f"http://127.0.0.1:{port}/"
         end = time.monotonic() + 60
@@ -215,6 +217,14 @@ def test_app_in_voila_with_headless_chromium(tmp_path, samples):
             cdp.click("Add drill")
             msg = cdp.wait(errors, timeout_s=30, what="the upload error")
             assert "does not start like a video" in msg
+
+            # a 12 MB upload gets through the websocket (tornado's default cap is 10 MB): the kernel
+            # receives it, accepts the header and reports that the content cannot be decoded
+            cdp.choose_file("Drill video", big)
+            cdp.click("Add drill")
+            cdp.wait("document.querySelector('.lab-error') === null", timeout_s=30, what="the old error to go")
+            msg = cdp.wait(errors, timeout_s=60, what="the big file's error")
+            assert "big.mp4 is not a video OpenCV/FFmpeg can read" in msg, msg
 
             # the coach adds cam01 as the drill
             cdp.choose_file("Drill video", samples["pose2sim/cam01.mp4"])

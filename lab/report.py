@@ -151,7 +151,8 @@ def execute_notebook(notebook: str | Path, output: str | Path, *, parameters: di
     try:
         papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
                                    cwd=str(cwd) if cwd else None, progress_bar=False, log_output=False,
-                                   execution_timeout=timeout_s)
+                                   execution_timeout=timeout_s,
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP warning noise
     except papermill.PapermillExecutionError as exc:
         raise LabError(f"{Path(notebook).name} failed in cell {exc.exec_count}: {exc.ename}: "
                        f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''}", exit_code=1) from None

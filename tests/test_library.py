@@ -237,3 +237,27 @@ def test_library_cli(tmp_path, samples):
     assert r.returncode == 2 and "no drill or attempt" in r.stderr
     r = lab("remove", drill_id, "--with-attempts")
     assert r.returncode == 0 and lab("list").stdout.strip() == ""
+
+
+def test_concurrent_adds_from_two_processes_are_both_kept(tmp_path, samples):
+    """Two processes adding attempts at the same time: the catalogue lock keeps both rows."""
+    root = tmp_path / "lib"
+    d = L.add_drill(samples["pose2sim/cam01.mp4"], title="Balance", coach="Ann", root=root)
+    script = textwrap.dedent("""
+        import sys, time
+        from lab import library as L
+        write = L._write_catalogue
+        def slow_write(root, df):   # widen the read-modify-write window: without the lock one row is lost
+            time.sleep(1.5)
+            write(root, df)
+        L._write_catalogue = slow_write
+        L.add_attempt(sys.argv[1], drill_id=sys.argv[2], player=sys.argv[3], overlay=False, root=sys.argv[4])
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(samples[f"pose2sim/{cam}.mp4"]), d["id"], player,
+                               str(root)], stderr=subprocess.PIPE, text=True)
+             for cam, player in (("cam02", "Bob"), ("cam03", "Cy"))]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    att = L.list_attempts(root=root)
+    assert sorted(att["player"]) == ["Bob", "Cy"] and (att["verdict"] == "same").all()
+    assert L.check_library(root=root) == {"orphans": [], "staging": [], "missing": []}

@@ -140,7 +140,7 @@ def _dashed_line(img, p0, p1, color, thickness, dash_px):
 
 def draw_ghost(frame_rgb: np.ndarray, image_px: np.ndarray, *,
                keypoints: Sequence[str] | None = None,
-               color_rgb: tuple[int, int, int] = GHOST_COLOR_RGB, opacity: float = 0.6,
+               color_rgb: tuple[int, int, int] = GHOST_COLOR_RGB, opacity: float = 0.85,
                dash_px: int | None = None, thickness_px: int | None = None) -> np.ndarray:
     """Draw a translucent, dashed "ghost" skeleton (the coach) on a copy of a frame.
 
@@ -168,7 +168,7 @@ def draw_ghost(frame_rgb: np.ndarray, image_px: np.ndarray, *,
     pts = np.asarray(image_px, dtype=np.float64)
     keypoints = tuple(keypoints or BLAZEPOSE_KEYPOINTS)
     side = max(base.shape[:2])
-    thickness_px = thickness_px or max(2, side // 250)
+    thickness_px = thickness_px or max(2, side // 200)
     dash_px = dash_px or max(6, side // 80)
     col = tuple(int(c) for c in color_rgb)
     for a, b in _edge_pairs(keypoints):

@@ -308,3 +308,67 @@ def test_report_from_a_pose_file_has_no_frames_but_everything_else(tmp_path, sam
     assert "overlay.mp4" not in text and not (tmp_path / "out" / "overlay.mp4").exists()
     assert text.count("Plotly.newPlot(") >= 4
     assert find_external_references(text) == []
+
+
+# ------------------------------------------------- interaction in the page
+_ANIMATE_JS = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var gds = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(function (g) {
+    return g._transitionData && g._transitionData._frames && g._transitionData._frames.length; });
+  var gd = gds[0], last = gd._transitionData._frames.length - 1;
+  var before = gd.data[1].x.slice(0, 3);
+  Plotly.animate(gd, [String(last)], {mode: 'immediate', frame: {duration: 0, redraw: true},
+                                      transition: {duration: 0}}).then(function () {
+    document.body.setAttribute('data-result', JSON.stringify({plots: gds.length, frames: last + 1,
+      before: before, after: gd.data[1].x.slice(0, 3), expected: gd._transitionData._frames[last].data[1].x.slice(0, 3),
+      title: gd.layout.title.text}));
+  });
+}, 300); });
+</script></body>"""
+
+_SLIDER_JS = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var gd = document.querySelector('.js-plotly-plot');
+  var step = gd.layout.sliders[0].steps[STEP];
+  Plotly[step.method].apply(null, [gd].concat(step.args)).then(function () {
+    var ann = gd.layout.annotations;
+    document.body.setAttribute('data-result', JSON.stringify({x: gd.data[2].x, y: gd.data[2].y,
+      colors: gd.data[3].marker.color, summary: ann[ann.length - 1].text}));
+  });
+}, 300); });
+</script></body>"""
+
+
+def _run_in_chromium(page_html: str, tmp: Path) -> dict:
+    """Load ``page_html`` (with a script that stores JSON in body[data-result]) and return that JSON."""
+    import html as html_mod
+    page = tmp / "probe.html"
+    page.write_text(page_html)
+    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           "--disable-background-networking", f"--user-data-dir={tmp / 'profile2'}", "--dump-dom",
+                           "--virtual-time-budget=10000", page.resolve().as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    m = re.search(r'data-result="([^"]*)"', proc.stdout)
+    assert m, "the page's script did not report (figure missing or JavaScript error)"
+    return json.loads(html_mod.unescape(m.group(1)))
+
+
+@pytest.mark.slow
+def test_3d_animation_plays_in_the_static_page(sample_report, tmp_path):
+    """No kernel: animating to the last frame moves the skeletons and the title follows the DTW-matched times."""
+    r = _run_in_chromium(sample_report.read_text().replace("</body>", _ANIMATE_JS), tmp_path)
+    assert r["plots"] == 1 and r["frames"] > 10
+    assert r["after"] == r["expected"] and r["after"] != r["before"]
+    assert re.search(r"coach \d\.\d\ds \| player \d\.\d\ds", r["title"])
+
+
+def test_threshold_slider_works_in_a_browser(tmp_path):
+    """The exported slider's step (what a click does) updates ROC point, verdict colours and counts in Plotly.js."""
+    from lab.viz import plot_threshold_explorer
+    fig = plot_threshold_explorer(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, True, False, False]),
+                                  thresholds=np.array([0.5, 2.5, 3.5]))
+    page = fig.to_html(include_plotlyjs=True, full_html=True)
+    r = _run_in_chromium(page.replace("</body>", _SLIDER_JS.replace("STEP", "2")), tmp_path)
+    assert r["x"] == [0.5] and r["y"] == [1]
+    assert r["colors"] == ["#2ca02c", "#2ca02c", "#d62728", "#2ca02c"]
+    assert "accuracy 75%" in r["summary"]

@@ -4,15 +4,17 @@
 with Voila on 127.0.0.1. Uploads are checked (:func:`lab.library.check_video_upload`:
 video extension, container header, size limit) before anything is
 processed; the work itself is :mod:`lab.library` (processing on add,
-comparisons from stored tracks). Full reports are written on request and
-served read-only from the library's ``attempts/`` folder by a small HTTP
-server bound to 127.0.0.1 (started on the first report).
+comparisons from stored tracks). Full reports are written on request; under
+``lab app`` Voila serves them (``/voila/files/attempts/<id>/report/``, nothing
+else from the library); in a plain notebook a small read-only HTTP server on
+127.0.0.1 serves the ``attempts/`` folder.
 """
 
 from __future__ import annotations
 
 import functools
 import html
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,11 @@ from lab.io import LabError
 from lab.library import (MAX_VIDEO_BYTES, add_attempt, add_drill, check_video_upload, library_root,
                          list_drills, show, write_attempt_report)
 from lab.pose.video import VIDEO_SUFFIXES
+
+#: Set by :func:`voila_environment`: the URL prefix under which Voila serves library files.
+FILES_URL_ENV = "LAB_APP_FILES_URL"
+#: Library files Voila may serve (relative to the library root): the attempts' reports only.
+SERVED_FILES = r"attempts/[^/]+/report/.*"
 
 _servers: dict[str, str] = {}
 _servers_lock = threading.Lock()
@@ -198,9 +205,14 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         busy(p_status, p_report_button, "Writing the full report (about half a minute)...")
         try:
             page = write_attempt_report(attempt, root=root)
-            base = serve_folder(root / "attempts")
-            rel = Path(page).resolve().relative_to((root / "attempts").resolve())
-            url = f"{base}/{rel.as_posix()}"
+            files_url = os.environ.get(FILES_URL_ENV)
+            if files_url:  # under `lab app`: Voila serves the reports itself (same host and port)
+                rel = Path(page).resolve().relative_to(root.resolve())
+                url = f"{files_url}{rel.as_posix()}"
+            else:          # a plain notebook: a small read-only server on this machine
+                base = serve_folder(root / "attempts")
+                rel = Path(page).resolve().relative_to((root / "attempts").resolve())
+                url = f"{base}/{rel.as_posix()}"
             p_report.value = (f'<a class="lab-report-link" href="{html.escape(url, quote=True)}" target="_blank" '
                               f'style="color:#1565c0;text-decoration:underline;font-weight:bold">'
                               f'Open the full report</a>')
@@ -241,13 +253,38 @@ def app_notebook() -> Path:
     return path
 
 
-def voila_command(*, port: int = 8866, ip: str = "127.0.0.1", notebook: str | Path | None = None,
+def voila_command(*, port: int = 8866, ip: str = "127.0.0.1", root: str | Path | None = None,
                   max_bytes: int = MAX_VIDEO_BYTES) -> list[str]:
-    """The command serving the app with Voila (no browser opened; uploads up to ``max_bytes`` get through)."""
+    """The command serving the app with Voila, run it with :func:`voila_environment`.
+
+    Voila's root folder is the library (the app notebook is linked in as
+    ``<root>/app.ipynb``) so that it serves the reports (only
+    :data:`SERVED_FILES`) at ``/voila/files/``; no browser is opened; the
+    websocket takes uploads up to ``max_bytes``.
+    """
     import json
     import sys
 
+    root = library_root(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    link = root / "app.ipynb"
+    source = app_notebook().resolve()
+    if not (link.is_symlink() and link.resolve() == source):
+        link.unlink(missing_ok=True)
+        try:
+            link.symlink_to(source)
+        except OSError:  # no symlinks here: a copy does the same job
+            import shutil
+            shutil.copyfile(source, link)
     settings = {"websocket_max_message_size": int(max_bytes + 4 * 2**20)}
-    return [sys.executable, "-m", "voila", str(notebook or app_notebook()), f"--port={int(port)}",
-            f"--Voila.ip={ip}", "--no-browser", f"--Voila.tornado_settings={json.dumps(settings)}",
-            "--VoilaConfiguration.show_tracebacks=False"]
+    return [sys.executable, "-m", "voila", str(link), f"--port={int(port)}", f"--Voila.ip={ip}", "--no-browser",
+            f"--Voila.tornado_settings={json.dumps(settings)}", "--VoilaConfiguration.show_tracebacks=False",
+            f"--VoilaConfiguration.file_allowlist={json.dumps([SERVED_FILES])}"]
+
+
+def voila_environment(root: str | Path | None = None) -> dict[str, str]:
+    """Environment for the Voila process: the library folder and the reports' URL prefix."""
+    env = dict(os.environ)
+    env["LAB_LIBRARY_DIR"] = str(library_root(root).resolve())
+    env[FILES_URL_ENV] = "voila/files/"
+    return env

@@ -246,16 +246,13 @@ def app_(port: int = typer.Option(8866, "--port", help="Port to serve on."),
          ip: str = typer.Option("127.0.0.1", "--ip", help="Address to bind (default: this machine only)."),
          root: Optional[Path] = typer.Option(None, "--root", help="Library folder (default data/library).")) -> None:
     """Serve the upload app (coaches add drills, players compare attempts) with Voila."""
-    import os
     import subprocess
 
-    from lab.app import voila_command
+    from lab.app import voila_command, voila_environment
 
-    env = dict(os.environ)
-    if root is not None:
-        env["LAB_LIBRARY_DIR"] = str(root.resolve())
+    cmd = voila_command(port=port, ip=ip, root=root)
     _out(f"serving on http://{ip}:{port}/  (Ctrl-C to stop)")
-    proc = subprocess.Popen(voila_command(port=port, ip=ip), env=env)
+    proc = subprocess.Popen(cmd, env=voila_environment(root))
     try:
         proc.wait()
     except KeyboardInterrupt:

@@ -10,13 +10,14 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from lab import library as L
-from lab.app import build_app, upload_to_file, voila_command
+from lab.app import build_app, upload_to_file, voila_command, voila_environment
 from lab.io import LabError
 
 
@@ -170,12 +171,12 @@ def test_app_in_voila_with_headless_chromium(tmp_path, samples):
     chromium = _chromium()
     root, profile = tmp_path / "lib", tmp_path / "profile"
     port = _free_port()
-    env = dict(os.environ, LAB_LIBRARY_DIR=str(root))
+    env = voila_environment(root)
     junk = tmp_path / "junk.mp4"
     junk.write_text("I am a text file with a video's name")
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\x00\x00\x00\x20ftypisom" + os.urandom(12 * 2**20))
-    with _process(voila_command(port=port), env=env, cwd=tmp_path) as voila:
+    with _process(voila_command(port=port, root=root), env=env, cwd=tmp_path) as voila:
         url = f"http://127.0.0.1:{port}/"
         end = time.monotonic() + 60
         while True:
@@ -252,9 +253,16 @@ def test_app_in_voila_with_headless_chromium(tmp_path, samples):
             cdp.click("Write full report")
             href = cdp.wait("(() => { const a = document.querySelector('a.lab-report-link');"
                             " return a ? a.href : ''; })()", timeout_s=150, what="the report link", fail=errors)
-            assert href.startswith("http://127.0.0.1:")
+            assert href.startswith(f"{url}voila/files/attempts/a-") and href.endswith("/report/report.html")
             with urllib.request.urlopen(href, timeout=10) as r:
                 assert r.status == 200 and b"<html" in r.read(4000).lower()
+            with urllib.request.urlopen(href.replace("report.html", "overlay.mp4"), timeout=10) as r:
+                assert r.status == 200 and r.read(12)[4:8] == b"ftyp"
+            for private in ("catalogue.parquet", "app.ipynb", f"{href.split('/voila/files/')[1].split('/report/')[0]}"
+                            "/track.parquet"):      # nothing else of the library is served
+                with pytest.raises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen(f"{url}voila/files/{private}", timeout=10)
+                assert e.value.code in (403, 404)
 
             # Voila scrolls inside a container: make the window as tall as the tallest scroller
             height = cdp.js("Math.max(...[...document.querySelectorAll('*')].map(e => e.scrollHeight))")
@@ -269,3 +277,22 @@ def test_app_in_voila_with_headless_chromium(tmp_path, samples):
             cdp.ws.close()
     cat = L.load_catalogue(root)
     assert list(cat["kind"]) == ["drill", "attempt"] and cat.iloc[1]["verdict"] == "same"
+
+
+def test_serve_folder_outside_voila_is_local_and_read_only(tmp_path):
+    from lab.app import serve_folder
+
+    (tmp_path / "pub").mkdir()
+    (tmp_path / "pub" / "page.html").write_text("<html>ok</html>")
+    (tmp_path / "secret.txt").write_text("do not serve")
+    base = serve_folder(tmp_path / "pub")
+    assert base.startswith("http://127.0.0.1:") and serve_folder(tmp_path / "pub") == base
+    with urllib.request.urlopen(f"{base}/page.html", timeout=10) as r:
+        assert r.read() == b"<html>ok</html>"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(f"{base}/../secret.txt", timeout=10)
+    assert e.value.code == 404
+    req = urllib.request.Request(f"{base}/page.html", data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 501

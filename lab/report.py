@@ -571,24 +571,31 @@ def side_by_side_frames(report: ComparisonReport, *, n: int = 4, height_px: int 
     from lab.viz.draw import (_fit_height, _label, deviation_colors, draw_ghost, draw_skeleton,
                               read_frames)
 
-    if report.reference_video is None or report.attempt_video is None:
-        raise ValueError("side-by-side frames need both inputs to be videos")
+    if report.attempt_video is None or (report.reference_video is None and report.ghost_px is None):
+        raise ValueError("side-by-side frames need the player's video and the coach's video or ghost")
     p = report.path_frames[np.round(np.linspace(0, len(report.path_frames) - 1, n)).astype(int)]
-    ref_frames = read_frames(report.reference_video, p[:, 0], max_side_px=None)
+    ref_frames = (read_frames(report.reference_video, p[:, 0], max_side_px=None)
+                  if report.reference_video is not None else None)
     att_frames = read_frames(report.attempt_video, p[:, 1], max_side_px=None)
     rows = []
     ref, att = report.reference, report.attempt
     for r, a in p:
-        fr = _fit_height(ref_frames[int(r)], height_px)
         fa = _fit_height(att_frames[int(a)], height_px)
-        sr = fr.shape[1] / float(ref.meta.get("width") or ref_frames[int(r)].shape[1])
         sa = fa.shape[1] / float(att.meta.get("width") or att_frames[int(a)].shape[1])
-        fr = draw_skeleton(fr, ref.image_px[r] * sr, keypoints=ref.keypoints)
+        if ref_frames is not None:
+            fr = _fit_height(ref_frames[int(r)], height_px)
+            sr = fr.shape[1] / float(ref.meta.get("width") or ref_frames[int(r)].shape[1])
+            fr = draw_skeleton(fr, ref.image_px[r] * sr, keypoints=ref.keypoints)
+            coach_label = "coach"
+        else:  # the coach is a 3D recording (mocap): draw the model as the player's camera sees it
+            fr = np.full_like(fa, 30)
+            fr = draw_skeleton(fr, report.ghost_px[a] * sa, keypoints=att.keypoints)
+            coach_label = "coach 3D, player's view,"
         if report.ghost_px is not None:
             fa = draw_ghost(fa, report.ghost_px[a] * sa, keypoints=att.keypoints)
         cols = deviation_colors(report.deviation_deg[a], max_value=max_deviation_deg)
         fa = draw_skeleton(fa, att.image_px[a] * sa, keypoints=att.keypoints, colors_per_joint=cols)
-        fr = _label(fr, f"coach {ref.time_s[r] - ref.time_s[0]:.2f}s")
+        fr = _label(fr, f"{coach_label} {ref.time_s[r] - ref.time_s[0]:.2f}s")
         fa = _label(fa, f"player {att.time_s[a] - att.time_s[0]:.2f}s")
         rows.append(np.concatenate([fr, np.zeros((height_px, 8, 3), np.uint8), fa], axis=1))
     w = max(x.shape[1] for x in rows)

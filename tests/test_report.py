@@ -301,8 +301,8 @@ def test_cli_report_needs_two_clips_or_pairs(capsys):
 @pytest.mark.slow
 def test_report_from_a_pose_file_has_no_frames_but_everything_else(tmp_path, samples, sample_tracks):
     from lab.pose.track import write_track
-    ref = write_track(sample_tracks["pose2sim/cam01.mp4"], tmp_path / "coach.parquet")
-    page = write_report(ref, samples["pose2sim/cam02.mp4"], tmp_path / "out")
+    att = write_track(sample_tracks["pose2sim/cam02.mp4"], tmp_path / "player.parquet")
+    page = write_report(samples["pose2sim/cam01.mp4"], att, tmp_path / "out")
     text = page.read_text()
     assert "No video frames to show" in text
     assert "overlay.mp4" not in text and not (tmp_path / "out" / "overlay.mp4").exists()

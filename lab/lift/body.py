@@ -167,47 +167,116 @@ def flip_repaired(track: PoseTrack, frames: np.ndarray, *, rays: np.ndarray | No
                          presence=swap(track.presence), image_z=z, meta=dict(track.meta))
 
 
-def detect_flips(track: PoseTrack, *, up: np.ndarray | None = None, window_s: float = 2.0,
-                 margin_deg: float = 30.0, rays: np.ndarray | None = None) -> np.ndarray:
+def detect_flips(track: PoseTrack, *, up: np.ndarray | None = None, margin_deg: float = 30.0,
+                 repair_cost_deg_per_s: float = 60.0, max_gap_s: float = 0.25,
+                 rays: np.ndarray | None = None) -> np.ndarray:
     """Frames whose 3D facing is a front/back flip of its neighbours' (bool (T,)).
 
-    For each frame, the facing direction of the landmarks as given and of the
-    flip-repaired landmarks (:func:`flip_repaired`) are compared with the
-    local consensus heading (vector median over ``window_s``); a frame is
-    flipped when the repaired version agrees better by more than
-    ``margin_deg``. Iterated three times so the consensus settles. A real
-    turn is gradual, so the local consensus follows it; a flip is a jump of
-    about ``180 - 2 * off-axis angle`` degrees between neighbouring frames.
+    A MediaPipe flip is a jump: from one frame to the next the facing
+    direction leaps by about ``180 - 2 * off-axis angle`` degrees, and leaps
+    back when the flip ends. A real turn, however fast (a hop with a spin),
+    is continuous at the frame rate. Each frame has two readings of its
+    heading: as given, and as repaired (:func:`flip_repaired`), which is the
+    given heading mirrored across the line of sight. The labelling (repaired
+    or not, per frame) is chosen by dynamic programming (two-state Viterbi)
+    to minimise
+
+        sum over consecutive frames of |heading change|
+        + ``margin_deg`` per change of reading (into or out of a repaired run)
+        + ``repair_cost_deg_per_s`` per second of repaired frames.
+
+    Inside a run both readings are equally smooth (mirror images), so only
+    the run's ends decide: a run is repaired when each end removes a jump of
+    more than ``margin_deg`` (plus the small per-second cost, which keeps the
+    as-given reading when continuity cannot tell, e.g. which of two readings
+    the whole clip is in). Nothing depends on the clip's average facing or a
+    time window: the window-median consensus used before flagged up to a
+    third of the frames of flip-free synthetic views of a hop with turns. A
+    flip seen side-on (facing across the line of sight) barely moves the
+    heading and is not detectable from it; nor is a clip flipped throughout.
+
+    Parameters
+    ----------
+    track : PoseTrack
+        Frame ``camera``.
+    up : (3,) vertical in camera axes; default :func:`estimate_up_axis`.
+    margin_deg : float
+        Heading jump (degrees) a repair must remove at each end of a run.
+    repair_cost_deg_per_s : float
+        Prior against repairing, degrees per second of repaired frames
+        (a run whose ends each remove a 150 degree jump is still repaired if
+        it lasts up to about 4 s).
+    max_gap_s : float
+        Frames without a heading for longer than this break the chain: no
+        continuity is assumed across (each side is solved on its own).
+    rays : (T, 3) unit viewing rays in camera axes; default :func:`viewing_rays`.
     """
-    if track.world_m is None:
-        return np.zeros(track.n_frames, dtype=bool)
+    T = track.n_frames
+    if track.world_m is None or T == 0:
+        return np.zeros(T, dtype=bool)
     kp = track.keypoints
     up = estimate_up_axis(track.world_m, kp) if up is None else up
     rays = viewing_rays(track) if rays is None else rays
     basis = horizontal_basis(up)
     th = heading_deg(track.world_m, kp, up, basis)
-    alt = flip_repaired(track, np.arange(track.n_frames), rays=rays)
-    th_alt = heading_deg(alt.world_m, kp, up, basis)
-    T = track.n_frames
-    half = max(1, int(round(window_s * track.fps / 2))) if np.isfinite(track.fps) else 30
+    # The repaired frame's heading is the given one mirrored across the line of sight (the
+    # vertical plane through the horizontal viewing ray; exact for a level camera). Taken
+    # analytically so the two readings of a run differ by the reflection only, not by noise.
+    ray_deg = np.degrees(np.arctan2(rays @ basis[1], rays @ basis[0]))
+    th_alt = wrap_deg(2 * ray_deg + 180.0 - th)
     flips = np.zeros(T, dtype=bool)
-    for _ in range(3):
-        chosen = np.radians(np.where(flips, th_alt, th))
-        c, s = np.cos(chosen), np.sin(chosen)
-        ref = np.full(T, np.nan)
-        for f in range(T):
-            lo, hi = max(0, f - half), min(T, f + half + 1)
-            cc, ss = c[lo:hi], s[lo:hi]
-            ok = np.isfinite(cc)
-            if ok.sum():
-                ref[f] = np.degrees(np.arctan2(np.median(ss[ok]), np.median(cc[ok])))
-        d0 = np.abs(wrap_deg(th - ref))
-        d1 = np.abs(wrap_deg(th_alt - ref))
-        new = np.isfinite(d0) & np.isfinite(d1) & (d1 + margin_deg < d0)
-        if np.array_equal(new, flips):
-            break
-        flips = new
+    valid = np.isfinite(th) & np.isfinite(th_alt)
+    if not valid.any():
+        return flips
+    fps = track.fps if np.isfinite(track.fps) and track.fps > 0 else 30.0
+    t = np.asarray(track.time_s, dtype=float)
+    if not np.isfinite(t).all():
+        t = np.arange(T) / fps
+    idx = np.flatnonzero(valid)
+    # chains of frames with a heading whose gaps are short enough for continuity
+    for chain in np.split(idx, np.flatnonzero(np.diff(t[idx]) > max_gap_s) + 1):
+        flips[chain] = _viterbi_readings(th[chain], th_alt[chain], switch_cost_deg=margin_deg,
+                                         repair_cost_deg=repair_cost_deg_per_s / fps)
+    # a frame without a heading inside a repaired run (short gap) is repaired with it
+    frames = np.arange(T)
+    prev = np.maximum.accumulate(np.where(valid, frames, -1))
+    nxt = np.minimum.accumulate(np.where(valid, frames, T)[::-1])[::-1]
+    inside = ~valid & (prev >= 0) & (nxt < T)
+    inside[inside] &= t[nxt[inside]] - t[prev[inside]] <= max_gap_s
+    flips[inside] = flips[prev[inside]] & flips[nxt[inside]]
     return flips
+
+
+def _viterbi_readings(th: np.ndarray, th_alt: np.ndarray, *, switch_cost_deg: float,
+                      repair_cost_deg: float) -> np.ndarray:
+    """Two-state Viterbi over frames: the given (0) or repaired (1) heading reading.
+
+    Parameters
+    ----------
+    th, th_alt : (n,) headings of the two readings, degrees (finite).
+    switch_cost_deg : float, cost of a change of reading.
+    repair_cost_deg : float, cost of each frame in reading 1.
+
+    Returns
+    -------
+    bool (n,), True where reading 1 minimises summed absolute wrapped heading
+    change + the two costs.
+    """
+    n = len(th)
+    obs = np.stack([th, th_alt], axis=1)                                # (n, 2)
+    unary = np.array([0.0, repair_cost_deg])
+    switch = np.array([[0.0, switch_cost_deg], [switch_cost_deg, 0.0]])   # [from, to]
+    cost = unary.copy()
+    back = np.zeros((n, 2), dtype=np.int8)
+    for f in range(1, n):
+        total = cost[:, None] + np.abs(wrap_deg(obs[f][None, :] - obs[f - 1][:, None])) + switch
+        back[f] = np.argmin(total, axis=0)
+        cost = total[back[f], [0, 1]] + unary
+    state = np.zeros(n, dtype=np.int8)
+    state[-1] = int(np.argmin(cost))
+    for f in range(n - 1, 0, -1):
+        state[f - 1] = back[f, state[f]]
+    return state.astype(bool)
 
 
 def _unresolved_flips(track: PoseTrack, *, up: np.ndarray, rays: np.ndarray,

@@ -372,3 +372,35 @@ def test_threshold_slider_works_in_a_browser(tmp_path):
     assert r["x"] == [0.5] and r["y"] == [1]
     assert r["colors"] == ["#2ca02c", "#2ca02c", "#d62728", "#2ca02c"]
     assert "accuracy 75%" in r["summary"]
+
+
+def test_matched_moments_draw_a_mocap_coach_from_the_ghost(tmp_path):
+    """No coach video: the coach panel is the ghost skeleton on a dark canvas, at the ghost's pixels."""
+    import imageio_ffmpeg
+
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS as KP, PoseTrack
+    from lab.report import ComparisonReport, side_by_side_frames
+    video = tmp_path / "p.mp4"
+    wr = imageio_ffmpeg.write_frames(str(video), (120, 200), fps=10, codec="libx264", pix_fmt_out="yuv420p",
+                                     macro_block_size=2, ffmpeg_log_level="error")
+    wr.send(None)
+    for _ in range(4):
+        wr.send(np.full((200, 120, 3), 200, np.uint8))
+    wr.close()
+    T, K = 4, len(KP)
+    px = np.full((T, K, 2), np.nan)
+    ghost = np.full((T, K, 2), np.nan)
+    ghost[:, KP.index("left_hip")] = [30.0, 100.0]
+    att = PoseTrack(time_s=np.arange(T) / 10, keypoints=KP, image_px=px, meta={"width": 120, "height": 200})
+    rep = ComparisonReport(reference_path="coach.trc", attempt_path=str(video), reference_video=None,
+                           attempt_video=video, reference=att, attempt=att, reference_body=None,
+                           attempt_body=None, comparison=None, path_frames=np.array([[i, i] for i in range(T)]),
+                           deviation_deg=np.full((T, K), np.nan), ghost_px=ghost, views={}, notes=[])
+    img = side_by_side_frames(rep, n=2, height_px=200)
+    assert img.shape[0] == 2 * (200 + 8) and img.shape[1] == 120 + 8 + 120 + 16   # landscape-ish pairs: 1 per row
+    coach = img[:200, :120]
+    assert tuple(coach[100, 30]) == (40, 200, 255)          # the coach's hip drawn where the ghost puts it
+    assert int(np.median(coach)) == 30                       # on a dark canvas
+    rep.ghost_px = None
+    with pytest.raises(ValueError):
+        side_by_side_frames(rep)

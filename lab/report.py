@@ -216,6 +216,27 @@ def _shareable(path: str | Path) -> Path:
     return Path(path)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _staging(out: Path) -> Path:
+    """A hidden temporary folder ``.report.<pid>.*.part`` inside ``out``; leftovers of killed runs
+    (their process is gone) are removed first."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob(".report.*.part"):
+        parts = old.name.split(".")
+        if len(parts) >= 4 and parts[2].isdigit() and not _pid_alive(int(parts[2])):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f".report.{os.getpid()}.", suffix=".part", dir=out))
+
+
 # ---------------------------------------------------------- atomic folders
 @contextlib.contextmanager
 def staging_dir(final: str | Path):
@@ -660,8 +681,7 @@ def write_report(reference: str | Path, attempt: str | Path, output_dir: str | P
         raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
     notebook = notebooks_dir() / COMPARE_NOTEBOOK
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".report.", suffix=".part", dir=out))
+    tmp = _staging(out)
     try:
         params = dict(reference=str(Path(reference).resolve()), attempt=str(Path(attempt).resolve()),
                       threshold=None if threshold is None else float(threshold), mirror=mirror, model=model,
@@ -827,8 +847,7 @@ def write_notebook_report(notebook: str, output_dir: str | Path, *, parameters: 
     if not nb.exists():
         raise LabError(f"no notebook {notebook} in {nb.parent}", exit_code=3)
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".report.", suffix=".part", dir=out))
+    tmp = _staging(out)
     try:
         executed = execute_notebook(nb, tmp / EXECUTED_NB, parameters=parameters or {}, cwd=tmp)
         page = export_html(executed, title=title or nb.stem)

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -404,3 +405,18 @@ def test_matched_moments_draw_a_mocap_coach_from_the_ghost(tmp_path):
     rep.ghost_px = None
     with pytest.raises(ValueError):
         side_by_side_frames(rep)
+
+
+def test_leftovers_of_killed_runs_are_cleaned(tmp_path):
+    import os
+    from lab.report import _staging
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".report.{dead.pid}.abc.part"
+    stale.mkdir()
+    (stale / "overlay.mp4").write_bytes(b"x")
+    live = tmp_path / f".report.{os.getpid()}.def.part"   # a run still going: kept
+    live.mkdir()
+    new = _staging(tmp_path)
+    assert not stale.exists() and live.exists() and new.exists()
+    assert new.name.startswith(f".report.{os.getpid()}.")

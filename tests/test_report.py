@@ -183,7 +183,7 @@ def _chromium():
 def _open_in_chromium(page: Path, tmp: Path, *, height_px: int = 2000) -> tuple[Path, list[str]]:
     """Screenshot of ``page`` (file://) and the http(s) URLs the page itself requested (net log)."""
     shot, netlog = tmp / "shot.png", tmp / "net.json"
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-background-networking",
            "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-default-apps",
            f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}", f"--screenshot={shot}",
            f"--window-size=1280,{height_px}", "--virtual-time-budget=8000", page.resolve().as_uri()]
@@ -345,7 +345,7 @@ def _run_in_chromium(page_html: str, tmp: Path) -> dict:
     import html as html_mod
     page = tmp / "probe.html"
     page.write_text(page_html)
-    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--no-first-run",
                            "--disable-background-networking", f"--user-data-dir={tmp / 'profile2'}", "--dump-dom",
                            "--virtual-time-budget=10000", page.resolve().as_uri()],
                           capture_output=True, text=True, timeout=180)

@@ -16,7 +16,7 @@ from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, chec
 from lab.pose.video import iter_frames, probe_video
 
 #: Bumped when extraction changes what it produces (invalidates the cache).
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 K = len(BLAZEPOSE_KEYPOINTS)
 

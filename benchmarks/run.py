@@ -33,11 +33,11 @@ def ffmpeg(*args) -> None:
 
 
 def make_clips(tmp: Path, samples: dict) -> dict[str, Path]:
-    """Longer clips from the samples: 1080p (cam01 x6, 600 frames), 720p, and 10 s / 40 s 1080p for memory."""
-    clips = {"1080p": tmp / "cam01x6_1080x1920.mp4", "720p": tmp / "sports2d_x3_1280x720.mp4",
+    """Longer clips from the samples: a 30 s 1080p upload (cam01 x18, 1800 frames), 720p, and 10 s / 40 s 1080p for memory."""
+    clips = {"1080p": tmp / "cam01x18_1080x1920.mp4", "720p": tmp / "sports2d_x3_1280x720.mp4",
              "mem10": tmp / "mem_10s.mp4", "mem40": tmp / "mem_40s.mp4"}
     enc = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
-    ffmpeg("-stream_loop", "5", "-i", samples["pose2sim/cam01.mp4"], *enc, clips["1080p"])
+    ffmpeg("-stream_loop", "17", "-i", samples["pose2sim/cam01.mp4"], *enc, clips["1080p"])
     ffmpeg("-stream_loop", "2", "-i", samples["sports2d/demo.mp4"], "-vf", "scale=1280:720", *enc, clips["720p"])
     ffmpeg("-stream_loop", "6", "-i", samples["pose2sim/cam01.mp4"], "-t", "10", *enc, clips["mem10"])
     ffmpeg("-stream_loop", "24", "-i", samples["pose2sim/cam01.mp4"], "-t", "40", *enc, clips["mem40"])
@@ -50,11 +50,11 @@ def naive_loop_fps(video: Path, model_path: Path, max_frames: int | None = None)
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from lab.pose.models import _quiet_stderr
+    from lab.io import quiet_stderr
 
     opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
                                         running_mode=vision.RunningMode.VIDEO)
-    with _quiet_stderr():
+    with quiet_stderr():
         lm = vision.PoseLandmarker.create_from_options(opts)
         cap = cv2.VideoCapture(str(video))
         fps = cap.get(cv2.CAP_PROP_FPS) or 30

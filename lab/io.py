@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -73,3 +74,32 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+class quiet_stderr:
+    """Silence native log lines written to fd 2 (MediaPipe logs at create and detect).
+
+    Python text meant for the user can still reach the real stderr through
+    ``self.stream`` (used for the progress bar). ``LAB_DEBUG=1`` lets everything through.
+    """
+
+    def __enter__(self):
+        self.stream = sys.stderr
+        if os.environ.get("LAB_DEBUG"):
+            self._saved = None
+            return self
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self._null, 2)
+        self.stream = open(os.dup(self._saved), "w", buffering=1, closefd=True)
+        return self
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            self.stream.close()
+            sys.stderr.flush()
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            os.close(self._null)
+        return False

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.io import LabError, cache_dir, sha256_file, write_bytes_atomic
-from lab.pose.models import DEFAULT_MODEL, _quiet_stderr, ensure_model
+from lab.io import LabError, cache_dir, quiet_stderr, sha256_file, write_bytes_atomic
+from lab.pose.models import DEFAULT_MODEL, ensure_model
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, check_track, read_track, write_track
 from lab.pose.video import iter_frames, probe_video
 
@@ -36,7 +36,7 @@ def _make_landmarker(model_path: Path, *, max_people: int, min_confidence: float
         min_pose_presence_confidence=min_confidence,
         min_tracking_confidence=min_confidence,
     )
-    with _quiet_stderr():
+    with quiet_stderr():
         return vision.PoseLandmarker.create_from_options(opts)
 
 
@@ -89,7 +89,8 @@ def choose_person(cands, previous: np.ndarray | None, width: int, height: int,
 def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int, min_confidence: float,
                   max_side_px: int | None, target_fps: float | None, start_index: int = 0,
                   stop_index: int | None = None, warmup_frames: int = 0, width: int, height: int,
-                  progress: bool = False, label: str = "") -> tuple[list[float], list[int], list[list]]:
+                  progress: bool = False, label: str = "", seek: bool = False
+                  ) -> tuple[list[float], list[int], list[list], list[float]]:
     """Run the landmarker over frames ``[start_index, stop_index)`` of a video.
 
     The landmarker starts ``warmup_frames`` earlier so that its internal
@@ -104,6 +105,8 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     indices : list of int, frame index in the video
     candidates : list (per frame) of lists of per-person tuples
         ``(image_px (K,2), z (K,), world_m (K,3), visibility (K,), presence (K,))``.
+    warmup_times : list of float
+        Times of the warm-up frames (to check a seek against the previous chunk).
     """
     import queue
     import threading
@@ -118,7 +121,7 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     def decode() -> None:
         try:
             for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
-                                    start_index=first, stop_index=stop_index):
+                                    start_index=first, stop_index=stop_index, seek=seek):
                 while not stop.is_set():
                     try:
                         frames.put(item, timeout=0.1)
@@ -134,9 +137,9 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
 
     reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
     landmarker = _make_landmarker(Path(model_path), max_people=max_people, min_confidence=min_confidence)
-    times, indices, cands = [], [], []
+    times, indices, cands, warm_times = [], [], [], []
     last_ms = -1
-    quiet = _quiet_stderr()
+    quiet = quiet_stderr()
     with quiet:
         total = (stop_index - first) if stop_index is not None else None
         bar = tqdm(total=total, unit="frame", desc=label, disable=not progress or None, leave=False,
@@ -158,13 +161,15 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
                     times.append(t)
                     indices.append(index)
                     cands.append(_candidates(result, width, height))
+                else:
+                    warm_times.append(t)
                 bar.update(1)
         finally:
             stop.set()
             bar.close()
             landmarker.close()
             reader.join(timeout=5)
-    return times, indices, cands
+    return times, indices, cands, warm_times
 
 
 def _detect_chunk(args: dict):
@@ -174,10 +179,29 @@ def _detect_chunk(args: dict):
     return detect_frames(**args)
 
 
-def plan_chunks(n_frames: int, workers: int) -> list[tuple[int, int]]:
-    """Split frames ``[0, n_frames)`` into ``workers`` contiguous ``(start, stop)`` ranges."""
-    edges = np.linspace(0, n_frames, workers + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+def _seek_was_exact(previous, part, job) -> bool:
+    """Whether a chunk's warm-up frames have the times the previous chunk decoded for those indices."""
+    prev_times, prev_idx = previous[0], previous[1]
+    warm = part[3]
+    first = job["start_index"] - job["warmup_frames"]
+    if not prev_idx or not part[1] or part[1][0] != job["start_index"]:
+        return False
+    offset = first - prev_idx[0]
+    expected = prev_times[offset:offset + len(warm)]
+    return len(expected) == len(warm) == job["warmup_frames"] and bool(np.allclose(expected, warm, atol=1e-4))
+
+
+def plan_chunks(n_frames: int, workers: int, *, warmup_frames: int = 0) -> list[tuple[int, int]]:
+    """Split frames ``[0, n_frames)`` into ``workers`` contiguous ``(start, stop)`` ranges.
+
+    Every chunk but the first also runs ``warmup_frames`` before its start, so
+    the first chunk gets that many more frames: all workers finish together.
+    """
+    if workers <= 1 or n_frames <= workers * (warmup_frames + 1):
+        return [(0, n_frames)] if n_frames else []
+    rest = (n_frames - warmup_frames) / workers
+    edges = [0] + [int(round(warmup_frames + rest * k)) for k in range(1, workers)] + [n_frames]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def auto_workers(n_frames: int, *, min_frames_per_worker: int = 240) -> int:
@@ -239,23 +263,29 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
                   min_confidence=min_confidence, max_side_px=max_side_px, target_fps=target_fps,
                   width=W, height=H)
     if workers <= 1 or info.frame_count < 2 * workers or target_fps:
-        times, indices, cands = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
+        times, indices, cands, _ = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
     else:
         import concurrent.futures as cf
         import multiprocessing
 
         warm = int(round(overlap_s * (info.fps or 30.0)))
-        chunks = plan_chunks(info.frame_count, workers)
+        chunks = plan_chunks(info.frame_count, workers, warmup_frames=warm)
         # the last chunk runs to the end of the file, whatever the header's count says
+        # later chunks seek to their warm-up start; each seek is checked against the
+        # previous chunk's own times for the same frames and redone by decoding
+        # from the start where the container's index was not exact (variable rates)
         jobs = [dict(common, start_index=a, stop_index=(b if i < len(chunks) - 1 else None),
                      warmup_frames=warm if a > 0 else 0, progress=progress and i == 0,
-                     label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]")
+                     label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]", seek=a > 0)
                 for i, (a, b) in enumerate(chunks)]
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
             futures = [pool.submit(_detect_chunk, j) for j in jobs]
             try:
                 parts = [f.result() for f in futures]
+                for i in range(1, len(parts)):
+                    if not _seek_was_exact(parts[i - 1], parts[i], jobs[i]):
+                        parts[i] = pool.submit(_detect_chunk, dict(jobs[i], seek=False)).result()
             except BaseException:
                 for f in futures:
                     f.cancel()

@@ -31,7 +31,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from lab.io import LabError, cache_dir, sha256_bytes, sha256_file, write_bytes_atomic
+from lab.io import LabError, cache_dir, quiet_stderr, sha256_bytes, sha256_file, write_bytes_atomic
 
 MODEL_NAMES = ("lite", "full", "heavy")
 DEFAULT_MODEL = "full"
@@ -130,7 +130,7 @@ def check_bundle_loads(data: bytes) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
         opts = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_buffer=data),
                                             running_mode=vision.RunningMode.IMAGE)
-        with _quiet_stderr():
+        with quiet_stderr():
             lm = vision.PoseLandmarker.create_from_options(opts)
             lm.close()
     except LabError:
@@ -298,32 +298,3 @@ def read_registry_models(name: str) -> tuple[bytes, bytes, str]:
 def _build_from_registries(name: str) -> tuple[bytes, str]:
     detector, landmark, source = read_registry_models(name)
     return build_task_bundle(detector, landmark), source
-
-
-class _quiet_stderr:
-    """Silence native log lines written to fd 2 (MediaPipe logs at create and detect).
-
-    Python text meant for the user can still reach the real stderr through
-    ``self.stream`` (used for the progress bar). ``LAB_DEBUG=1`` lets everything through.
-    """
-
-    def __enter__(self):
-        self.stream = sys.stderr
-        if os.environ.get("LAB_DEBUG"):
-            self._saved = None
-            return self
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(self._null, 2)
-        self.stream = open(os.dup(self._saved), "w", buffering=1, closefd=True)
-        return self
-
-    def __exit__(self, *exc):
-        if self._saved is not None:
-            self.stream.close()
-            sys.stderr.flush()
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            os.close(self._null)
-        return False

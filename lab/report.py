@@ -112,10 +112,25 @@ def export_html(notebook, *, title: str | None = None) -> str:
                             extra_loaders=[jinja2.DictLoader({"lab_report.html.j2": _TEMPLATE})],
                             template_file="lab_report.html.j2")
     body, _resources = exporter.from_notebook_node(nb)
+    body = neutralize_bundled_urls(body)
     bad = find_external_references(body)
     if bad:
         raise LabError(f"report HTML would load remote resources: {bad[0][:100]}", exit_code=1)
     return body
+
+
+_BUNDLED_CDN_URL = re.compile(r"""https?://[A-Za-z0-9.-]*cdn[A-Za-z0-9.-]*(?:/[^"'`\s)<>]*)?""", re.IGNORECASE)
+
+
+def neutralize_bundled_urls(page: str) -> str:
+    """Replace CDN URLs written inside inlined libraries with an inert ``about:blank#offline``.
+
+    The inlined plotly.js names map-style, tile and icon servers (cartocdn,
+    jsdelivr, cdn.plot.ly topojson) that it would contact only to draw a map;
+    the report draws none. Rewriting them makes the page carry no CDN
+    reference at all, so it cannot reach one even if a future figure asked.
+    """
+    return _BUNDLED_CDN_URL.sub("about:blank#offline", page)
 
 
 _MATHJAX_TAG = re.compile(r"""<script\s+src=["']https?://[^"']*mathjax[^"']*["']\s*>\s*</script>""", re.IGNORECASE)
@@ -147,12 +162,15 @@ def execute_notebook(notebook: str | Path, output: str | Path, *, parameters: di
 
     import papermill
 
+    from lab.io import quiet_stderr
+
     logging.getLogger("papermill").setLevel(logging.ERROR)
     try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
-                                   cwd=str(cwd) if cwd else None, progress_bar=False, log_output=False,
-                                   execution_timeout=timeout_s,
-                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP warning noise
+        with quiet_stderr():  # the kernel inherits fd 2: its logs stay off the terminal (LAB_DEBUG=1 shows them)
+            papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
+                                       cwd=str(cwd) if cwd else None, progress_bar=False, log_output=False,
+                                       execution_timeout=timeout_s,
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP warning noise
     except papermill.PapermillExecutionError as exc:
         raise LabError(f"{Path(notebook).name} failed in cell {exc.exec_count}: {exc.ename}: "
                        f"{str(exc.evalue).splitlines()[0] if exc.evalue else ''}", exit_code=1) from None
@@ -692,6 +710,9 @@ def write_report(reference: str | Path, attempt: str | Path, output_dir: str | P
         names = [n for n in (OVERLAY_MP4, SUMMARY_JSON) if (tmp / n).exists()]
         if (out / REPORT_HTML).exists():  # the old page goes first: never a new page beside old files
             os.unlink(out / REPORT_HTML)
+        for n in (OVERLAY_MP4, SUMMARY_JSON):  # nor beside an older run's video or summary
+            if n not in names and (out / n).exists():
+                os.unlink(out / n)
         for n in names + [REPORT_HTML]:
             os.replace(tmp / n, out / n)
     finally:

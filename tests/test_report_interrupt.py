@@ -1,0 +1,41 @@
+"""Interrupting `lab report` at any moment leaves no complete-looking report; the next run succeeds."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab.pose.track import write_track
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("sig,after_s", [(signal.SIGINT, 3.0), (signal.SIGINT, 8.0), (signal.SIGKILL, 6.0)])
+def test_interrupted_report(sample_tracks, tmp_path, sig, after_s):
+    ref = write_track(sample_tracks["pose2sim/cam01.mp4"], tmp_path / "cam01.parquet")
+    att = write_track(sample_tracks["pose2sim/cam02.mp4"], tmp_path / "cam02.parquet")
+    out = tmp_path / "report"
+    cmd = [sys.executable, "-m", "lab", "report", str(ref), str(att), "-o", str(out)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    time.sleep(after_s)
+    if p.poll() is not None:
+        pytest.skip(f"the report finished in under {after_s} s on this machine; nothing to interrupt")
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    if sig == signal.SIGKILL:
+        with contextlib.suppress(ProcessLookupError):  # the notebook kernel it started goes too
+            os.killpg(p.pid, signal.SIGKILL)
+    else:
+        assert p.returncode == 130, err
+        assert "interrupted" in err and "Traceback" not in err
+    assert not (out / "report.html").exists()
+    visible = [f.name for f in out.iterdir() if not f.name.startswith(".")] if out.exists() else []
+    assert visible == [], f"complete-looking leftovers: {visible}"
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (out / "report.html").exists() and (out / "report.html").stat().st_size > 100_000

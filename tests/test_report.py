@@ -314,9 +314,13 @@ def test_report_from_a_pose_file_has_no_frames_but_everything_else(tmp_path, sam
 
 # ------------------------------------------------- interaction in the page
 _ANIMATE_JS = """<script>
-window.addEventListener('load', function () { setTimeout(function () {
+window.addEventListener('load', function () { var tries = 0; (function attempt() { try {
   var gds = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(function (g) {
     return g._transitionData && g._transitionData._frames && g._transitionData._frames.length; });
+  if (!gds.length) {  // plotly draws asynchronously: wait for the animated figure
+    if (++tries < 150) { setTimeout(attempt, 200); return; }
+    throw new Error('no animated figure on the page');
+  }
   var gd = gds[0], last = gd._transitionData._frames.length - 1;
   var before = gd.data[1].x.slice(0, 3);
   Plotly.animate(gd, [String(last)], {mode: 'immediate', frame: {duration: 0, redraw: true},
@@ -324,20 +328,24 @@ window.addEventListener('load', function () { setTimeout(function () {
     document.body.setAttribute('data-result', JSON.stringify({plots: gds.length, frames: last + 1,
       before: before, after: gd.data[1].x.slice(0, 3), expected: gd._transitionData._frames[last].data[1].x.slice(0, 3),
       title: gd.layout.title.text}));
-  });
-}, 300); });
+  }).catch(function (e) { document.body.setAttribute('data-error', String(e)); });
+} catch (e) { document.body.setAttribute('data-error', String(e)); } })(); });
 </script></body>"""
 
 _SLIDER_JS = """<script>
-window.addEventListener('load', function () { setTimeout(function () {
+window.addEventListener('load', function () { var tries = 0; (function attempt() { try {
   var gd = document.querySelector('.js-plotly-plot');
+  if (!gd || !gd.layout) {
+    if (++tries < 150) { setTimeout(attempt, 200); return; }
+    throw new Error('no figure on the page');
+  }
   var step = gd.layout.sliders[0].steps[STEP];
   Plotly[step.method].apply(null, [gd].concat(step.args)).then(function () {
     var ann = gd.layout.annotations;
     document.body.setAttribute('data-result', JSON.stringify({x: gd.data[2].x, y: gd.data[2].y,
       colors: gd.data[3].marker.color, summary: ann[ann.length - 1].text}));
-  });
-}, 300); });
+  }).catch(function (e) { document.body.setAttribute('data-error', String(e)); });
+} catch (e) { document.body.setAttribute('data-error', String(e)); } })(); });
 </script></body>"""
 
 
@@ -356,7 +364,10 @@ def _run_in_chromium(page_html: str, tmp: Path) -> dict:
         m = re.search(r'data-result="([^"]*)"', proc.stdout)
         if m:
             break
-    assert m, "the page's script did not report (figure missing or JavaScript error)"
+    err = re.search(r'data-error="([^"]*)"', proc.stdout)
+    assert m, ("the page's script did not report: "
+               + (f"JavaScript error {html_mod.unescape(err.group(1))}" if err else
+                  f"no result within the time budget (stderr: {proc.stderr[-300:]!r})"))
     return json.loads(html_mod.unescape(m.group(1)))
 
 

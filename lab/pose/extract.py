@@ -179,16 +179,35 @@ def _detect_chunk(args: dict):
     return detect_frames(**args)
 
 
-def _seek_was_exact(previous, part, job) -> bool:
-    """Whether a chunk's warm-up frames have the times the previous chunk decoded for those indices."""
-    prev_times, prev_idx = previous[0], previous[1]
-    warm = part[3]
-    first = job["start_index"] - job["warmup_frames"]
-    if not prev_idx or not part[1] or part[1][0] != job["start_index"]:
-        return False
-    offset = first - prev_idx[0]
-    expected = prev_times[offset:offset + len(warm)]
-    return len(expected) == len(warm) == job["warmup_frames"] and bool(np.allclose(expected, warm, atol=1e-4))
+def _align_seeked(previous, part, *, start: int, stop: int | None, warmup_frames: int):
+    """Give a seeked chunk's frames their exact indices, from the previous chunk's times.
+
+    ``previous`` and ``part`` are :func:`detect_frames` results. The first
+    frame of ``part`` is looked up by time among the previous chunk's frames
+    (whose indices are exact); the overlapping frames must all agree. Returns
+    the part restricted to frames ``[start, stop)`` with exact indices, or
+    None if it cannot be aligned or saw fewer than ``warmup_frames`` frames
+    before ``start``.
+    """
+    prev_t, prev_i = np.asarray(previous[0]), np.asarray(previous[1])
+    t, cands = np.asarray(part[0]), part[2]
+    if not len(t) or not len(prev_t):
+        return None
+    hit = np.flatnonzero(np.abs(prev_t - t[0]) < 1e-4)
+    if len(hit) != 1:
+        return None
+    j = int(hit[0])
+    n = min(len(prev_t) - j, len(t))
+    if not np.allclose(prev_t[j:j + n], t[:n], atol=1e-4):
+        return None
+    actual = prev_i[j] + np.arange(len(t))
+    if int((actual < start).sum()) < warmup_frames:
+        return None
+    keep = (actual >= start) & ((actual < stop) if stop is not None else True)
+    idx = np.flatnonzero(keep)
+    if not len(idx) or actual[idx[0]] != start:
+        return None
+    return [float(x) for x in t[idx]], [int(x) for x in actual[idx]], [cands[k] for k in idx], []
 
 
 def plan_chunks(n_frames: int, workers: int, *, warmup_frames: int = 0) -> list[tuple[int, int]]:
@@ -271,12 +290,17 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         warm = int(round(overlap_s * (info.fps or 30.0)))
         chunks = plan_chunks(info.frame_count, workers, warmup_frames=warm)
         # the last chunk runs to the end of the file, whatever the header's count says
-        # later chunks seek to their warm-up start; each seek is checked against the
-        # previous chunk's own times for the same frames and redone by decoding
-        # from the start where the container's index was not exact (variable rates)
-        jobs = [dict(common, start_index=a, stop_index=(b if i < len(chunks) - 1 else None),
-                     warmup_frames=warm if a > 0 else 0, progress=progress and i == 0,
-                     label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]", seek=a > 0)
+        # Later chunks seek (by the container's index) a little before their warm-up
+        # and keep every frame from where they land; the exact index of each frame is
+        # then found by matching its time with the previous chunk's own frames. Where
+        # that fails (the seek landed too late, or times do not match), the chunk is
+        # redone by decoding from the start of the file, so indices are always exact.
+        margin = 10
+        last = len(chunks) - 1
+        jobs = [dict(common, start_index=max(0, a - warm - margin) if a > 0 else 0,
+                     stop_index=None if i == last else (b + margin if a > 0 else b),
+                     warmup_frames=0, progress=progress and i == 0, seek=a > 0,
+                     label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]")
                 for i, (a, b) in enumerate(chunks)]
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
@@ -284,8 +308,14 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
             try:
                 parts = [f.result() for f in futures]
                 for i in range(1, len(parts)):
-                    if not _seek_was_exact(parts[i - 1], parts[i], jobs[i]):
-                        parts[i] = pool.submit(_detect_chunk, dict(jobs[i], seek=False)).result()
+                    a, b = chunks[i]
+                    aligned = _align_seeked(parts[i - 1], parts[i], start=a, stop=None if i == last else b,
+                                            warmup_frames=warm)
+                    if aligned is None:
+                        redo = dict(jobs[i], start_index=a, stop_index=None if i == last else b,
+                                    warmup_frames=warm, seek=False)
+                        aligned = pool.submit(_detect_chunk, redo).result()
+                    parts[i] = aligned
             except BaseException:
                 for f in futures:
                     f.cancel()

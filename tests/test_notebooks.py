@@ -35,7 +35,7 @@ def test_notebook_is_thin_parameterized_and_clean(path):
 
 
 @pytest.mark.slow
-def test_every_notebook_runs_under_nbval(tmp_path):
+def test_every_notebook_runs_under_nbval(tmp_path, samples):
     """``pytest --nbval-lax notebooks/``: every cell of every notebook runs with its default (small) parameters."""
     env = dict(os.environ)
     env.setdefault("LAB_CACHE_DIR", str(REPO / ".pytest_cache" / "lab-cache"))

@@ -78,12 +78,13 @@ def _main() -> None:  # pragma: no cover - regeneration script
 
     from lab.pose.extract import extract_pose_cached
     from lab.pose.mocap import read_trc
-    from lab.samples import project_root, sample_path
+    from lab.samples import ensure_samples, project_root, sample_path
 
     root = project_root() or Path.cwd()
     trc = root / ".." / "shared" / "data" / "pose2sim_trc" / "S00_P00_T01_BalancingTrial_0-100.trc"
     if not trc.exists():
         sys.exit(f"needs {trc}")
+    ensure_samples()
     views = [extract_pose_cached(sample_path(f"pose2sim/cam0{i}.mp4"), progress=False) for i in range(1, 5)]
     noise = estimate_feature_noise(views, read_trc(trc), lift=True)
     out = {"provenance": "lab.features.noise.estimate_feature_noise: Pose2Sim cam01-04 (MediaPipe full, "

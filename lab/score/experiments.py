@@ -104,8 +104,9 @@ def shared_dir() -> Path:
 def load_sample_tracks(*, model: str = "full") -> dict[str, PoseTrack]:
     """The five sample clips' pose tracks: ``cam01``..``cam04`` (Pose2Sim), ``sports2d``."""
     from lab.pose.extract import extract_pose_cached
-    from lab.samples import sample_path
+    from lab.samples import ensure_samples, sample_path
 
+    ensure_samples()  # fetched and checked on first use
     out = {f"cam0{i}": extract_pose_cached(sample_path(f"pose2sim/cam0{i}.mp4"), model=model, progress=False)
            for i in range(1, 5)}
     out["sports2d"] = extract_pose_cached(sample_path("sports2d/demo.mp4"), model=model, progress=False)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.shared
 
 
 @pytest.fixture(scope="module")
-def pose2sim():
+def pose2sim(samples):
     from lab.align.calibration import read_qca
     from lab.lift import lift_track
     from lab.pose.extract import extract_pose_cached

@@ -111,7 +111,7 @@ def test_lift_mocap_walk_goes_forward():
 
 # ------------------------------------------------------------- real footage
 @pytest.fixture(scope="module")
-def pose2sim():
+def pose2sim(samples):
     from lab.align.calibration import read_qca
     from lab.pose.extract import extract_pose_cached
     from lab.pose.mocap import read_trc
@@ -212,7 +212,7 @@ def test_mirrored_movement_found_against_a_reference():
 
 
 @pytest.mark.slow
-def test_real_mirrored_video(tmp_path, pose2sim):
+def test_real_mirrored_video(tmp_path, pose2sim, samples):
     """MediaPipe on a horizontally flipped video: a consistent mirror-image person (measured), which
     the single-clip check cannot see and the comparison with another view of the movement does."""
     import cv2

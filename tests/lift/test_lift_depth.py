@@ -37,7 +37,7 @@ def test_refine_depth_refuses_mocap():
         refine_depth(mocap)
 
 
-def test_pose2sim_joint_angles_improve():
+def test_pose2sim_joint_angles_improve(samples):
     from lab.align.calibration import read_qca
     from lab.pose.extract import extract_pose_cached
     from lab.pose.mocap import read_trc

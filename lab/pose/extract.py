@@ -90,14 +90,16 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
                   max_side_px: int | None, target_fps: float | None, start_index: int = 0,
                   stop_index: int | None = None, warmup_frames: int = 0, width: int, height: int,
                   progress: bool = False, label: str = "", seek: bool = False
-                  ) -> tuple[list[float], list[int], list[list], list[float]]:
+                  ) -> tuple[list[float], list[int], list[list]]:
     """Run the landmarker over frames ``[start_index, stop_index)`` of a video.
 
     The landmarker starts ``warmup_frames`` earlier so that its internal
     tracking has settled at ``start_index``; those frames are decoded and
     inferred but not returned. Frames before that are skipped with
     ``grab()`` (demuxed and decoded, no colour conversion, no inference).
-    Decoding runs in a thread ahead of inference.
+    Decoding runs in a thread ahead of inference. With ``seek`` the decoder
+    jumps to the first frame by the container's index (fast, but its frame
+    numbering may be off by a frame or so; see :func:`_align_seeked`).
 
     Returns
     -------
@@ -105,8 +107,6 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     indices : list of int, frame index in the video
     candidates : list (per frame) of lists of per-person tuples
         ``(image_px (K,2), z (K,), world_m (K,3), visibility (K,), presence (K,))``.
-    warmup_times : list of float
-        Times of the warm-up frames (to check a seek against the previous chunk).
     """
     import queue
     import threading
@@ -137,7 +137,7 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
 
     reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
     landmarker = _make_landmarker(Path(model_path), max_people=max_people, min_confidence=min_confidence)
-    times, indices, cands, warm_times = [], [], [], []
+    times, indices, cands = [], [], []
     last_ms = -1
     quiet = quiet_stderr()
     with quiet:
@@ -161,15 +161,13 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
                     times.append(t)
                     indices.append(index)
                     cands.append(_candidates(result, width, height))
-                else:
-                    warm_times.append(t)
                 bar.update(1)
         finally:
             stop.set()
             bar.close()
             landmarker.close()
             reader.join(timeout=5)
-    return times, indices, cands, warm_times
+    return times, indices, cands
 
 
 def _detect_chunk(args: dict):
@@ -207,7 +205,7 @@ def _align_seeked(previous, part, *, start: int, stop: int | None, warmup_frames
     idx = np.flatnonzero(keep)
     if not len(idx) or actual[idx[0]] != start:
         return None
-    return [float(x) for x in t[idx]], [int(x) for x in actual[idx]], [cands[k] for k in idx], []
+    return [float(x) for x in t[idx]], [int(x) for x in actual[idx]], [cands[k] for k in idx]
 
 
 def plan_chunks(n_frames: int, workers: int, *, warmup_frames: int = 0) -> list[tuple[int, int]]:
@@ -282,7 +280,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
                   min_confidence=min_confidence, max_side_px=max_side_px, target_fps=target_fps,
                   width=W, height=H)
     if workers <= 1 or info.frame_count < 2 * workers or target_fps:
-        times, indices, cands, _ = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
+        times, indices, cands = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
     else:
         import concurrent.futures as cf
         import multiprocessing

@@ -12,6 +12,7 @@ else from the library); in a plain notebook a small read-only HTTP server on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import os
@@ -134,6 +135,28 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if text is not None:
             status.value = f'<div class="lab-busy">&#8987; {html.escape(text)}</div>'
 
+    @contextlib.contextmanager
+    def guarded(status: w.HTML, button: w.Button, text: str, failure: str, *, upload: w.FileUpload | None = None):
+        """Run a handler's body: the button busy meanwhile, any error shown in ``status`` as one
+        line (never a traceback in the page); ``upload``'s file is saved first (yielded) and is
+        removed afterwards, and the widget cleared, so a refused upload is not kept for the next click."""
+        busy(status, button, text)
+        tmp = None
+        try:
+            if upload is not None:
+                tmp = upload_to_file(upload.value[0], uploads, max_bytes=max_bytes)
+            yield tmp
+        except LabError as exc:
+            status.value = _error_html(str(exc))
+        except Exception as exc:  # shown, never a traceback in the page
+            status.value = _error_html(f"{failure}: {exc.__class__.__name__}: {exc}")
+        finally:
+            busy(status, button, None)
+            if upload is not None:
+                upload.value = ()
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
     def on_add_drill(_b) -> None:
         if not c_file.value:
             c_status.value = _error_html("choose the drill video first")
@@ -141,10 +164,8 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if not c_title.value.strip() or not c_coach.value.strip():
             c_status.value = _error_html("a drill needs a title and the coach's name")
             return
-        busy(c_status, c_button, "Processing the drill video (pose, 3D model)...")
-        tmp = None
-        try:
-            tmp = upload_to_file(c_file.value[0], uploads, max_bytes=max_bytes)
+        with guarded(c_status, c_button, "Processing the drill video (pose, 3D model)...",
+                     "could not add the drill", upload=c_file) as tmp:
             row = add_drill(tmp, title=c_title.value, coach=c_coach.value,
                             tags=[t for t in c_tags.value.split(",")], root=root,
                             source_name=c_file.value[0]["name"])
@@ -152,15 +173,6 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
                               f'</b> ({row["frames"]} frames), id <code>{row["id"]}</code></div>')
             p_drill.options = _drill_options(root)
             p_drill.value = row["id"]
-        except LabError as exc:
-            c_status.value = _error_html(str(exc))
-        except Exception as exc:  # shown, never a traceback in the page
-            c_status.value = _error_html(f"could not add the drill: {exc.__class__.__name__}: {exc}")
-        finally:
-            busy(c_status, c_button, None)
-            c_file.value = ()  # a refused or processed upload is not kept for the next click
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
 
     def on_compare(_b) -> None:
         p_verdict.value, p_report.value = "", ""
@@ -174,10 +186,8 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if not p_player.value.strip():
             p_status.value = _error_html("enter the player's name")
             return
-        busy(p_status, p_button, "Processing the attempt and comparing it with the drill...")
-        tmp = None
-        try:
-            tmp = upload_to_file(p_file.value[0], uploads, max_bytes=max_bytes)
+        with guarded(p_status, p_button, "Processing the attempt and comparing it with the drill...",
+                     "could not compare", upload=p_file) as tmp:
             row = add_attempt(tmp, drill_id=p_drill.value, player=p_player.value, root=root,
                               source_name=p_file.value[0]["name"])
             info = show(row["id"], root=root)
@@ -188,22 +198,13 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
             state["attempt"] = row["id"]
             p_report_button.layout.display = None
             p_status.value = ""
-        except LabError as exc:
-            p_status.value = _error_html(str(exc))
-        except Exception as exc:
-            p_status.value = _error_html(f"could not compare: {exc.__class__.__name__}: {exc}")
-        finally:
-            busy(p_status, p_button, None)
-            p_file.value = ()  # a refused or processed upload is not kept for the next click
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
 
     def on_report(_b) -> None:
         attempt = state["attempt"]
         if attempt is None:
             return
-        busy(p_status, p_report_button, "Writing the full report (about half a minute)...")
-        try:
+        with guarded(p_status, p_report_button, "Writing the full report (about half a minute)...",
+                     "could not write the report"):
             page = write_attempt_report(attempt, root=root)
             files_url = os.environ.get(FILES_URL_ENV)
             if files_url:  # under `lab app`: Voila serves the reports itself (same host and port)
@@ -217,12 +218,6 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
                               f'style="color:#1565c0;text-decoration:underline;font-weight:bold">'
                               f'Open the full report</a>')
             p_status.value = ""
-        except LabError as exc:
-            p_status.value = _error_html(str(exc))
-        except Exception as exc:
-            p_status.value = _error_html(f"could not write the report: {exc.__class__.__name__}: {exc}")
-        finally:
-            busy(p_status, p_report_button, None)
 
     c_button.on_click(on_add_drill)
     p_button.on_click(on_compare)

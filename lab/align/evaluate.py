@@ -15,20 +15,9 @@ import numpy as np
 import pandas as pd
 
 from lab.align.calibration import Camera, y_up_to_z_up
+from lab.features import LIMB_ANGLES, inner_angles_deg
 from lab.lift.circular import circular_median_deg, wrap_deg
 from lab.pose.track import PoseTrack
-
-#: Joint angles compared: name -> (a, vertex, b) landmarks; the angle at ``vertex``.
-JOINT_ANGLES: dict[str, tuple[str, str, str]] = {
-    "left_knee": ("left_hip", "left_knee", "left_ankle"),
-    "right_knee": ("right_hip", "right_knee", "right_ankle"),
-    "left_hip": ("left_shoulder", "left_hip", "left_knee"),
-    "right_hip": ("right_shoulder", "right_hip", "right_knee"),
-    "left_elbow": ("left_shoulder", "left_elbow", "left_wrist"),
-    "right_elbow": ("right_shoulder", "right_elbow", "right_wrist"),
-    "left_shoulder": ("left_hip", "left_shoulder", "left_elbow"),
-    "right_shoulder": ("right_hip", "right_shoulder", "right_elbow"),
-}
 
 #: Joints compared by position between views.
 POSITION_KEYPOINTS: tuple[str, ...] = (
@@ -143,19 +132,11 @@ def evaluate_pose2sim_views(tracks: dict[str, PoseTrack], cameras: dict[str, Cam
 
 
 def joint_angles_deg(track: PoseTrack) -> pd.DataFrame:
-    """3D joint angles (degrees, 180 = straight) per frame, columns as :data:`JOINT_ANGLES`.
+    """3D joint angles (degrees, 180 = straight) per frame, one column per :data:`lab.features.LIMB_ANGLES`.
 
     Angles are independent of the track's frame (rotation-invariant).
     """
-    x = track.world_m
-    out = {}
-    for name, (a, v, b) in JOINT_ANGLES.items():
-        u = x[:, track.index(a)] - x[:, track.index(v)]
-        w = x[:, track.index(b)] - x[:, track.index(v)]
-        with np.errstate(invalid="ignore"):
-            c = (u * w).sum(-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(w, axis=-1))
-        out[name] = np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
-    return pd.DataFrame(out)
+    return pd.DataFrame(inner_angles_deg(track, track.world_m, names=LIMB_ANGLES), columns=list(LIMB_ANGLES))
 
 
 def evaluate_joint_angles(tracks: dict[str, PoseTrack], truth: PoseTrack) -> pd.DataFrame:
@@ -169,7 +150,7 @@ def evaluate_joint_angles(tracks: dict[str, PoseTrack], truth: PoseTrack) -> pd.
 
     Returns
     -------
-    DataFrame indexed by view, one column per joint of :data:`JOINT_ANGLES`
+    DataFrame indexed by view, one column per joint of :data:`lab.features.LIMB_ANGLES`
     plus ``mean``.
     """
     ref = joint_angles_deg(truth)

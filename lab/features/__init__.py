@@ -1,13 +1,14 @@
 """View-invariant features of a pose track (joint angles, normalised positions, velocities)."""
 
 from lab.features.angles import (
-    ANGLE_WORDS, BODY_ANGLES, JOINT_ANGLES, POSITION_KEYPOINTS, FeatureSet, body_frame_basic,
-    compute_angles, compute_features, compute_positions, lift_or_basic, lowpass_nan,
+    ANGLE_WORDS, BODY_ANGLES, JOINT_ANGLES, LIMB_ANGLES, POSITION_KEYPOINTS, FeatureSet,
+    body_frame_basic, compute_angles, compute_features, compute_positions, inner_angles_deg, lift_or_basic,
+    lowpass_nan,
     mirror_features, mirror_track, resample_features,
 )
 
 __all__ = [
-    "ANGLE_WORDS", "BODY_ANGLES", "JOINT_ANGLES", "POSITION_KEYPOINTS", "FeatureSet",
-    "body_frame_basic", "compute_angles", "compute_features", "compute_positions",
+    "ANGLE_WORDS", "BODY_ANGLES", "JOINT_ANGLES", "LIMB_ANGLES", "POSITION_KEYPOINTS", "FeatureSet",
+    "body_frame_basic", "compute_angles", "compute_features", "compute_positions", "inner_angles_deg",
     "lift_or_basic", "lowpass_nan", "mirror_features", "mirror_track", "resample_features",
 ]

@@ -40,6 +40,11 @@ JOINT_ANGLES: dict[str, tuple[str, str, str, str]] = {
     "right_ankle": ("right_knee", "right_ankle", "right_foot_index", "dorsi"),
 }
 
+#: The eight limb angles (knees, hips, elbows, shoulders) compared against ground truth
+#: and used by the 2D Pose Trainer baseline, as inner angles of :data:`JOINT_ANGLES`.
+LIMB_ANGLES: tuple[str, ...] = ("left_knee", "right_knee", "left_hip", "right_hip",
+                                "left_elbow", "right_elbow", "left_shoulder", "right_shoulder")
+
 #: Angles that need the body frame (an "up" direction or the frontal plane).
 BODY_ANGLES: tuple[str, ...] = ("trunk_lean", "left_hip_abduction", "right_hip_abduction", "neck")
 
@@ -131,6 +136,22 @@ def _angle_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     cu, cv = _unit(u), _unit(v)
     dot = np.clip(np.sum(cu * cv, axis=-1), -1.0, 1.0)
     return np.degrees(np.arccos(dot))
+
+
+def inner_angles_deg(track: PoseTrack, points: np.ndarray, *,
+                     names: tuple[str, ...] = LIMB_ANGLES) -> np.ndarray:
+    """Inner angles a-vertex-c of :data:`JOINT_ANGLES` (180 = straight), degrees, shape (T, len(names)).
+
+    ``points`` is any (T, K, D) array over ``track.keypoints`` (``image_px``
+    for 2D angles, ``world_m`` for 3D ones: these are rotation-invariant).
+    NaN where a landmark is missing.
+    """
+    out = []
+    for name in names:
+        a, b, c, _kind = JOINT_ANGLES[name]
+        pa, pb, pc = (_kp(track, points, k) for k in (a, b, c))
+        out.append(_angle_deg(pa - pb, pc - pb))
+    return np.stack(out, axis=1) if out else np.empty((points.shape[0], 0))
 
 
 def _vis(track: PoseTrack, names: tuple[str, ...]) -> np.ndarray:

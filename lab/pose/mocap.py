@@ -35,21 +35,28 @@ def read_trc(path: str | Path) -> PoseTrack:
     caller can reach unmapped markers through :func:`read_trc_markers`.
     """
     names, time_s, xyz, rate, units = read_trc_markers(path)
-    K = len(BLAZEPOSE_KEYPOINTS)
-    world = np.full((len(time_s), K, 3), np.nan)
-    mapped = {}
-    for j, n in enumerate(names):
-        bp = TRC_TO_BLAZEPOSE.get(n, n if n in BLAZEPOSE_KEYPOINTS else None)
-        if bp is not None:
-            world[:, BLAZEPOSE_KEYPOINTS.index(bp)] = xyz[:, j]
-            mapped[n] = bp
-    if not mapped:
-        raise LabError(f"{path}: none of its markers ({', '.join(names[:6])}...) map onto body landmarks",
+    mapping = {n: TRC_TO_BLAZEPOSE.get(n, n if n in BLAZEPOSE_KEYPOINTS else None) for n in names}
+    return _mocap_track(path, names, time_s, xyz, rate, {n: bp for n, bp in mapping.items() if bp},
+                        kind="marker", meta={"model": "mocap:trc", "trc_markers": names,
+                                             "units_in_file": units})
+
+
+def _mocap_track(path, names: list[str], time_s: np.ndarray, xyz: np.ndarray, rate: float,
+                 mapping: dict[str, str], *, kind: str, meta: dict) -> PoseTrack:
+    """A frame ``lab`` track from mocap positions ``xyz`` (T, J, 3) metres of joints ``names``.
+
+    ``mapping`` (file name -> BlazePose landmark) says which columns fill
+    which landmark; the others stay NaN. Raises :class:`LabError` if nothing maps.
+    """
+    world = np.full((len(time_s), len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
+    for n, bp in mapping.items():
+        world[:, BLAZEPOSE_KEYPOINTS.index(bp)] = xyz[:, names.index(n)]
+    if not mapping:
+        raise LabError(f"{path}: none of its {kind}s ({', '.join(names[:6])}...) map onto body landmarks",
                        exit_code=2)
     return PoseTrack(time_s=time_s, keypoints=BLAZEPOSE_KEYPOINTS, world_m=world, frame="lab",
                      meta={"source": str(path), "fps": rate, "frame_count": len(time_s),
-                           "model": "mocap:trc", "trc_markers": names, "mapped": mapped,
-                           "units_in_file": units})
+                           **meta, "mapped": dict(mapping)})
 
 
 def read_trc_markers(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray, float, str]:
@@ -131,23 +138,14 @@ def read_bvh(path: str | Path, *, scale_m: float | None = None) -> PoseTrack:
     units = "given"
     if scale_m is None:
         scale_m, units = _guess_bvh_scale(names, pos)
-    pos = pos * scale_m
-    K = len(BLAZEPOSE_KEYPOINTS)
-    world = np.full((len(time_s), K, 3), np.nan)
-    mapped = {}
+    mapping = {}
     for bp, cands in BVH_TO_BLAZEPOSE.items():
-        for c in cands:
-            if c in names:
-                world[:, BLAZEPOSE_KEYPOINTS.index(bp)] = pos[:, names.index(c)]
-                mapped[c] = bp
-                break
-    if not mapped:
-        raise LabError(f"{path}: none of its joints ({', '.join(names[:6])}...) map onto body landmarks",
-                       exit_code=2)
-    return PoseTrack(time_s=time_s, keypoints=BLAZEPOSE_KEYPOINTS, world_m=world, frame="lab",
-                     meta={"source": str(path), "fps": rate, "frame_count": len(time_s),
-                           "model": "mocap:bvh", "bvh_joints": names, "mapped": mapped,
-                           "units_in_file": units, "scale_m": scale_m})
+        found = next((c for c in cands if c in names), None)
+        if found is not None:
+            mapping[found] = bp
+    return _mocap_track(path, names, time_s, pos * scale_m, rate, mapping, kind="joint",
+                        meta={"model": "mocap:bvh", "bvh_joints": names, "units_in_file": units,
+                              "scale_m": scale_m})
 
 
 def read_bvh_joints(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray, float]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lab.features import inner_angles_deg
 from lab.pose.track import PoseTrack
 
 #: COCO-17 joints as BlazePose names (what MMPose's demo compares).
@@ -22,19 +23,6 @@ COCO_KEYPOINTS: tuple[str, ...] = (
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
-
-#: 2D angles of Pose Trainer: (a, vertex, c).
-IMAGE_ANGLES: dict[str, tuple[str, str, str]] = {
-    "left_elbow": ("left_shoulder", "left_elbow", "left_wrist"),
-    "right_elbow": ("right_shoulder", "right_elbow", "right_wrist"),
-    "left_shoulder": ("left_hip", "left_shoulder", "left_elbow"),
-    "right_shoulder": ("right_hip", "right_shoulder", "right_elbow"),
-    "left_hip": ("left_shoulder", "left_hip", "left_knee"),
-    "right_hip": ("right_shoulder", "right_hip", "right_knee"),
-    "left_knee": ("left_hip", "left_knee", "left_ankle"),
-    "right_knee": ("right_hip", "right_knee", "right_ankle"),
-}
-
 
 def _resample(time_s: np.ndarray, values: np.ndarray, *, rate_hz: float) -> np.ndarray:
     """values (T, ...) onto a uniform grid from first to last time; NaN kept where both sides NaN."""
@@ -116,15 +104,8 @@ def _plain_dtw(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def image_angles_deg(track: PoseTrack) -> np.ndarray:
-    """(T, 8) 2D inner angles in the image, degrees (Pose Trainer's features)."""
-    out = []
-    for a, b, c in IMAGE_ANGLES.values():
-        pa, pb, pc = (track.image_px[:, track.index(k)] for k in (a, b, c))
-        u, v = pa - pb, pc - pb
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
-        out.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
-    return np.stack(out, 1)
+    """(T, 8) 2D inner angles in the image, degrees (Pose Trainer's features: :data:`lab.features.LIMB_ANGLES`)."""
+    return inner_angles_deg(track, track.image_px)
 
 
 def distance_pose_trainer(reference: PoseTrack, attempt: PoseTrack, *, rate_hz: float = 30.0) -> float:

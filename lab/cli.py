@@ -68,6 +68,8 @@ def extract(video: Path = typer.Argument(..., help="Video file."),
             max_people: int = typer.Option(2, "--max-people", help="People detected per frame; one is followed."),
             fps: Optional[float] = typer.Option(None, "--fps", help="Process at most this many frames per second."),
             workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: one per core on long clips)."),
+            max_side: int = typer.Option(1280, "--max-side", min=0,
+                                         help="Downscale frames whose longer side exceeds this many pixels (0: never)."),
             no_cache: bool = typer.Option(False, "--no-cache", help="Extract again even if cached.")) -> None:
     """Extract one person's pose track from a video into a Parquet pose file."""
     from lab.pose.extract import extract_pose, extract_pose_cached
@@ -76,7 +78,8 @@ def extract(video: Path = typer.Argument(..., help="Video file."),
     if output is not None and output.suffix.lower() != ".parquet":
         raise LabError(f"output must end in .parquet, got {output.name}", exit_code=2)
     fn = extract_pose if no_cache else extract_pose_cached
-    track = fn(video, model=model, max_people=max_people, target_fps=fps, workers=workers)
+    track = fn(video, model=model, max_people=max_people, target_fps=fps, workers=workers,
+               max_side_px=max_side or None)
     output = output or video.with_suffix(".pose.parquet")
     write_track(track, output)
     _out(f"{output}  ({track.n_frames} frames, person on {track.detection_rate():.1%}, "

@@ -67,6 +67,30 @@ def true_views(truth: PoseTrack, cameras: dict[str, Camera]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def truth_as_camera_track(truth: PoseTrack, camera: Camera, *, image_px: np.ndarray | None = None) -> PoseTrack:
+    """The ground truth as if MediaPipe had produced it from ``camera``: a frame ``camera`` track.
+
+    ``world_m`` is the TRC rotated into the camera's axes (x right, y down,
+    z forward) about the mid-hip, as MediaPipe's world landmarks are;
+    ``image_px`` is the truth projected through the calibration, or the
+    given (T, K, 2) pixels (e.g. MediaPipe's own 2D, to isolate its 3D).
+    Feeding this to :func:`lab.align.estimate_view` measures the viewpoint
+    pipeline itself, without MediaPipe's 3D errors.
+    """
+    W = y_up_to_z_up(truth.world_m)
+    X = W @ camera.R.T
+    k = truth.index
+    X = X - ((X[:, k("left_hip")] + X[:, k("right_hip")]) / 2)[:, None]
+    seen = np.isfinite(X).all(-1)
+    img = camera.project(W) if image_px is None else np.asarray(image_px, float)[:len(X)]
+    img = np.where(seen[..., None], img, np.nan)
+    vis = seen.astype(float)
+    return PoseTrack(time_s=truth.time_s, keypoints=truth.keypoints, world_m=X, image_px=img,
+                     visibility=vis, presence=vis.copy(), frame="camera",
+                     meta={"source": "ground truth", "width": camera.width, "height": camera.height,
+                           "fps": truth.meta.get("fps")})
+
+
 def evaluate_pose2sim_views(tracks: dict[str, PoseTrack], cameras: dict[str, Camera], truth: PoseTrack,
                             *, use_calibration_intrinsics: bool = True) -> pd.DataFrame:
     """Viewpoint errors on a synchronized multi-view clip with known cameras.

@@ -53,12 +53,34 @@ def test_relative_azimuth_targets(table):
 
 
 @pytest.mark.xfail(strict=True, reason="target missed: every view's azimuth is biased the same way "
-                   "(+9 to +16 deg; cam04 +15.9): MediaPipe's torso facing differs from the TRC's "
-                   "hip/shoulder facing; the common part cancels in relative azimuth")
+                   "(+9 to +18 deg; cam04 +17.5): MediaPipe's torso facing differs from the TRC's "
+                   "hip/shoulder facing; the common part cancels in relative azimuth (with the "
+                   "ground-truth 3D the same pipeline is within 6 deg, see the next test)")
 def test_absolute_azimuth_within_15_degrees(table):
     err = table[(table.kind == "view") & (table.quantity == "azimuth")].set_index("item").error_deg
     print("absolute azimuth error per view:", err.round(1).to_dict())
     assert err.abs().max() <= 15.0
+
+
+@pytest.mark.parametrize("two_d", ["truth", "mediapipe"])
+def test_ground_truth_3d_gives_each_views_absolute_azimuth(pose2sim, two_d):
+    """The viewpoint pipeline itself (lifting, body frame, PnP, azimuth convention) is right: fed the
+    triangulated 3D in each camera's axes, every view's absolute azimuth is within 6 degrees (measured
+    2.1 / 3.7 / 0.3 / 0.6 with the truth's 2D, 5.4 / 2.6 / 0.2 / 1.8 with MediaPipe's own 2D). What the
+    MediaPipe tracks miss by is therefore their 3D."""
+    from lab.align import estimate_view
+    from lab.align.evaluate import true_views, truth_as_camera_track
+    from lab.lift.circular import circular_median_deg, wrap_deg
+    truth, cams, lifted = pose2sim
+    tv = true_views(truth, cams)
+    errs = {}
+    for name, cam in cams.items():
+        img = lifted[name].image_px[:truth.n_frames] if two_d == "mediapipe" else None
+        view = estimate_view(truth_as_camera_track(truth, cam, image_px=img), camera=cam)
+        gt = circular_median_deg(tv[tv.camera == name].azimuth_deg.to_numpy())
+        errs[name] = round(float(wrap_deg(view.azimuth_deg - gt)), 1)
+    print(f"absolute azimuth error with the ground-truth 3D and {two_d} 2D:", errs)
+    assert max(abs(e) for e in errs.values()) <= 6.0
 
 
 def test_elevation_and_flags(table):

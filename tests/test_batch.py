@@ -121,3 +121,24 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, samples):
     with pytest.raises(LabError, match="cannot reach the Dask scheduler"):
         run_batch(items, tmp_path / "out", scheduler="tcp://127.0.0.1:9", progress=False,
                   connect_timeout_s=3)
+
+
+def test_batch_item_with_report_writes_the_page_for_its_own_verdict(tmp_path, samples):
+    """``lab batch --report``: each item's report sits in its folder and says the item's own verdict."""
+    import json
+    import re
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("pose2sim/cam01.mp4", "pose2sim/cam02.mp4"):
+        shutil.copyfile(samples[name], folder / name.split("/")[1])
+    items = folder_items(folder, reference=folder / "cam01.mp4")
+    assert [i["name"] for i in items] == ["cam02"]
+    row = process_item(items[0], tmp_path / "out", report=True)
+    assert row["status"] == "ok", row["error"]
+    page = tmp_path / "out" / "items" / "cam02" / "report" / "report.html"
+    assert row["report"] == str(page) and page.exists()
+    text = page.read_text(encoding="utf-8")
+    assert re.search(rf"Same movement</b> (?:&mdash;|\u2014) score <b>{row['score']:.0f}</b>/100", text)
+    summary = json.loads((page.parent / "summary.json").read_text())
+    assert summary["verdict"] == row["verdict"] == "same"

@@ -12,7 +12,6 @@ else from the library); in a plain notebook a small read-only HTTP server on
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import html
 import os
@@ -135,17 +134,18 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if text is not None:
             status.value = f'<div class="lab-busy">&#8987; {html.escape(text)}</div>'
 
-    @contextlib.contextmanager
-    def guarded(status: w.HTML, button: w.Button, text: str, failure: str, *, upload: w.FileUpload | None = None):
-        """Run a handler's body: the button busy meanwhile, any error shown in ``status`` as one
-        line (never a traceback in the page); ``upload``'s file is saved first (yielded) and is
-        removed afterwards, and the widget cleared, so a refused upload is not kept for the next click."""
+    def guarded(status: w.HTML, button: w.Button, text: str, failure: str, body,
+                *, upload: w.FileUpload | None = None) -> None:
+        """Run a handler's ``body(path)``: the button busy meanwhile, any error (a refused upload
+        included) shown in ``status`` as one line, never a traceback in the page. ``upload``'s
+        file is saved first and passed as ``path`` (else None); it is removed afterwards, and
+        the widget cleared, so a refused upload is not kept for the next click."""
         busy(status, button, text)
         tmp = None
         try:
             if upload is not None:
                 tmp = upload_to_file(upload.value[0], uploads, max_bytes=max_bytes)
-            yield tmp
+            body(tmp)
         except LabError as exc:
             status.value = _error_html(str(exc))
         except Exception as exc:  # shown, never a traceback in the page
@@ -164,8 +164,7 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if not c_title.value.strip() or not c_coach.value.strip():
             c_status.value = _error_html("a drill needs a title and the coach's name")
             return
-        with guarded(c_status, c_button, "Processing the drill video (pose, 3D model)...",
-                     "could not add the drill", upload=c_file) as tmp:
+        def body(tmp: Path) -> None:
             row = add_drill(tmp, title=c_title.value, coach=c_coach.value,
                             tags=[t for t in c_tags.value.split(",")], root=root,
                             source_name=c_file.value[0]["name"])
@@ -173,6 +172,9 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
                               f'</b> ({row["frames"]} frames), id <code>{row["id"]}</code></div>')
             p_drill.options = _drill_options(root)
             p_drill.value = row["id"]
+
+        guarded(c_status, c_button, "Processing the drill video (pose, 3D model)...", "could not add the drill", body,
+                upload=c_file)
 
     def on_compare(_b) -> None:
         p_verdict.value, p_report.value = "", ""
@@ -186,8 +188,7 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         if not p_player.value.strip():
             p_status.value = _error_html("enter the player's name")
             return
-        with guarded(p_status, p_button, "Processing the attempt and comparing it with the drill...",
-                     "could not compare", upload=p_file) as tmp:
+        def body(tmp: Path) -> None:
             row = add_attempt(tmp, drill_id=p_drill.value, player=p_player.value, root=root,
                               source_name=p_file.value[0]["name"])
             info = show(row["id"], root=root)
@@ -199,12 +200,14 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
             p_report_button.layout.display = None
             p_status.value = ""
 
+        guarded(p_status, p_button, "Processing the attempt and comparing it with the drill...", "could not compare",
+                body, upload=p_file)
+
     def on_report(_b) -> None:
         attempt = state["attempt"]
         if attempt is None:
             return
-        with guarded(p_status, p_report_button, "Writing the full report (about half a minute)...",
-                     "could not write the report"):
+        def body(_tmp: None) -> None:
             page = write_attempt_report(attempt, root=root)
             files_url = os.environ.get(FILES_URL_ENV)
             if files_url:  # under `lab app`: Voila serves the reports itself (same host and port)
@@ -218,6 +221,9 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
                               f'style="color:#1565c0;text-decoration:underline;font-weight:bold">'
                               f'Open the full report</a>')
             p_status.value = ""
+
+        guarded(p_status, p_report_button, "Writing the full report (about half a minute)...",
+                "could not write the report", body)
 
     c_button.on_click(on_add_drill)
     p_button.on_click(on_compare)

@@ -41,7 +41,7 @@ def test_upload_checks(tmp_path, samples):
         upload_to_file(dict(item, content=b"MZ\x90\x00" + bytes(100)), tmp_path)
 
 
-def test_app_widgets_add_drill_and_compare(tmp_path, samples):
+def test_app_widgets_add_drill_and_compare(tmp_path, samples, caplog):
     root = tmp_path / "lib"
     ui = build_app(root)
     w = ui.lab_widgets
@@ -51,6 +51,9 @@ def test_app_widgets_add_drill_and_compare(tmp_path, samples):
     w["title"].value, w["coach"].value, w["tags"].value = "Balance", "Ann", "balance, legs"
     w["add_drill"].click()
     assert "not a video file type" in w["coach_status"].value and L.load_catalogue(root).empty
+    # the refusal is handled inside the handler: nothing escapes to ipywidgets' callback log
+    assert not [r for r in caplog.records if "Exception in callback" in r.getMessage()], caplog.text
+    assert not w["add_drill"].disabled
     w["coach_file"].value = _upload(samples["pose2sim/cam01.mp4"])
     w["add_drill"].click()
     assert "Drill added" in w["coach_status"].value, w["coach_status"].value

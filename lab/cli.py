@@ -67,8 +67,8 @@ def extract(video: Path = typer.Argument(..., help="Video file."),
             model: str = typer.Option("full", "--model", help="lite, full or heavy."),
             max_people: int = typer.Option(2, "--max-people", help="People detected per frame; one is followed."),
             fps: Optional[float] = typer.Option(None, "--fps", help="Process at most this many frames per second."),
-            workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: one per core on long clips)."),
-            max_side: int = typer.Option(1280, "--max-side", min=0,
+            workers: Optional[int] = typer.Option(None, "--workers", help="Landmarkers run side by side, one thread each (default: one per core on long clips)."),
+            max_side: int = typer.Option(1920, "--max-side", min=0,
                                          help="Downscale frames whose longer side exceeds this many pixels (0: never)."),
             no_cache: bool = typer.Option(False, "--no-cache", help="Extract again even if cached.")) -> None:
     """Extract one person's pose track from a video into a Parquet pose file."""

@@ -7,6 +7,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -81,25 +82,44 @@ class quiet_stderr:
 
     Python text meant for the user can still reach the real stderr through
     ``self.stream`` (used for the progress bar). ``LAB_DEBUG=1`` lets everything through.
+    Safe to nest and to enter from several threads at once: fd 2 is redirected
+    by the first block to enter and restored by the last one to leave.
     """
+
+    _lock = threading.Lock()
+    _depth = 0
+    _saved: int | None = None
+    _null: int | None = None
+    _stream = None
 
     def __enter__(self):
         self.stream = sys.stderr
-        if os.environ.get("LAB_DEBUG"):
-            self._saved = None
+        self._active = not os.environ.get("LAB_DEBUG")
+        if not self._active:
             return self
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(self._null, 2)
-        self.stream = open(os.dup(self._saved), "w", buffering=1, closefd=True)
+        cls = type(self)
+        with cls._lock:
+            if cls._depth == 0:
+                sys.stderr.flush()
+                cls._saved = os.dup(2)
+                cls._null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(cls._null, 2)
+                cls._stream = open(os.dup(cls._saved), "w", buffering=1, closefd=True)
+            cls._depth += 1
+            self.stream = cls._stream
         return self
 
     def __exit__(self, *exc):
-        if self._saved is not None:
-            self.stream.close()
-            sys.stderr.flush()
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            os.close(self._null)
+        if not self._active:
+            return False
+        cls = type(self)
+        with cls._lock:
+            cls._depth -= 1
+            if cls._depth == 0:
+                cls._stream.close()
+                sys.stderr.flush()
+                os.dup2(cls._saved, 2)
+                os.close(cls._saved)
+                os.close(cls._null)
+                cls._stream = cls._saved = cls._null = None
         return False

@@ -1,4 +1,4 @@
-"""Parallel extraction: time chunks in worker processes, stitched into the single-pass track."""
+"""Parallel extraction: time chunks run by landmarker threads, stitched into the single-pass track."""
 
 import subprocess
 

@@ -1,5 +1,7 @@
 """compare_tracks on synthetic bodies with known answers; calibrate_threshold; score scale."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,8 +83,10 @@ def test_feedback_names_the_joint_the_amount_and_the_time():
     assert knee["worst_deg"] == pytest.approx(-24.0, abs=3.0)
     assert knee["worst_time_s"] >= 1.9
     assert c.joints[0]["name"] == "left_knee"
-    assert c.feedback and c.feedback[0].startswith("Left knee bends 2")
-    assert "less than the coach" in c.feedback[0]
+    # the amount said is what the DTW path measured in that phase: re-timing can absorb a few degrees
+    m = re.match(r"Left knee bends (\d+) degrees less than the coach at (\d+\.\d) s", c.feedback[0] if c.feedback else "")
+    assert m, c.feedback
+    assert abs(int(m[1]) - 24) <= 6 and float(m[2]) >= 1.9, c.feedback[0]
     df = c.per_step
     late = df[(df.joint == "left_knee") & (df.reference_time_s > 2.3)]
     early = df[(df.joint == "left_knee") & (df.reference_time_s < 1.7)]

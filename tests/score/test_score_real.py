@@ -94,10 +94,6 @@ def test_cli_compare_json_and_classify(tracks, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["label"] == str(a)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known weakness: with the noise table re-measured on cam01+cam04 only, the held-out cam02-cam03 pair "
-    "(8.26) is farther than the closest Sports2D pair (7.89); the other 5 splits separate. The shipped "
-    "table is measured on the same four views it is tested on, so the real-footage margin is partly fitted."))
 def test_noise_table_measured_on_other_views_still_separates():
     """The noise weights come from the Pose2Sim views themselves; re-measured on two
     views only, the other two views' pair must still beat every Sports2D pair."""

@@ -78,6 +78,27 @@ def probe_video(path: str | Path) -> VideoInfo:
                      rotation_deg=rot, duration_s=(n / fps) if fps else float("nan"))
 
 
+def keyframe_indices(path: str | Path) -> list[int] | None:
+    """Indices of the video's key frames, from its packets (demuxed, not decoded; ~10 us a frame).
+
+    None if the container does not say (the caller then treats seeks as free).
+    """
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_FORMAT, -1])
+    try:
+        if not cap.isOpened():
+            return None
+        keys, n = [], 0
+        while cap.grab():
+            if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                keys.append(n)
+            n += 1
+    finally:
+        cap.release()
+    return keys or None
+
+
 def iter_frames(path: str | Path, *, max_side_px: int | None = None, target_fps: float | None = None,
                 start_index: int = 0, stop_index: int | None = None, seek: bool = False
                 ) -> Iterator[tuple[int, float, np.ndarray]]:

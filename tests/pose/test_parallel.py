@@ -19,7 +19,31 @@ def test_plan_chunks_cover_every_frame_once_and_balance_the_warm_up():
     assert b0 - a0 == (b1 - a1) + 60  # the second chunk also runs 60 warm-up frames
 
 
-def test_short_clips_stay_in_one_process():
+def test_later_chunks_pay_for_their_seek():
+    """A seek decodes from the key frame at or before (first - 16): the chunk after it is
+    shortened by that cost, so every worker does the same work."""
+    keys = list(range(0, 1800, 250))
+    (a0, b0), (a1, b1) = plan_chunks(1800, 2, warmup_frames=64, keyframes=keys, seek_frame_cost=0.15)
+    first = a1 - 64
+    seek = first - max(k for k in keys if k <= first - 16)
+    assert seek > 0 and b1 == 1800
+    assert abs((b0 - a0) - ((b1 - a1) + 64 + 0.15 * seek)) <= 1
+    assert plan_chunks(1800, 2, warmup_frames=64, keyframes=keys, seek_frame_cost=0.0) == \
+        plan_chunks(1800, 2, warmup_frames=64)
+
+
+def test_keyframe_indices_read_from_the_packets(samples, tmp_path):
+    import imageio_ffmpeg
+    from lab.pose.video import keyframe_indices
+
+    clip = tmp_path / "gop30.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(samples["pose2sim/cam01.mp4"]),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "keyint=30:min-keyint=30:scenecut=0",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True)
+    assert keyframe_indices(clip) == [0, 30, 60, 90]
+
+
+def test_short_clips_use_one_landmarker():
     assert auto_workers(100) == 1
 
 

@@ -125,22 +125,26 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     frames: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
 
+    def put(item) -> bool:
+        """Queue ``item`` unless the consumer has stopped (then never block); False if it has."""
+        while not stop.is_set():
+            try:
+                frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def decode() -> None:
         try:
             for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
                                     start_index=first, stop_index=stop_index, seek=seek):
-                while not stop.is_set():
-                    try:
-                        frames.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
         except BaseException as exc:  # surfaced in the consumer
-            frames.put(exc)
+            put(exc)
             return
-        frames.put(None)
+        put(None)
 
     reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
     reader.start()  # decoding (and a seek) gets going while the landmarker is created

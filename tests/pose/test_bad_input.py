@@ -289,13 +289,18 @@ def test_bad_pose_files_are_refused_with_the_reason(tmp_path, samples, case, exp
 
 
 # ------------------------------------------------------------ interruptions
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_extract_leaves_nothing_complete_looking_and_next_run_succeeds(samples, tmp_path, sig):
+@pytest.mark.parametrize("sig,workers", [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGKILL, 1)])
+def test_interrupted_extract_leaves_nothing_complete_looking_and_next_run_succeeds(samples, tmp_path, sig, workers):
+    """With 2 workers, Ctrl-C reaches the main thread while both landmarker threads run."""
     env = dict(os.environ, LAB_CACHE_DIR=str(tmp_path / "cache"))
     shutil.copytree(Path(os.environ["LAB_CACHE_DIR"]) / "models", tmp_path / "cache" / "models")
     out = tmp_path / "out.parquet"
     video = samples["sports2d/demo.mp4"]
-    p = subprocess.Popen([sys.executable, "-m", "lab", "extract", str(video), "-o", str(out)],
+    if workers == 2:  # three times as long, so that both threads are still busy when the signal comes
+        video = tmp_path / "demo x3.mp4"
+        ffmpeg("-stream_loop", "2", "-i", samples["sports2d/demo.mp4"], "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv420p", video)
+    p = subprocess.Popen([sys.executable, "-m", "lab", "extract", str(video), "-o", str(out), "--workers", str(workers)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(4.0)  # mid-extraction: models loaded, frames being processed
     p.send_signal(sig)
@@ -308,7 +313,7 @@ def test_interrupted_extract_leaves_nothing_complete_looking_and_next_run_succee
     assert not list(tracks.glob("*.parquet")) and not list(tracks.glob("*.sha256"))
     r = lab("extract", video, "-o", out, env=env)
     assert r.returncode == 0, r.stderr
-    assert read_track(out).n_frames == 230
+    assert read_track(out).n_frames == 230 * (3 if workers == 2 else 1)
 
 
 def test_two_processes_extracting_the_same_video_into_one_cache(samples, tmp_path):

@@ -247,13 +247,13 @@ def plan_chunks(n_frames: int, workers: int, *, warmup_frames: int = 0, keyframe
     work = int(np.ceil((n_frames + (workers - 1) * warmup_frames) / workers))
     while True:
         edges = [0, work]
-        for _ in range(workers - 2):
+        for _ in range(workers - 1):
             first = edges[-1] - warmup_frames
             edges.append(int(first + work - seek_cost(first)))
-        if edges[-1] - warmup_frames + work - seek_cost(edges[-1] - warmup_frames) >= n_frames:
+        if edges[-1] >= n_frames:
             break
         work += 1
-    edges = [min(e, n_frames) for e in edges] + [n_frames]
+    edges = [min(e, n_frames) for e in edges[:-1]] + [n_frames]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
@@ -263,7 +263,7 @@ DECODE_MS_PER_MPIX = 1.3
 INFER_MS = {"lite": 10.0, "full": 18.0, "heavy": 60.0}
 
 
-def seek_frame_cost(width: int, height: int, model: str) -> float:
+def estimate_seek_frame_cost(width: int, height: int, model: str) -> float:
     """A frame decoded during a seek, as a fraction of a fully processed frame (decode + inference)."""
     decode = DECODE_MS_PER_MPIX * width * height / 1e6
     return decode / (decode + INFER_MS.get(model, INFER_MS["full"]))
@@ -339,7 +339,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         warm = int(round(overlap_s * (info.fps or 30.0)))
         margin = 4
         chunks = plan_chunks(info.frame_count, workers, warmup_frames=warm + margin,
-                             keyframes=keyframe_indices(video), seek_frame_cost=seek_frame_cost(W, H, model))
+                             keyframes=keyframe_indices(video), seek_frame_cost=estimate_seek_frame_cost(W, H, model))
         # the last chunk runs to the end of the file, whatever the header's count says
         # Later chunks seek (by the container's index) a little before their warm-up
         # and keep every frame from where they land; the exact index of each frame is

@@ -278,7 +278,7 @@ def auto_workers(n_frames: int, *, min_frames_per_worker: int = 240) -> int:
 def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: int = 2,
                  min_confidence: float = 0.5, target_fps: float | None = None,
                  max_side_px: int | None = DEFAULT_MAX_SIDE_PX, workers: int | None = None, overlap_s: float = 1.0,
-                 progress: bool = True) -> PoseTrack:
+                 progress: bool = True, sha256: str | None = None) -> PoseTrack:
     """Run the pose landmarker over a video and return one person's track.
 
     Parameters
@@ -311,6 +311,9 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         followed across the stitched frames in one pass, as in a single run.
     progress : bool
         Show a progress bar on stderr (when it is a terminal).
+    sha256 : str, optional
+        The video's SHA-256 when the caller has it already (recorded in
+        ``meta``; computed otherwise).
 
     Returns
     -------
@@ -381,7 +384,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     track.meta.update({
         "source": str(video), "width": W, "height": H, "fps": info.fps,
         "frame_count": len(times), "rotation_deg": info.rotation_deg,
-        "sha256": sha256_file(video), "model": f"pose_landmarker_{model}",
+        "sha256": sha256 or sha256_file(video), "model": f"pose_landmarker_{model}",
         "extractor_version": EXTRACTOR_VERSION,
         "params": {"max_people": max_people, "min_confidence": min_confidence,
                    "target_fps": target_fps, "max_side_px": max_side_px},
@@ -459,7 +462,8 @@ def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_pe
     check_video_path(video)
     params = dict(max_people=max_people, min_confidence=min_confidence, target_fps=target_fps,
                   max_side_px=max_side_px)
-    key = _cache_key(sha256_file(video), model=model, **params)
+    sha = sha256_file(video)
+    key = _cache_key(sha, model=model, **params)
     path = tracks_cache_dir() / f"{key}.parquet"
     # One extraction per entry at a time: a second process asking for the same
     # video waits here, then reads what the first one stored.
@@ -468,7 +472,7 @@ def extract_pose_cached(video: str | Path, *, model: str = DEFAULT_MODEL, max_pe
         if track is not None:
             _emit(track.meta.get("warnings", []))  # a cached result keeps its caveats
         else:
-            track = extract_pose(video, model=model, progress=progress, workers=workers, **params)
+            track = extract_pose(video, model=model, progress=progress, workers=workers, sha256=sha, **params)
             write_track(track, path)
             write_bytes_atomic(path.with_suffix(".sha256"), sha256_file(path).encode())
     track.meta["source"] = str(video)

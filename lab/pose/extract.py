@@ -258,9 +258,10 @@ def plan_chunks(n_frames: int, workers: int, *, warmup_frames: int = 0, keyframe
 
 
 #: For balancing chunks only (measured on this project's 2-core machine): decoding costs about
-#: 1.3 ms per megapixel, inference about this many ms per frame with both cores busy.
+#: 1.3 ms per megapixel, inference (without the mask head) about this many ms per frame with
+#: both cores busy.
 DECODE_MS_PER_MPIX = 1.3
-INFER_MS = {"lite": 10.0, "full": 18.0, "heavy": 60.0}
+INFER_MS = {"lite": 7.5, "full": 13.0, "heavy": 50.0}
 
 
 def estimate_seek_frame_cost(width: int, height: int, model: str) -> float:
@@ -323,7 +324,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         (T, 33), ``time_s`` (T,). Frames without the person are NaN.
     """
     info = probe_video(video)
-    model_path = ensure_model(model)
+    model_path = ensure_model(model, masks=False)  # landmarks only: the mask head is not computed
     W, H = info.width, info.height
     n_est = info.frame_count
     if target_fps and info.fps:

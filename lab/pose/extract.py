@@ -92,11 +92,98 @@ def choose_person(cands, previous: np.ndarray | None, width: int, height: int,
     return best
 
 
+class _ChunkRun:
+    """One landmarker stepping through consecutive frames of a video, decoded in a thread ahead of it.
+
+    Frames come out one at a time (:meth:`next`), so a run can stop at the end
+    of its chunk and later go on past it (see :func:`_stitch`). Frames
+    ``[start_index, stop_index)`` are decoded (all of them, if ``stop_index``
+    is None); earlier ones are only grabbed, or skipped by a seek.
+    """
+
+    def __init__(self, video, model_path, *, max_people: int, min_confidence: float, max_side_px: int | None,
+                 target_fps: float | None, start_index: int, stop_index: int | None, seek: bool,
+                 width: int, height: int, cancel=None):
+        import queue
+        import threading
+
+        self.width, self.height, self.cancel = width, height, cancel
+        self.frames: queue.Queue = queue.Queue(maxsize=8)
+        self.stop = threading.Event()
+        self.done = False
+        self.last_ms = -1
+
+        def decode() -> None:
+            try:
+                for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
+                                        start_index=start_index, stop_index=stop_index, seek=seek):
+                    if not self._put(item):
+                        return
+            except BaseException as exc:  # surfaced in the consumer
+                self._put(exc)
+                return
+            self._put(None)
+
+        self.reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
+        self.reader.start()  # decoding (and a seek) gets going while the landmarker is created
+        try:
+            self.landmarker = _make_landmarker(Path(model_path), max_people=max_people,
+                                               min_confidence=min_confidence)
+        except BaseException:
+            self.stop.set()
+            self.reader.join(timeout=5)
+            raise
+
+    def _put(self, item) -> bool:
+        """Queue ``item`` unless the consumer has stopped (then never block); False if it has."""
+        import queue
+        while not self.stop.is_set():
+            try:
+                self.frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self):
+        """``(index, time_s, candidates)`` of the next frame; None at the end or once cancelled.
+
+        ``index`` counts decoded frames from ``start_index`` (after a seek, the
+        container's idea of it); ``candidates`` as in :func:`detect_frames`.
+        """
+        import mediapipe as mp
+
+        if self.done:
+            return None
+        item = self.frames.get()
+        if item is None or (self.cancel is not None and self.cancel.is_set()):
+            self.done = True
+            return None
+        if isinstance(item, BaseException):
+            self.done = True
+            raise item
+        index, t, rgb = item
+        ts_ms = max(int(round(t * 1000)), self.last_ms + 1)
+        self.last_ms = ts_ms
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        result = self.landmarker.detect_for_video(image, ts_ms)
+        return index, t, _candidates(result, self.width, self.height)
+
+    def close(self) -> None:
+        """Stop decoding and free the landmarker (again: nothing)."""
+        self.done = True
+        self.stop.set()
+        if self.landmarker is not None:
+            self.landmarker.close()
+            self.landmarker = None
+        self.reader.join(timeout=5)
+
+
 def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int, min_confidence: float,
                   max_side_px: int | None, target_fps: float | None, start_index: int = 0,
                   stop_index: int | None = None, warmup_frames: int = 0, width: int, height: int,
                   progress: bool = False, label: str = "", seek: bool = False,
-                  cancel=None) -> tuple[list[float], list[int], list[list]]:
+                  cancel=None, keep_open: bool = False):
     """Run the landmarker over frames ``[start_index, stop_index)`` of a video.
 
     The landmarker starts ``warmup_frames`` earlier so that its internal
@@ -107,6 +194,9 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     jumps to the first frame by the container's index (fast, but its frame
     numbering may be off by a frame or so; see :func:`_align_seeked`).
     ``cancel`` (a :class:`threading.Event`) stops it early, between frames.
+    With ``keep_open`` the landmarker is not closed at ``stop_index``: the
+    :class:`_ChunkRun` is returned as well, ready to go on past it (the
+    caller closes it).
 
     Returns
     -------
@@ -114,76 +204,107 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     indices : list of int, frame index in the video
     candidates : list (per frame) of lists of per-person tuples
         ``(image_px (K,2), z (K,), world_m (K,3), visibility (K,), presence (K,))``.
+    run : _ChunkRun
+        Only with ``keep_open``.
     """
-    import queue
-    import threading
-
-    import mediapipe as mp
     from tqdm.auto import tqdm
 
     first = max(0, start_index - warmup_frames)
-    frames: queue.Queue = queue.Queue(maxsize=8)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        """Queue ``item`` unless the consumer has stopped (then never block); False if it has."""
-        while not stop.is_set():
-            try:
-                frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def decode() -> None:
-        try:
-            for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
-                                    start_index=first, stop_index=stop_index, seek=seek):
-                if not put(item):
-                    return
-        except BaseException as exc:  # surfaced in the consumer
-            put(exc)
-            return
-        put(None)
-
-    reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
-    reader.start()  # decoding (and a seek) gets going while the landmarker is created
-    try:
-        landmarker = _make_landmarker(Path(model_path), max_people=max_people, min_confidence=min_confidence)
-    except BaseException:
-        stop.set()
-        reader.join(timeout=5)
-        raise
+    run = _ChunkRun(video, model_path, max_people=max_people, min_confidence=min_confidence,
+                    max_side_px=max_side_px, target_fps=target_fps, start_index=first,
+                    stop_index=None if keep_open else stop_index, seek=seek, width=width, height=height,
+                    cancel=cancel)
     times, indices, cands = [], [], []
-    last_ms = -1
+    finished = False
     quiet = quiet_stderr()
     with quiet:
         total = (stop_index - first) if stop_index is not None else None
         bar = tqdm(total=total, unit="frame", desc=label, disable=not progress or None, leave=False,
                    file=quiet.stream)
         try:
-            while True:
-                item = frames.get()
-                if item is None or (cancel is not None and cancel.is_set()):
+            while stop_index is None or not indices or indices[-1] + 1 < stop_index:
+                frame = run.next()
+                if frame is None:
                     break
-                if isinstance(item, BaseException):
-                    raise item
-                index, t, rgb = item
-                ts_ms = max(int(round(t * 1000)), last_ms + 1)
-                last_ms = ts_ms
-                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-                result = landmarker.detect_for_video(image, ts_ms)
+                index, t, found = frame
                 if index >= start_index:
                     times.append(t)
                     indices.append(index)
-                    cands.append(_candidates(result, width, height))
+                    cands.append(found)
                 bar.update(1)
+            finished = True
         finally:
-            stop.set()
             bar.close()
-            landmarker.close()
-            reader.join(timeout=5)
-    return times, indices, cands
+            if not (keep_open and finished):
+                run.close()
+    return (times, indices, cands, run) if keep_open else (times, indices, cands)
+
+
+def _same_candidates(a: list, b: list) -> bool:
+    """Whether two frames' landmarker outputs are bit-identical (every person, every array)."""
+    return len(a) == len(b) and all(np.array_equal(x, y) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
+
+
+def _stitch(previous, run, part, *, seam: int, max_s: float, agree_frames: int = 3):
+    """Join two chunks at frame ``seam`` into what one pass over both would have given.
+
+    The previous chunk's landmarker (``run``, stopped where ``previous``
+    ends) goes on past the seam, frame by frame, until its output has been
+    bit-identical to the later chunk's for ``agree_frames`` frames in a
+    row. From there on the two are in the same state (following several
+    people, the landmarker's state is its last output), so the later chunk's
+    frames are those of a single pass. Gives up after ``max_s`` seconds of
+    video past the seam, or at the end of ``part``, and keeps ``part`` from
+    there.
+
+    ``previous`` and ``part`` are ``(times, indices, candidates)`` with exact
+    indices; ``previous`` may run past ``seam`` and ``part`` starts at it.
+    Returns the frames from ``seam`` on (the previous chunk's until the two
+    met, then the later chunk's) and a note: ``frame``, ``time_s``,
+    ``single_pass`` (bool), ``frames_run_on``.
+    """
+    at = {index: k for k, index in enumerate(part[1])}
+
+    def beyond(index: int) -> bool:
+        """Whether frame ``index`` is not in ``part`` or lies more than ``max_s`` past the seam."""
+        k = at.get(index)
+        return k is None or part[0][k] - seam_t > max_s
+
+    times, indices, cands = [], [], []
+    past = [(i, t, c) for t, i, c in zip(*previous) if i >= seam]
+    seam_t = part[0][0] if part[0] else float("nan")
+    agree, agreed, ran_on = 0, False, 0
+    last = previous[1][-1] if previous[1] else seam - 1
+    with quiet_stderr():
+        while True:
+            if past:
+                index, t, found = past.pop(0)
+            else:
+                if beyond(last + 1):
+                    break
+                frame = run.next()
+                if frame is None:
+                    break
+                _, t, found = frame
+                index = last + 1  # decoding is sequential: one more than the last exact index
+                ran_on += 1
+            last = index
+            k = at.get(index)
+            if k is None:  # the later chunk has no such frame (it ended): nothing to agree with
+                break
+            times.append(t)
+            indices.append(index)
+            cands.append(found)
+            agree = agree + 1 if _same_candidates(found, part[2][k]) else 0
+            if agree >= agree_frames:
+                agreed = True
+                break
+    rest = [k for k, i in enumerate(part[1]) if not indices or i > indices[-1]]
+    times += [part[0][k] for k in rest]
+    indices += [part[1][k] for k in rest]
+    cands += [part[2][k] for k in rest]
+    note = {"frame": int(seam), "time_s": float(seam_t), "single_pass": agreed, "frames_run_on": ran_on}
+    return (times, indices, cands), note
 
 
 def _align_seeked(previous, part, *, start: int, stop: int | None, warmup_frames: int):
@@ -278,8 +399,8 @@ def auto_workers(n_frames: int, *, min_frames_per_worker: int = 240) -> int:
 
 def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: int = 2,
                  min_confidence: float = 0.5, target_fps: float | None = None,
-                 max_side_px: int | None = DEFAULT_MAX_SIDE_PX, workers: int | None = None, overlap_s: float = 1.0,
-                 progress: bool = True, sha256: str | None = None) -> PoseTrack:
+                 max_side_px: int | None = DEFAULT_MAX_SIDE_PX, workers: int | None = None, overlap_s: float | None = None,
+                 run_on_max_s: float = 5.0, progress: bool = True, sha256: str | None = None) -> PoseTrack:
     """Run the pose landmarker over a video and return one person's track.
 
     Parameters
@@ -306,10 +427,21 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         :func:`auto_workers`). MediaPipe releases the GIL while it decodes
         and infers, so threads use every core without the start-up of
         worker processes.
-    overlap_s : float
+    overlap_s : float, optional
         Seconds each chunk after the first starts early, for the landmarker's
         tracking to settle before its frames are kept; the person is then
         followed across the stitched frames in one pass, as in a single run.
+        Default: 1 s following one person; 0 following several, where the
+        run-on below makes the seams exact (a warm-up rarely shortened it:
+        sports2d, nine seams, 44 against 47 frames run on).
+    run_on_max_s : float
+        Following several people (``max_people`` > 1), each chunk's
+        landmarker runs on past its end until its output is bit-identical to
+        the next chunk's (see :func:`_stitch`), for at most this many seconds
+        of video: the track is then the single pass's, frame for frame.
+        ``meta["seams"]`` records each seam (``single_pass`` True/False; None
+        following one person, where MediaPipe's smoothed tracking never meets
+        exactly and the seam is kept after the warm-up).
     progress : bool
         Show a progress bar on stderr (when it is a terminal).
     sha256 : str, optional
@@ -334,44 +466,81 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     common = dict(video=str(video), model_path=str(model_path), max_people=max_people,
                   min_confidence=min_confidence, max_side_px=max_side_px, target_fps=target_fps,
                   width=W, height=H)
+    seams: list[dict] = []
     if workers <= 1 or info.frame_count < 2 * workers or target_fps:
         times, indices, cands = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
     else:
         import concurrent.futures as cf
         import threading
 
+        if overlap_s is None:
+            overlap_s = 1.0 if max_people == 1 else 0.0
         warm = int(round(overlap_s * (info.fps or 30.0)))
         margin = 4
         chunks = plan_chunks(info.frame_count, workers, warmup_frames=warm + margin,
                              keyframes=keyframe_indices(video), seek_frame_cost=estimate_seek_frame_cost(W, H, model))
-        # the last chunk runs to the end of the file, whatever the header's count says
+        # The last chunk runs to the end of the file, whatever the header's count says.
         # Later chunks seek (by the container's index) a little before their warm-up
         # and keep every frame from where they land; the exact index of each frame is
         # then found by matching its time with the previous chunk's own frames. Where
         # that fails (the seek landed too late, or times do not match), the chunk is
         # redone by decoding from the start of the file, so indices are always exact.
+        # Following several people, each chunk's landmarker then runs on past its end
+        # until it meets the next chunk's output (see _stitch): the result is the
+        # single pass's, frame for frame. Following one person, MediaPipe's tracker
+        # carries a smoothed crop from frame to frame and two passes that start at
+        # different frames never meet exactly, so the seams are kept after the warm-up.
+        stitch = max_people > 1
         last = len(chunks) - 1
         jobs = [dict(common, start_index=max(0, a - warm - margin) if a > 0 else 0,
                      stop_index=None if i == last else (b + margin if a > 0 else b),
-                     warmup_frames=0, progress=progress and i == 0, seek=a > 0,
+                     warmup_frames=0, progress=progress and i == 0, seek=a > 0, keep_open=stitch and i != last,
                      label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]")
                 for i, (a, b) in enumerate(chunks)]
         cancel = threading.Event()  # set on an error or Ctrl-C: every chunk stops at its next frame
-        with cf.ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="lab-pose") as pool:
-            try:
+        opened = []  # landmarkers kept open for the seams: closed whatever happens
+        try:
+            with cf.ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="lab-pose") as pool:
                 futures = [pool.submit(detect_frames, **j, cancel=cancel) for j in jobs]
-                parts = [f.result() for f in futures]
-                for i in range(1, len(parts)):
-                    a, b = chunks[i]
-                    aligned = _align_seeked(parts[i - 1], parts[i], start=a, stop=None if i == last else b,
-                                            warmup_frames=warm)
-                    if aligned is None:
-                        aligned = detect_frames(**dict(jobs[i], start_index=a, stop_index=None if i == last else b,
-                                                       warmup_frames=warm, seek=False))
+                try:
+                    results = [f.result() for f in futures]
+                except BaseException:
+                    cancel.set()
+                    for f in futures:
+                        if not f.cancelled() and f.exception() is None and len(f.result()) == 4:
+                            opened.append(f.result()[3])
+                    raise
+            runs = [r[3] if len(r) == 4 else None for r in results]
+            opened += [r for r in runs if r is not None]
+            parts = [r[:3] for r in results]
+            for i in range(1, len(parts)):
+                a, b = chunks[i]
+                aligned = _align_seeked(parts[i - 1], parts[i], start=a, stop=None if i == last or stitch else b,
+                                        warmup_frames=warm)
+                if aligned is None:
+                    redo = detect_frames(**dict(jobs[i], start_index=a, stop_index=None if i == last else b,
+                                                warmup_frames=warm, seek=False))
+                    if runs[i] is not None:
+                        runs[i].close()
+                        runs[i] = redo[3]
+                        opened.append(redo[3])
+                    aligned = redo[:3]
+                if stitch:
+                    previous = parts[i - 1]
+                    parts[i], note = _stitch(previous, runs[i - 1], aligned, seam=a, max_s=run_on_max_s)
+                    runs[i - 1].close()
+                    parts[i - 1] = tuple([x for x, k in zip(lst, previous[1]) if k < a] for lst in previous)
+                else:
                     parts[i] = aligned
-            except BaseException:
-                cancel.set()
-                raise
+                    note = {"frame": int(a), "time_s": float(aligned[0][0]) if aligned[0] else float("nan"),
+                            "single_pass": None, "frames_run_on": 0}
+                seams.append(note)
+        except BaseException:
+            cancel.set()
+            raise
+        finally:
+            for run in opened:
+                run.close()
         times = [t for p in parts for t in p[0]]
         indices = [i for p in parts for i in p[1]]
         cands = [c for p in parts for c in p[2]]
@@ -391,6 +560,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
                    "target_fps": target_fps, "max_side_px": max_side_px},
         "frame_index": indices if target_fps else None,
         "workers": workers,
+        "seams": seams,
     })
     rate = track.detection_rate()
     track.meta["detection_rate"] = rate

@@ -103,7 +103,7 @@ class _ChunkRun:
 
     def __init__(self, video, model_path, *, max_people: int, min_confidence: float, max_side_px: int | None,
                  target_fps: float | None, start_index: int, stop_index: int | None, seek: bool,
-                 width: int, height: int, cancel=None):
+                 width: int, height: int, cancel=None, decode_threads: int | None = None):
         import queue
         import threading
 
@@ -116,7 +116,8 @@ class _ChunkRun:
         def decode() -> None:
             try:
                 for item in iter_frames(video, max_side_px=max_side_px, target_fps=target_fps,
-                                        start_index=start_index, stop_index=stop_index, seek=seek):
+                                        start_index=start_index, stop_index=stop_index, seek=seek,
+                                        decode_threads=decode_threads):
                     if not self._put(item):
                         return
             except BaseException as exc:  # surfaced in the consumer
@@ -183,7 +184,7 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
                   max_side_px: int | None, target_fps: float | None, start_index: int = 0,
                   stop_index: int | None = None, warmup_frames: int = 0, width: int, height: int,
                   progress: bool = False, label: str = "", seek: bool = False,
-                  cancel=None, keep_open: bool = False):
+                  cancel=None, keep_open: bool = False, decode_threads: int | None = None):
     """Run the landmarker over frames ``[start_index, stop_index)`` of a video.
 
     The landmarker starts ``warmup_frames`` earlier so that its internal
@@ -196,7 +197,7 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     ``cancel`` (a :class:`threading.Event`) stops it early, between frames.
     With ``keep_open`` the landmarker is not closed at ``stop_index``: the
     :class:`_ChunkRun` is returned as well, ready to go on past it (the
-    caller closes it).
+    caller closes it). ``decode_threads`` goes to :func:`~lab.pose.video.iter_frames`.
 
     Returns
     -------
@@ -213,7 +214,7 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
     run = _ChunkRun(video, model_path, max_people=max_people, min_confidence=min_confidence,
                     max_side_px=max_side_px, target_fps=target_fps, start_index=first,
                     stop_index=None if keep_open else stop_index, seek=seek, width=width, height=height,
-                    cancel=cancel)
+                    cancel=cancel, decode_threads=decode_threads)
     times, indices, cands = [], [], []
     finished = False
     quiet = quiet_stderr()
@@ -495,6 +496,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         jobs = [dict(common, start_index=max(0, a - warm - margin) if a > 0 else 0,
                      stop_index=None if i == last else (b + margin if a > 0 else b),
                      warmup_frames=0, progress=progress and i == 0, seek=a > 0, keep_open=stitch and i != last,
+                     decode_threads=1,  # the chunks keep every core busy: frame threading would only cost CPU
                      label=f"pose {Path(video).name} [{i + 1}/{len(chunks)}]")
                 for i, (a, b) in enumerate(chunks)]
         cancel = threading.Event()  # set on an error or Ctrl-C: every chunk stops at its next frame

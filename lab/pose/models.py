@@ -283,7 +283,7 @@ def ensure_model(name: str = DEFAULT_MODEL, *, masks: bool = True, offline: bool
         the one above and cached beside it; see :func:`remove_mask_head`).
         Same landmarks, a third less inference time for ``full``; the
         landmarker then cannot output masks. A network without the expected
-        mask output is used as it is.
+        mask output (or a result the Tasks API refuses) is used as it is.
     offline : bool, optional
         Skip the official download (default: ``$LAB_OFFLINE`` is set).
     timeout_s : float
@@ -332,9 +332,9 @@ def _ensure_nomask(bundle: Path, name: str) -> Path:
         pass
     try:
         data = bundle_without_masks(bundle.read_bytes())
-    except ValueError:  # not the expected network: use it as it is
-        return bundle
-    check_bundle_loads(data)
+        check_bundle_loads(data)
+    except (ValueError, LabError):  # not the expected network, or the Tasks API refuses the result
+        return bundle  # then the bundle as it is: slower, same landmarks
     write_bytes_atomic(path, data)
     meta = {"name": name, "derived_from": str(bundle), "derived_from_sha256": origin,
             "change": "landmark network's segmentation-mask head removed (lab.pose.models.remove_mask_head)",

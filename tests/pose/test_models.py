@@ -141,3 +141,15 @@ def test_mask_free_bundle_is_cached_and_follows_its_source(tmp_path, monkeypatch
         assert sorted(z.namelist()) == ["pose_detector.tflite", "pose_landmarks_detector.tflite"]
         with zipfile.ZipFile(full) as zf:
             assert z.read("pose_detector.tflite") == zf.read("pose_detector.tflite")
+
+
+def test_a_network_that_cannot_lose_its_mask_head_is_used_as_it_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path))
+    full = models.ensure_model("full", offline=True)
+
+    def refuse(model):
+        raise ValueError("expected one float32 mask output, found 0")
+
+    monkeypatch.setattr(models, "remove_mask_head", refuse)
+    assert models.ensure_model("full", masks=False, offline=True) == full
+    assert not (tmp_path / "models" / "pose_landmarker_full.nomask.task").exists()

@@ -253,8 +253,10 @@ def _stitch(previous, run, part, *, seam: int, max_s: float, agree_frames: int =
     ends) goes on past the seam, frame by frame, until its output has been
     bit-identical to the later chunk's for ``agree_frames`` frames in a
     row. From there on the two are in the same state (following several
-    people, the landmarker's state is its last output), so the later chunk's
-    frames are those of a single pass. Gives up after ``max_s`` seconds of
+    people, MediaPipe behaves as if all it carried forward were its last
+    output: at 18 seams tried on Sports2D, runs that agreed on three frames
+    in a row agreed on every later one), so the later chunk's frames are
+    those of a single pass. Gives up after ``max_s`` seconds of
     video past the seam, or at the end of ``part``, and keeps ``part`` from
     there.
 

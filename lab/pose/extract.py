@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
+import threading
 import warnings
 from pathlib import Path
 
@@ -104,9 +106,10 @@ class _ChunkRun:
     def __init__(self, video, model_path, *, max_people: int, min_confidence: float, max_side_px: int | None,
                  target_fps: float | None, start_index: int, stop_index: int | None, seek: bool,
                  width: int, height: int, cancel=None, decode_threads: int | None = None):
-        import queue
-        import threading
+        import mediapipe as mp
 
+        self.srgb = mp.ImageFormat.SRGB
+        self.image = mp.Image
         self.width, self.height, self.cancel = width, height, cancel
         self.frames: queue.Queue = queue.Queue(maxsize=8)
         self.stop = threading.Event()
@@ -137,7 +140,6 @@ class _ChunkRun:
 
     def _put(self, item) -> bool:
         """Queue ``item`` unless the consumer has stopped (then never block); False if it has."""
-        import queue
         while not self.stop.is_set():
             try:
                 self.frames.put(item, timeout=0.1)
@@ -152,8 +154,6 @@ class _ChunkRun:
         ``index`` counts decoded frames from ``start_index`` (after a seek, the
         container's idea of it); ``candidates`` as in :func:`detect_frames`.
         """
-        import mediapipe as mp
-
         if self.done:
             return None
         item = self.frames.get()
@@ -166,7 +166,7 @@ class _ChunkRun:
         index, t, rgb = item
         ts_ms = max(int(round(t * 1000)), self.last_ms + 1)
         self.last_ms = ts_ms
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        image = self.image(image_format=self.srgb, data=np.ascontiguousarray(rgb))
         result = self.landmarker.detect_for_video(image, ts_ms)
         return index, t, _candidates(result, self.width, self.height)
 
@@ -474,7 +474,6 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         times, indices, cands = detect_frames(**common, progress=progress, label=f"pose {Path(video).name}")
     else:
         import concurrent.futures as cf
-        import threading
 
         if overlap_s is None:
             overlap_s = 1.0 if max_people == 1 else 0.0

@@ -115,9 +115,14 @@ def build_task_bundle(detector: bytes, landmarker: bytes) -> bytes:
     det = add_image_metadata(detector, mean=DETECTOR_NORM[0], std=DETECTOR_NORM[1], name="pose_detector")
     lmk = add_image_metadata(landmarker, mean=LANDMARK_NORM[0], std=LANDMARK_NORM[1],
                              name="pose_landmarks_detector")
+    return _zip_stored([("pose_detector.tflite", det), ("pose_landmarks_detector.tflite", lmk)])
+
+
+def _zip_stored(members) -> bytes:
+    """A zip of ``(name, bytes)`` members, stored (not deflated), fixed dates: deterministic."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        for arcname, data in (("pose_detector.tflite", det), ("pose_landmarks_detector.tflite", lmk)):
+        for arcname, data in members:
             info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
@@ -197,17 +202,10 @@ def bundle_without_masks(bundle: bytes) -> bytes:
     Other members are copied as they are. Deterministic: the same bundle gives the same bytes.
     A landmarker built from it gives the same landmarks and cannot output segmentation masks.
     """
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(bundle)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename == "pose_landmarks_detector.tflite":
-                data = remove_mask_head(data)
-            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, data)
-    return out.getvalue()
+    with zipfile.ZipFile(io.BytesIO(bundle)) as src:
+        members = [(name, src.read(name)) for name in src.namelist()]
+    return _zip_stored([(name, remove_mask_head(data) if name == "pose_landmarks_detector.tflite" else data)
+                        for name, data in members])
 
 
 def check_bundle_loads(data: bytes) -> None:
@@ -238,7 +236,7 @@ def models_dir() -> Path:
 
 
 def _record_path(name: str) -> Path:
-    return models_dir() / f"pose_landmarker_{name}.json"
+    return _bundle_path(name).with_suffix(".json")
 
 
 def _bundle_path(name: str) -> Path:
@@ -307,25 +305,27 @@ def ensure_model(name: str = DEFAULT_MODEL, *, masks: bool = True, offline: bool
         try:
             data = _download(OFFICIAL_URL.format(name=name), timeout_s=timeout_s)
             check_bundle_loads(data)
-            return _store(name, data, source=OFFICIAL_URL.format(name=name))
+            return _store(_bundle_path(name), data, name=name, source=OFFICIAL_URL.format(name=name))
         except Exception as exc:  # unreachable network, bad file: fall through
             errors.append(f"official download: {str(exc).splitlines()[0][:100]}")
     try:
         data, source = _build_from_registries(name)
         check_bundle_loads(data)
-        return _store(name, data, source=source)
+        return _store(_bundle_path(name), data, name=name, source=source)
     except LabError as exc:
         errors.append(f"registries: {exc}")
     raise LabError(f"could not get pose model {name!r} ({'; '.join(errors)})", exit_code=3)
 
 
 def _ensure_nomask(bundle: Path, name: str) -> Path:
-    """The mask-free bundle derived from ``bundle`` (cached, rebuilt when ``bundle`` changes)."""
+    """The mask-free bundle derived from ``bundle`` (cached, rebuilt when ``bundle`` changes).
+
+    ``bundle`` comes from :func:`ensure_model`, which has just checked it against its record.
+    """
     path = _nomask_path(name)
-    record = path.with_suffix(".json")
-    origin = sha256_file(bundle)
+    origin = json.loads(bundle.with_suffix(".json").read_text())["sha256"]
     try:
-        meta = json.loads(record.read_text())
+        meta = json.loads(path.with_suffix(".json").read_text())
         if meta.get("derived_from_sha256") == origin and meta.get("sha256") == sha256_file(path):
             return path
     except (OSError, ValueError):
@@ -335,20 +335,16 @@ def _ensure_nomask(bundle: Path, name: str) -> Path:
         check_bundle_loads(data)
     except (ValueError, LabError):  # not the expected network, or the Tasks API refuses the result
         return bundle  # then the bundle as it is: slower, same landmarks
+    return _store(path, data, name=name, derived_from=str(bundle), derived_from_sha256=origin,
+                  change="landmark network's segmentation-mask head removed (lab.pose.models.remove_mask_head)")
+
+
+def _store(path: Path, data: bytes, **fields) -> Path:
+    """Write a bundle and, beside it (``.json``), its record: ``fields`` plus checksum, size and date."""
     write_bytes_atomic(path, data)
-    meta = {"name": name, "derived_from": str(bundle), "derived_from_sha256": origin,
-            "change": "landmark network's segmentation-mask head removed (lab.pose.models.remove_mask_head)",
-            "sha256": sha256_bytes(data), "bytes": len(data),
-            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_bytes_atomic(record, json.dumps(meta, indent=2).encode())
-    return path
-
-
-def _store(name: str, data: bytes, *, source: str) -> Path:
-    path = write_bytes_atomic(_bundle_path(name), data)
-    rec = {"name": name, "source": source, "sha256": sha256_bytes(data), "bytes": len(data),
+    rec = {**fields, "sha256": sha256_bytes(data), "bytes": len(data),
            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_bytes_atomic(_record_path(name), json.dumps(rec, indent=2).encode())
+    write_bytes_atomic(path.with_suffix(".json"), json.dumps(rec, indent=2).encode())
     return path
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.align.calibration import DEFAULT_FOV_DEG, intrinsics_from_fov
+from lab.pose.camera import DEFAULT_FOV_DEG, intrinsics_from_fov
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
 
 #: A standing adult in the body frame (x left, y up, z front), metres, mid-hip at the origin.

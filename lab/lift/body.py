@@ -19,19 +19,8 @@ import numpy as np
 
 from lab.lift import clean
 from lab.lift.circular import circular_median_deg, wrap_deg
+from lab.pose.sides import mirror_permutation, mirror_track
 from lab.pose.track import PoseTrack
-
-_PAIRS_CACHE: dict[tuple[str, ...], np.ndarray] = {}
-
-
-def mirror_permutation(keypoints: tuple[str, ...]) -> np.ndarray:
-    """Index array that swaps every ``left_*`` landmark with its ``right_*`` twin."""
-    keypoints = tuple(keypoints)
-    if keypoints not in _PAIRS_CACHE:
-        idx = {k: i for i, k in enumerate(keypoints)}
-        perm = np.array([idx.get(clean._mirror_name(k), i) for i, k in enumerate(keypoints)])
-        _PAIRS_CACHE[keypoints] = perm
-    return _PAIRS_CACHE[keypoints]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -110,7 +99,7 @@ def viewing_rays(track: PoseTrack) -> np.ndarray:
     Uses the image position of the hips and the default field of view; (0, 0, 1)
     where unknown.
     """
-    from lab.align.calibration import intrinsics_from_fov
+    from lab.pose.camera import intrinsics_from_fov
 
     T = track.n_frames
     out = np.tile([0.0, 0.0, 1.0], (T, 1))
@@ -518,29 +507,6 @@ def lift_mocap(track: PoseTrack, *, cutoff_hz: float = 6.0, heading: str = "clip
                       heading=heading, repair_flips=False, enforce_bones=enforce_bones)
 
 
-def mirror_body_track(lifted: PoseTrack) -> PoseTrack:
-    """The left-right mirror image of a body-frame track: x -> -x and every left/right label swapped.
-
-    What the same movement performed with the other side looks like, and
-    what MediaPipe reports for a horizontally flipped (selfie) video.
-    """
-    if lifted.frame != "body":
-        raise ValueError("mirror_body_track needs a frame 'body' track")
-    perm = mirror_permutation(lifted.keypoints)
-
-    def swap(a):
-        return None if a is None else a[:, perm]
-    world = swap(lifted.world_m) * np.array([-1.0, 1.0, 1.0])
-    w = lifted.meta.get("width")
-    img = swap(lifted.image_px)
-    if img is not None and w:
-        img = img * np.array([-1.0, 1.0]) + np.array([float(w), 0.0])
-    meta = dict(lifted.meta)
-    meta["mirrored_copy"] = True
-    return lifted.replace(world_m=world, image_px=img, visibility=swap(lifted.visibility),
-                          presence=swap(lifted.presence), image_z=swap(lifted.image_z), meta=meta)
-
-
 def detect_mirrored_against(lifted: PoseTrack, reference: PoseTrack, *, ratio: float = 0.7,
                             keypoints: tuple[str, ...] = ("left_shoulder", "right_shoulder", "left_elbow",
                                                           "right_elbow", "left_wrist", "right_wrist",
@@ -570,6 +536,6 @@ def detect_mirrored_against(lifted: PoseTrack, reference: PoseTrack, *, ratio: f
         return np.concatenate([np.nanmean(x, axis=0).ravel(), np.nanstd(x, axis=0).ravel()])
     ref = signature(reference)
     d_direct = np.linalg.norm(signature(lifted) - ref)
-    d_mirror = np.linalg.norm(signature(mirror_body_track(lifted)) - ref)
+    d_mirror = np.linalg.norm(signature(mirror_track(lifted)) - ref)
     score = float(d_mirror / max(d_direct, 1e-12))
     return bool(score < ratio), score

@@ -8,8 +8,8 @@ filter runs on each unbroken stretch of samples separately.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
+from lab.pose.sides import swap_side
 from lab.pose.track import BLAZEPOSE_KEYPOINTS
 
 #: Kinematic tree over BlazePose names: (parent, child). ``mid_hip`` and
@@ -32,14 +32,6 @@ KINEMATIC_TREE: tuple[tuple[str, str], ...] = (
     ("nose", "right_eye_inner"), ("nose", "right_eye"), ("nose", "right_eye_outer"),
     ("nose", "left_ear"), ("nose", "right_ear"), ("nose", "mouth_left"), ("nose", "mouth_right"),
 )
-
-
-def _mirror_name(name: str) -> str:
-    if name.startswith("left_"):
-        return "right_" + name[5:]
-    if name.startswith("right_"):
-        return "left_" + name[6:]
-    return name
 
 
 def reject_outliers_hampel(series: np.ndarray, *, window_s: float, fps: float,
@@ -148,6 +140,8 @@ def lowpass_filter(series: np.ndarray, *, cutoff_hz: float, fps: float, order: i
     wn = min(cutoff_hz / nyq, 0.99)
     if not (wn > 0):
         return x
+    from scipy import signal  # lazy: scipy.signal takes over a second to import
+
     sos = signal.butter(order, wn, btype="low", output="sos")
     flat = x.reshape(T, -1)
     min_len = 3 * (order + 1)
@@ -188,7 +182,7 @@ def measure_bone_lengths(world_m: np.ndarray, keypoints: tuple[str, ...] = BLAZE
     if symmetric:
         out = {}
         for (p, c), L in lengths.items():
-            twin = (_mirror_name(p), _mirror_name(c))
+            twin = (swap_side(p), swap_side(c))
             Lt = lengths.get(twin, L)
             vals = [v for v in (L, Lt) if np.isfinite(v)]
             out[(p, c)] = float(np.mean(vals)) if vals else float("nan")

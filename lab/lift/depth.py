@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.align.calibration import DEFAULT_FOV_DEG, Camera, intrinsics_from_fov
 from lab.lift import clean
+from lab.pose.camera import DEFAULT_FOV_DEG, Camera, intrinsics_from_fov
 from lab.pose.track import PoseTrack
 
 #: Joints whose depth is solved; the others (face, hands, feet) follow their parent.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from lab.features import inner_angles_deg
+from lab.pose.sides import mirror_permutation
 from lab.pose.track import PoseTrack
 
 #: COCO-17 joints as BlazePose names (what MMPose's demo compares).
@@ -34,12 +35,6 @@ def _resample(time_s: np.ndarray, values: np.ndarray, *, rate_hz: float) -> np.n
         if ok.sum() >= 2:
             out[:, f] = np.interp(t, time_s[ok], flat[ok, f], left=np.nan, right=np.nan)
     return out.reshape((len(t),) + values.shape[1:])
-
-
-def _swap_lr(names: tuple[str, ...]) -> list[int]:
-    def sw(n):
-        return n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-    return [names.index(sw(n)) for n in names]
 
 
 def _bbox_normalised(track: PoseTrack, *, min_visibility: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +62,7 @@ def distance_just_dance(reference: PoseTrack, attempt: PoseTrack, *, rate_hz: fl
     B, Vb = _bbox_normalised(attempt, min_visibility=min_visibility)
     A = _resample(reference.time_s, A, rate_hz=rate_hz)
     B = _resample(attempt.time_s, B, rate_hz=rate_hz)
-    Bm = B[:, _swap_lr(COCO_KEYPOINTS)].copy()
+    Bm = B[:, mirror_permutation(COCO_KEYPOINTS)].copy()
     Bm[..., 0] = 1.0 - Bm[..., 0]
     best = 0.0
     n, m = len(A), len(B)

@@ -186,18 +186,19 @@ def test_pose2sim_joint_angles_against_truth(pose2sim):
     assert after.loc["cam02", "mean"] < before.loc["cam02", "mean"] - 2   # flip repair helps cam02
 
 
-def test_mirror_body_track_is_an_involution_and_swaps_sides():
-    from lab.lift import mirror_body_track
+def test_mirror_track_of_a_body_model_is_an_involution_and_swaps_sides():
+    from lab.pose.sides import mirror_track
     lifted = lift_track(_view(30.0))
-    m = mirror_body_track(lifted)
+    m = mirror_track(lifted)
     k = lifted.index
     np.testing.assert_allclose(m.world_m[:, k("left_wrist"), 0], -lifted.world_m[:, k("right_wrist"), 0])
-    np.testing.assert_allclose(mirror_body_track(m).world_m, lifted.world_m)
-    np.testing.assert_allclose(mirror_body_track(m).image_px, lifted.image_px)
+    np.testing.assert_allclose(mirror_track(m).world_m, lifted.world_m)
+    np.testing.assert_allclose(mirror_track(m).image_px, lifted.image_px)
 
 
 def test_mirrored_movement_found_against_a_reference():
-    from lab.lift import detect_mirrored_against, mirror_body_track
+    from lab.lift import detect_mirrored_against
+    from lab.pose.sides import mirror_track
     body = synthetic_body_track(n_frames=60)
     k = body.index
     X = body.world_m.copy()
@@ -208,7 +209,7 @@ def test_mirrored_movement_found_against_a_reference():
     user = lift_track(simulate_camera_track(body.replace(world_m=X), azimuth_deg=-70, elevation_deg=5,
                                             distance_m=3))
     assert detect_mirrored_against(user, coach)[0] is False
-    assert detect_mirrored_against(mirror_body_track(user), coach)[0] is True
+    assert detect_mirrored_against(mirror_track(user), coach)[0] is True
 
 
 @pytest.mark.slow
@@ -217,7 +218,8 @@ def test_real_mirrored_video(tmp_path, pose2sim, samples):
     the single-clip check cannot see and the comparison with another view of the movement does."""
     import cv2
 
-    from lab.lift import detect_mirrored_against, mirror_body_track
+    from lab.lift import detect_mirrored_against
+    from lab.pose.sides import mirror_track
     from lab.pose.extract import extract_pose
     from lab.samples import sample_path
     truth, cams, raw = pose2sim
@@ -233,7 +235,7 @@ def test_real_mirrored_video(tmp_path, pose2sim, samples):
     out.release()
     flipped = lift_track(extract_pose(tmp_path / "flipped.mp4", progress=False))
     original = lift_track(raw["cam01"])
-    d = np.nanmedian(np.linalg.norm(mirror_body_track(flipped).world_m - original.world_m, axis=-1))
+    d = np.nanmedian(np.linalg.norm(mirror_track(flipped).world_m - original.world_m, axis=-1))
     assert d < 0.1                                   # the mirror image of the original's 3D
     assert flipped.meta["lift"]["mirrored"] is False # invisible from the clip alone
     reference = lift_track(raw["cam02"])

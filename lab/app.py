@@ -7,7 +7,13 @@ processed; the work itself is :mod:`lab.library` (processing on add,
 comparisons from stored tracks). Full reports are written on request; under
 ``lab app`` Voila serves them (``/voila/files/attempts/<id>/report/``, nothing
 else from the library); in a plain notebook a small read-only HTTP server on
-127.0.0.1 serves the ``attempts/`` folder.
+127.0.0.1 serves the ``attempts/`` folder's reports.
+
+Every file either server sends goes through :func:`served_file`: the URL path
+is decoded, resolved (``..``, ``%2e%2e``, symlinks) by
+:func:`lab.io.contained_path`, and only then matched against the allow-list.
+The app has no authentication: it binds to this machine only unless
+``--allow-remote`` is given.
 """
 
 from __future__ import annotations
@@ -26,33 +32,81 @@ from lab.pose.video import VIDEO_SUFFIXES
 
 #: Set by :func:`voila_environment`: the URL prefix under which Voila serves library files.
 FILES_URL_ENV = "LAB_APP_FILES_URL"
-#: Library files Voila may serve (relative to the library root): the attempts' reports only.
-SERVED_FILES = r"attempts/[^/]+/report/.*"
+#: Library files Voila may serve, matched against the resolved path relative to the library root
+#: (:func:`served_file`): files of the attempts' reports only, no hidden names.
+SERVED_FILES = r"attempts/[A-Za-z0-9_-]+/report/(?:[^/.][^/]*/)*[^/.][^/]*"
+#: What :func:`serve_folder` serves from the ``attempts/`` folder in a plain notebook.
+SERVED_REPORT_FILES = r"[A-Za-z0-9_-]+/report/(?:[^/.][^/]*/)*[^/.][^/]*"
 
-_servers: dict[str, str] = {}
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def served_file(root: str | Path, url_path: str, *, allow: str = SERVED_FILES) -> Path:
+    """The file a request for ``url_path`` under ``root`` may be answered with, or :class:`LabError`.
+
+    ``url_path`` is percent-decoded and resolved inside ``root`` by
+    :func:`lab.io.contained_path` (so ``..``, ``%2e%2e``, an absolute path or
+    a symlink leading out are refused), then the resolved path relative to
+    ``root`` must match ``allow`` and be a regular file.
+    """
+    import re
+
+    from lab.io import contained_path
+
+    target = contained_path(root, str(url_path).lstrip("/"), url=True)
+    rel = target.relative_to(Path(root).resolve()).as_posix()
+    if not re.fullmatch(allow, rel):
+        raise LabError(f"not served: {url_path}", exit_code=2)
+    if not target.is_file():
+        raise LabError(f"no such file: {url_path}", exit_code=2)
+    return target
+
+
+def is_loopback(ip: str) -> bool:
+    """Whether binding to ``ip`` serves this machine only."""
+    import ipaddress
+
+    if ip.strip().lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+_servers: dict[tuple[str, str], str] = {}
 _servers_lock = threading.Lock()
 
 
-def serve_folder(folder: str | Path) -> str:
-    """Serve ``folder`` read-only over HTTP on 127.0.0.1 (a free port, daemon thread); return its base URL.
+def serve_folder(folder: str | Path, *, allow: str = r".+") -> str:
+    """Serve the files of ``folder`` read-only over HTTP on 127.0.0.1 (a free port, daemon thread);
+    return its base URL.
 
-    One server per folder per process; later calls return the same URL.
+    Each request goes through :func:`served_file` (files only, inside ``folder``
+    once resolved, matching ``allow``; no directory listings); anything else is 404.
+    One server per folder and ``allow`` per process; later calls return the same URL.
     """
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
 
     folder = str(Path(folder).resolve())
     with _servers_lock:
-        if folder in _servers:
-            return _servers[folder]
+        if (folder, allow) in _servers:
+            return _servers[(folder, allow)]
 
         class Quiet(SimpleHTTPRequestHandler):
             def log_message(self, *args):  # no access log in the kernel's output
                 pass
 
+            def translate_path(self, path):
+                try:
+                    return str(served_file(folder, urlsplit(path).path, allow=allow))
+                except LabError:
+                    return os.path.join(folder, ".lab-not-served", "-")  # never exists: 404
+
         server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
         threading.Thread(target=server.serve_forever, daemon=True, name="lab-report-server").start()
-        _servers[folder] = f"http://127.0.0.1:{server.server_address[1]}"
-        return _servers[folder]
+        _servers[(folder, allow)] = f"http://127.0.0.1:{server.server_address[1]}"
+        return _servers[(folder, allow)]
 
 
 def upload_to_file(upload: dict[str, Any], folder: str | Path, *, max_bytes: int = MAX_VIDEO_BYTES) -> Path:
@@ -214,7 +268,7 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
                 rel = Path(page).resolve().relative_to(root.resolve())
                 url = f"{files_url}{rel.as_posix()}"
             else:          # a plain notebook: a small read-only server on this machine
-                base = serve_folder(root / "attempts")
+                base = serve_folder(root / "attempts", allow=SERVED_REPORT_FILES)
                 rel = Path(page).resolve().relative_to((root / "attempts").resolve())
                 url = f"{base}/{rel.as_posix()}"
             p_report.value = (f'<a class="lab-report-link" href="{html.escape(url, quote=True)}" target="_blank" '
@@ -255,17 +309,25 @@ def app_notebook() -> Path:
 
 
 def voila_command(*, port: int = 8866, ip: str = "127.0.0.1", root: str | Path | None = None,
-                  max_bytes: int = MAX_VIDEO_BYTES) -> list[str]:
+                  max_bytes: int = MAX_VIDEO_BYTES, allow_remote: bool = False) -> list[str]:
     """The command serving the app with Voila, run it with :func:`voila_environment`.
 
     Voila's root folder is the library (the app notebook is linked in as
     ``<root>/app.ipynb``) so that it serves the reports (only
-    :data:`SERVED_FILES`) at ``/voila/files/``; no browser is opened; the
-    websocket takes uploads up to ``max_bytes``.
+    :data:`SERVED_FILES`, each request checked by :func:`served_file`: Voila
+    runs through :mod:`lab.app_server`) at ``/voila/files/``; no browser is
+    opened; the websocket takes uploads up to ``max_bytes``.
+
+    The app has no authentication: an ``ip`` other than a loopback address
+    raises :class:`LabError` unless ``allow_remote``.
     """
     import json
     import sys
 
+    if not is_loopback(ip) and not allow_remote:
+        raise LabError(f"--ip {ip} would serve the app to the network, and it has no authentication (anyone "
+                       "who reaches the port can upload and read reports); pass --allow-remote to do it anyway",
+                       exit_code=2)
     root = library_root(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     link = root / "app.ipynb"
@@ -278,7 +340,8 @@ def voila_command(*, port: int = 8866, ip: str = "127.0.0.1", root: str | Path |
             import shutil
             shutil.copyfile(source, link)
     settings = {"websocket_max_message_size": int(max_bytes + 4 * 2**20)}
-    return [sys.executable, "-m", "voila", str(link), f"--port={int(port)}", f"--Voila.ip={ip}", "--no-browser",
+    return [sys.executable, "-m", "lab.app_server", str(link), f"--port={int(port)}", f"--Voila.ip={ip}",
+            "--no-browser",
             f"--Voila.tornado_settings={json.dumps(settings)}", "--VoilaConfiguration.show_tracebacks=False",
             f"--VoilaConfiguration.file_allowlist={json.dumps([SERVED_FILES])}"]
 

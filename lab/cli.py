@@ -247,13 +247,22 @@ def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt 
 @app.command("app")
 def app_(port: int = typer.Option(8866, "--port", help="Port to serve on."),
          ip: str = typer.Option("127.0.0.1", "--ip", help="Address to bind (default: this machine only)."),
+         allow_remote: bool = typer.Option(False, "--allow-remote", help="Allow an --ip other than loopback: "
+                                           "the app has no authentication."),
          root: Optional[Path] = typer.Option(None, "--root", help="Library folder (default data/library).")) -> None:
-    """Serve the upload app (coaches add drills, players compare attempts) with Voila."""
+    """Serve the upload app (coaches add drills, players compare attempts) with Voila.
+
+    The app has no authentication: anyone who can reach the port can upload videos and read
+    the reports, so it binds to this machine only unless --ip and --allow-remote say otherwise.
+    """
     import subprocess
 
-    from lab.app import voila_command, voila_environment
+    from lab.app import is_loopback, voila_command, voila_environment
 
-    cmd = voila_command(port=port, ip=ip, root=root)
+    cmd = voila_command(port=port, ip=ip, root=root, allow_remote=allow_remote)
+    if not is_loopback(ip):
+        print(f"warning: serving on {ip} without authentication: anyone who can reach port {port} can upload "
+              "videos and read the reports", file=sys.stderr)
     _out(f"serving on http://{ip}:{port}/  (Ctrl-C to stop)")
     proc = subprocess.Popen(cmd, env=voila_environment(root))
     try:
@@ -363,9 +372,14 @@ def library_migrate(root: Optional[Path] = _LIB_ROOT) -> None:
 
 
 @library_app.command("check")
-def library_check(fix: bool = typer.Option(False, "--fix", help="Delete orphan folders and leftover builds."),
+def library_check(fix: bool = typer.Option(False, "--fix", help="List complete entries missing from the catalogue "
+                                          "again; delete incomplete folders and builds whose process is gone."),
                   root: Optional[Path] = _LIB_ROOT) -> None:
-    """Find folders not in the catalogue (interrupted adds) and entries with missing files."""
+    """Find folders not in the catalogue (interrupted adds) and entries with missing files.
+
+    --fix never deletes a folder holding a complete entry (it is listed again), nor a build
+    whose add is still running; a damaged catalogue is kept aside and rebuilt from the entries.
+    """
     from lab.library import check_library, repair
 
     found = repair(root=root) if fix else check_library(root=root)
@@ -374,12 +388,41 @@ def library_check(fix: bool = typer.Option(False, "--fix", help="Delete orphan f
 
 
 # -------------------------------------------------------------------- entry point
+def _one_line(text: str) -> str:
+    """``text`` as one printable line: newlines and other control characters escaped (``\\n``,
+    ``\\x1b``), so a file name cannot forge extra ``error:`` lines or terminal escapes."""
+    return "".join(c if c.isprintable() or c == " " else
+                   {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\x{ord(c):02x}" if ord(c) < 256
+                                                                else f"\\u{ord(c):04x}")
+                   for c in str(text))
+
+
+def _click_exceptions():
+    """(ClickException, Exit, Abort, UsageError, NoArgsIsHelpError) classes, each a tuple: those of
+    click and of the copy of click typer bundles (``typer._click``, with ``Exit``/``Abort`` in
+    ``typer.exceptions``): commands raise the bundled ones, so both must be caught."""
+    import importlib
+
+    mods = []
+    for name in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            mods.append(importlib.import_module(name))
+        except ImportError:
+            pass
+
+    def classes(name: str) -> tuple[type, ...]:
+        return tuple(dict.fromkeys(c for m in mods if isinstance(c := getattr(m, name, None), type)))
+    return (classes("ClickException"), classes("Exit"), classes("Abort"), classes("UsageError"),
+            classes("NoArgsIsHelpError"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app, turn known errors into one line + exit code."""
-    import click
-
     import signal
 
+    from lab.pose.track import PoseFormatError
+
+    click_error, click_exit, click_abort, usage_error, no_args = _click_exceptions()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     # Ctrl-C and termination always interrupt cleanly (a parent shell may have
     # set SIGINT to "ignore" for background jobs): temporary files are removed
@@ -388,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def _warn(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {_one_line(message)}", file=sys.stderr)
     warnings.showwarning = _warn
     try:
         rv = app(args=argv, standalone_mode=False)
@@ -398,23 +441,40 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
+    except PoseFormatError as exc:  # a pose file or table that does not follow the format
         if debug:
             raise
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except click_exit as exc:
+        return exc.exit_code
+    except no_args:  # bare `lab` (or `lab library`): the help is printed above
+        print("error: no command given; the commands are listed above", file=sys.stderr)
+        return 2
+    except click_error as exc:  # usage errors: unknown option, missing argument, bad value
+        if debug:
+            raise
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if isinstance(exc, usage_error) and ctx is not None:
+            hint = f" (see '{ctx.command_path} --help'"
+            option = str(getattr(exc, "option_name", "") or "")
+            if exc.__class__.__name__ == "NoSuchOption" and not option.startswith("--"):
+                hint += "; a file name starting with - goes after -- or as ./-name"
+            hint += ")"
+        print(f"error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, *click_abort):
         print("error: interrupted; nothing partial was kept", file=sys.stderr)
         return 130
     except Exception as exc:  # unexpected: still one line unless --debug
         if debug:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: {exc.__class__.__name__}: {first} (run with --debug for details)", file=sys.stderr)
+        print(f"error: {exc.__class__.__name__}: {_one_line(first)} (run with --debug for details)",
+              file=sys.stderr)
         return 1
 
 

@@ -36,6 +36,59 @@ def cache_dir() -> Path:
     return root
 
 
+def contained_path(root: str | Path, relative: str | Path, *, url: bool = False) -> Path:
+    """``root / relative``, resolved, if it lies strictly inside ``root``; else :class:`LabError` (exit 2).
+
+    The one check for every path that is served or written under a root
+    (files the app serves, a report's or a batch item's folder named by the
+    user). Symlinks are resolved (on both sides), so ``..``, an absolute
+    ``relative``, or a link pointing out of ``root`` are all refused the same
+    way; a NUL byte is refused too. With ``url=True``, ``relative`` is a URL
+    path and is percent-decoded first, repeatedly, so ``%2e%2e`` and
+    ``%252e%252e`` count as ``..``. ``root`` itself is not "inside" ``root``.
+
+    Returns the resolved path (it need not exist).
+    """
+    rel = str(relative)
+    if url:
+        from urllib.parse import unquote
+        for _ in range(5):  # a path encoded several times is decoded as often
+            decoded = unquote(rel)
+            if decoded == rel:
+                break
+            rel = decoded
+        else:
+            raise LabError(f"refused path {rel!r}: encoded too many times", exit_code=2)
+    if "\0" in rel or not rel.strip():
+        raise LabError(f"refused path {rel!r}: empty or holding a NUL byte", exit_code=2)
+    base = Path(root).resolve()
+    target = (base / rel).resolve()
+    if target == base or base not in target.parents:
+        raise LabError(f"refused path {rel!r}: it leads outside {base}", exit_code=2)
+    return target
+
+
+def default_file_mode() -> int:
+    """Permission bits a new file gets under this process's umask (``0o666 & ~umask``)."""
+    umask = None
+    try:  # Linux >= 4.7 reports it without changing it
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+                    break
+    except OSError:
+        pass
+    if umask is None:
+        with _umask_lock:
+            umask = os.umask(0o022)
+            os.umask(umask)
+    return 0o666 & ~umask
+
+
+_umask_lock = threading.Lock()
+
+
 def sha256_file(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's content, read in chunks (bounded memory)."""
     h = hashlib.sha256()
@@ -55,6 +108,8 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
 
     On any exception (or interruption) the temporary file is removed and
     ``path`` is left as it was, so nothing half-written ever looks complete.
+    The file gets the permissions any new file gets here (``0o666 & ~umask``,
+    e.g. 0644), not the 0600 of the private temporary it was written as.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +118,7 @@ def atomic_path(path: str | Path, *, suffix: str | None = None) -> Iterator[Path
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, default_file_mode())
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

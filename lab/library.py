@@ -18,7 +18,8 @@ renamed into place, then the catalogue is rewritten atomically (temporary
 file, then rename) under a lock. The catalogue is the only source of truth
 for what the library holds: a crash before the catalogue write leaves at
 most an orphan folder that is never listed (:func:`check_library` finds
-it, :func:`repair` removes it). Comparisons read the stored tracks only.
+it; :func:`repair` lists it again if it holds a complete entry, and never
+deletes one). Comparisons read the stored tracks only.
 
 Schema versions: 0 = the prototype catalogue (no version metadata, ``tags``
 one comma-separated string, ``created`` text, no ``video_sha256``/``model``
@@ -144,37 +145,127 @@ def _empty_catalogue() -> pd.DataFrame:
     return df
 
 
+class CatalogueDamaged(LabError):
+    """The catalogue file cannot be read as a catalogue (cut short, bad metadata, a missing column,
+    wrong types, an id or path that is not a plain name inside the library)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"library catalogue {path} is damaged ({reason}); `lab library check --fix` lists "
+                         "the complete entries again from their entry.json", exit_code=2)
+
+
+#: Characters an entry id may hold (ids are made by ``_new_id``: ``d-``/``a-`` + hex).
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+_PATH_COLUMNS = ("video", "track", "model", "result")
+
+
+def _valid_id(entry_id: Any) -> bool:
+    return (isinstance(entry_id, str) and 0 < len(entry_id) <= 64 and set(entry_id) <= _ID_CHARS
+            and not entry_id.startswith("."))
+
+
 def catalogue_version(root: str | Path | None = None) -> int | None:
-    """Schema version of the stored catalogue (0 = prototype without metadata), None if there is none."""
+    """Schema version of the stored catalogue (0 = prototype without metadata), None if there is none.
+
+    Raises :class:`CatalogueDamaged` (exit 2) if the file is not a Parquet file or its metadata is not
+    a version record.
+    """
     import pyarrow.parquet as pq
 
     path = library_root(root) / CATALOGUE
     if not path.exists():
         return None
-    md = pq.read_schema(path).metadata or {}
+    try:
+        md = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for bad files
+        raise CatalogueDamaged(path, f"not a readable Parquet file: {exc.__class__.__name__}") from None
     if _META_KEY not in md:
         return 0
-    return int(json.loads(md[_META_KEY])["schema_version"])
+    try:
+        version = json.loads(md[_META_KEY])["schema_version"]
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise CatalogueDamaged(path, "its lab.library metadata is not a version record") from None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CatalogueDamaged(path, f"its schema version is {version!r}, not a whole number")
+    return version
 
 
-def load_catalogue(root: str | Path | None = None) -> pd.DataFrame:
-    """Every complete entry (drills and attempts) as a DataFrame, one row per entry.
+def _check_catalogue_schema(path: Path, schema) -> None:
+    import pyarrow.types as t
 
-    Columns: :data:`COLUMNS` (``tags`` a list of str; paths relative to the root).
-    Raises :class:`LabError` if the catalogue is an older schema (run :func:`migrate`).
-    """
+    missing = [c for c in COLUMNS if c not in schema.names]
+    if missing:
+        raise CatalogueDamaged(path, f"missing column(s): {', '.join(missing)}")
+    for c in COLUMNS:
+        typ = schema.field(c).type
+        if t.is_dictionary(typ):
+            typ = typ.value_type
+        ok = (t.is_null(typ) or
+              (c == "tags" and (t.is_list(typ) or t.is_large_list(typ))) or
+              (c in ("score", "distance", "fps") and (t.is_floating(typ) or t.is_integer(typ))) or
+              (c == "frames" and t.is_integer(typ)) or
+              (c == "mirrored" and t.is_boolean(typ)) or
+              (c not in ("tags", "score", "distance", "fps", "frames", "mirrored")
+               and (t.is_string(typ) or t.is_large_string(typ))))
+        if not ok:
+            raise CatalogueDamaged(path, f"column {c} is {typ}")
+
+
+def _check_catalogue_rows(path: Path, root: Path, df: pd.DataFrame) -> None:
+    from lab.io import contained_path
+
+    bad = [i for i in df["id"] if not _valid_id(i)]
+    if bad:
+        raise CatalogueDamaged(path, f"entry id {bad[0]!r} is not a plain name")
+    if df["id"].duplicated().any():
+        raise CatalogueDamaged(path, f"entry id {df['id'][df['id'].duplicated()].iloc[0]!r} is listed twice")
+    kinds = set(df["kind"]) - {"drill", "attempt"}
+    if kinds:
+        raise CatalogueDamaged(path, f"kind {sorted(map(str, kinds))[0]!r} is neither drill nor attempt")
+    for c in _PATH_COLUMNS:
+        for v in df[c]:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                continue
+            try:
+                contained_path(root, v)
+            except LabError:
+                raise CatalogueDamaged(path, f"{c} path {v!r} leads outside the library") from None
+
+
+def _read_catalogue(root: Path) -> pd.DataFrame:
+    """The catalogue, checked (see :func:`load_catalogue`); empty if there is none."""
     import pyarrow.parquet as pq
 
-    path = library_root(root) / CATALOGUE
+    path = root / CATALOGUE
     if not path.exists():
         return _empty_catalogue()
     version = catalogue_version(root)
     if version != SCHEMA_VERSION:
         raise LabError(f"library catalogue {path} is schema version {version}, this lab reads "
                        f"{SCHEMA_VERSION}; run `lab library migrate`", exit_code=3)
-    df = pq.read_table(path).to_pandas()
+    try:
+        pf = pq.ParquetFile(path)
+        _check_catalogue_schema(path, pf.schema_arrow)
+        df = pf.read().to_pandas()
+    except CatalogueDamaged:
+        raise
+    except Exception as exc:  # cut short after its footer was read, or unreadable column chunks
+        raise CatalogueDamaged(path, f"not a readable Parquet file: {exc.__class__.__name__}") from None
+    _check_catalogue_rows(path, root, df)
     df["tags"] = [list(t) if t is not None else [] for t in df["tags"]]
     return df[COLUMNS].reset_index(drop=True)
+
+
+def load_catalogue(root: str | Path | None = None) -> pd.DataFrame:
+    """Every complete entry (drills and attempts) as a DataFrame, one row per entry.
+
+    Columns: :data:`COLUMNS` (``tags`` a list of str; paths relative to the root).
+    Raises :class:`LabError` if the catalogue is an older schema (run :func:`migrate`,
+    exit 3), and :class:`CatalogueDamaged` (exit 2) if it is cut short or empty, its
+    metadata is not a version record, a column is missing or of the wrong type, an id
+    is not a plain name or repeated, or a stored path leads outside the library.
+    """
+    return _read_catalogue(library_root(root))
 
 
 def _write_catalogue(root: Path, df: pd.DataFrame) -> None:
@@ -237,7 +328,11 @@ def show(entry_id: str, *, root: str | Path | None = None) -> dict[str, Any]:
         if row.get(k):
             out[k + "_path"] = str(root / row[k])
     if row["kind"] == "attempt" and row.get("result"):
-        out["result"] = json.loads((root / row["result"]).read_text())
+        try:
+            out["result"] = json.loads((root / row["result"]).read_text())
+        except (OSError, ValueError) as exc:
+            raise LabError(f"{entry_id}: stored result {root / row['result']} cannot be read "
+                           f"({exc.__class__.__name__}; library damaged?)", exit_code=3) from None
         overlay = root / _folder("attempt") / entry_id / "overlay.png"
         out["overlay_path"] = str(overlay) if overlay.exists() else None
         report = root / _folder("attempt") / entry_id / "report" / "report.html"
@@ -253,7 +348,7 @@ def _folder(kind: str) -> str:
 
 def read_entry_track(entry_id: str, *, which: str = "track", root: str | Path | None = None):
     """A stored track of an entry: ``which`` = "track" (frame camera) or "model" (frame body)."""
-    from lab.pose.track import read_track
+    from lab.pose.track import PoseFormatError, read_track
 
     root = library_root(root)
     row = _row(entry_id, root)
@@ -262,7 +357,10 @@ def read_entry_track(entry_id: str, *, which: str = "track", root: str | Path | 
     path = root / row[which]
     if not path.exists():
         raise LabError(f"{entry_id}: stored {which} {path} is missing (library damaged?)", exit_code=3)
-    return read_track(path)
+    try:
+        return read_track(path)
+    except PoseFormatError as exc:
+        raise LabError(f"{entry_id}: stored {which} {path}: {exc} (library damaged?)", exit_code=3) from None
 
 
 # ------------------------------------------------------------------ adding
@@ -318,12 +416,78 @@ def _commit_entry(root: Path, staging: Path, row: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def _staging(root: Path, entry_id: str) -> Iterator[Path]:
-    d = root / ".staging" / f"{entry_id}.{os.getpid()}.part"
-    d.mkdir(parents=True, exist_ok=False)
+    """A build folder ``.staging/<id>.<pid>.part``, owned through an exclusive lock on
+    ``<folder>.lock`` that is taken before the folder exists and held until it is gone:
+    :func:`repair` removes only build folders whose lock it can take (owner gone)."""
+    base = root / ".staging"
+    base.mkdir(parents=True, exist_ok=True)
+    d = base / f"{entry_id}.{os.getpid()}.part"
+    lock = base / f"{d.name}.lock"
+    with open(lock, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        d.mkdir(exist_ok=False)
+        try:
+            yield d
+        finally:
+            shutil.rmtree(d, ignore_errors=True)  # gone already when committed (renamed)
+            lock.unlink(missing_ok=True)
+
+
+def _staging_owner_gone(build: Path) -> tuple[bool, Any]:
+    """(True, held lock) if nobody builds in ``build`` any more, else (False, None).
+
+    The adder holds ``<build>.lock`` for as long as the folder exists; a build
+    without a lock file (made before locks existed) is abandoned if the process
+    named in it (``<id>.<pid>.part``) is gone. The caller closes the returned lock.
+    """
+    lock = build.parent / f"{build.name}.lock"
     try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)  # gone already when committed (renamed)
+        fh = open(lock, "r+")
+    except FileNotFoundError:
+        try:
+            pid = int(build.name.rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+            return False, None
+        except ProcessLookupError:
+            return True, None
+        except (ValueError, IndexError, PermissionError):
+            return False, None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return False, None
+    return True, fh
+
+
+def _complete_entry(root: Path, folder: Path, kind: str) -> dict[str, Any] | None:
+    """The row of the entry in ``folder`` if it is complete, else None.
+
+    Complete: ``entry.json`` is a JSON object with every catalogue column,
+    its ``id`` is the folder's name and its ``kind`` the folder's kind, and
+    the stored track, model (and an attempt's result) it names exist inside
+    the folder. That is what :func:`_commit_entry` leaves before it lists an
+    entry, so a complete folder that is not listed is an add that stopped at
+    its last step (or a catalogue that was lost).
+    """
+    from lab.io import contained_path
+
+    try:
+        row = json.loads((folder / "entry.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(row, dict) or any(c not in row for c in COLUMNS) or row.get("id") != folder.name
+            or not _valid_id(row["id"]) or row.get("kind") != kind):
+        return None
+    inside = folder.resolve()
+    for c in ("track", "model") + (("result",) if kind == "attempt" else ()):
+        try:
+            f = contained_path(root, str(row[c]))
+        except LabError:
+            return None
+        if inside not in f.parents or not f.is_file():
+            return None
+    return row
 
 
 def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tuple[str, ...] = (),
@@ -479,7 +643,9 @@ def write_attempt_report(attempt_id: str, *, root: str | Path | None = None, vid
 def remove(entry_id: str, *, with_attempts: bool = False, root: str | Path | None = None) -> list[str]:
     """Remove an entry (a drill with attempts only if ``with_attempts``). Returns the ids removed.
 
-    The catalogue is rewritten first (the entry disappears at once), then the folders are deleted.
+    The catalogue is rewritten first (the entry disappears at once), then, still
+    under the lock, the folders are moved into ``.trash/`` (so :func:`repair`
+    never lists a removed entry again), then deleted.
     """
     root = library_root(root)
     with _locked(root):
@@ -496,36 +662,118 @@ def remove(entry_id: str, *, with_attempts: bool = False, root: str | Path | Non
             ids += att
         kinds = dict(zip(df["id"], df["kind"]))
         _write_catalogue(root, df[~df["id"].isin(ids)])
-    for i in ids:
-        shutil.rmtree(root / _folder(kinds[i]) / i, ignore_errors=True)
+        trash = root / ".trash"
+        trash.mkdir(exist_ok=True)
+        moved = []
+        for i in ids:
+            folder = root / _folder(kinds[i]) / i
+            if folder.exists():
+                moved.append(trash / f"{i}.{uuid.uuid4().hex[:8]}")
+                os.replace(folder, moved[-1])
+    for m in moved:
+        shutil.rmtree(m, ignore_errors=True)
     return ids
+
+
+def _builds(root: Path) -> list[Path]:
+    base = root / ".staging"
+    return sorted(p for p in base.glob("*.part") if p.is_dir()) if base.exists() else []
 
 
 def check_library(*, root: str | Path | None = None) -> dict[str, list[str]]:
     """What is on disk but not listed, and listed but damaged.
 
-    Returns ``{"orphans": [folders not in the catalogue], "staging": [leftover builds],
-    "missing": [ids whose stored files are gone]}``.
+    Returns ``{"orphans": [folders not in the catalogue], "staging": [leftover builds whose
+    process is gone], "missing": [ids whose stored files are gone]}``. Builds still in
+    progress are not leftovers.
     """
     root = library_root(root)
     df = load_catalogue(root)
     listed = set(df["id"])
     orphans = [str(p) for kind in ("drills", "attempts") for p in sorted((root / kind).glob("*"))
                if p.is_dir() and p.name not in listed]
-    staging = [str(p) for p in sorted((root / ".staging").glob("*"))] if (root / ".staging").exists() else []
+    staging = []
+    for b in _builds(root):
+        gone, fh = _staging_owner_gone(b)
+        if fh is not None:
+            fh.close()
+        if gone:
+            staging.append(str(b))
     missing = [r["id"] for _, r in df.iterrows()
                if not all((root / r[k]).exists() for k in ("track", "model") if r[k])]
     return {"orphans": orphans, "staging": staging, "missing": missing}
 
 
 def repair(*, root: str | Path | None = None) -> dict[str, list[str]]:
-    """Delete orphan folders and leftover staging builds (run when no add is in progress)."""
+    """Put the library in order without losing an entry.
+
+    - A folder not in the catalogue that holds a complete entry (:func:`_complete_entry`) is
+      listed again, never deleted; one that does not is deleted, except when the catalogue
+      is missing or damaged (then nothing is deleted: there is no list to judge by).
+    - A damaged catalogue is kept beside as ``catalogue.damaged-<UTC time>.parquet`` and
+      rebuilt from the complete entries.
+    - Build folders in ``.staging/`` are deleted only once their owner is gone (their lock
+      can be taken): an add in progress is left alone. ``.trash/`` (removed entries) is emptied.
+
+    Returns ``{"relisted": ids, "removed": folders deleted, "staging": builds deleted,
+    "in_progress": builds left to their adder, "missing": listed ids whose files are gone,
+    "damaged_catalogue": [where the damaged catalogue was kept]}``.
+    """
     root = library_root(root)
+    out: dict[str, list[str]] = {"relisted": [], "removed": [], "staging": [], "in_progress": [],
+                                 "missing": [], "damaged_catalogue": []}
     with _locked(root):
-        found = check_library(root=root)
-        for p in found["orphans"] + found["staging"]:
-            shutil.rmtree(p, ignore_errors=True)
-    return found
+        trusted = (root / CATALOGUE).exists()
+        try:
+            df = load_catalogue(root)
+        except CatalogueDamaged:
+            trusted = False
+            df = _empty_catalogue()
+            kept = root / f"catalogue.damaged-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S%fZ}.parquet"
+            os.replace(root / CATALOGUE, kept)
+            out["damaged_catalogue"].append(str(kept))
+        listed = set(df["id"])
+        rows = []
+        for kind in ("drill", "attempt"):
+            for folder in sorted((root / _folder(kind)).glob("*")):
+                if not folder.is_dir() or folder.name in listed:
+                    continue
+                row = _complete_entry(root, folder, kind)
+                if row is not None:
+                    rows.append(row)
+                elif trusted:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    out["removed"].append(str(folder))
+        if rows or out["damaged_catalogue"]:
+            rows.sort(key=lambda r: (str(r.get("created_utc") or ""), r["id"]))
+            new = pd.DataFrame(rows, columns=COLUMNS)
+            _write_catalogue(root, pd.concat([df, new], ignore_index=True) if len(df) else new)
+            out["relisted"] = [r["id"] for r in rows]
+        for b in _builds(root):
+            gone, fh = _staging_owner_gone(b)
+            try:
+                if gone:
+                    shutil.rmtree(b, ignore_errors=True)
+                    (b.parent / f"{b.name}.lock").unlink(missing_ok=True)
+                    out["staging"].append(str(b))
+                else:
+                    out["in_progress"].append(str(b))
+            finally:
+                if fh is not None:
+                    fh.close()
+        for lock in sorted((root / ".staging").glob("*.part.lock")) if (root / ".staging").exists() else []:
+            if not lock.with_suffix("").exists():  # a build that was removed but not its lock
+                with open(lock, "r+") as fh:
+                    try:
+                        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    if not lock.with_suffix("").exists():
+                        lock.unlink(missing_ok=True)
+        for t in sorted((root / ".trash").glob("*")) if (root / ".trash").exists() else []:
+            shutil.rmtree(t, ignore_errors=True)
+        out["missing"] = check_library(root=root)["missing"]
+    return out
 
 
 # ------------------------------------------------------------------ migration

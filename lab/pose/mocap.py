@@ -13,6 +13,7 @@ import numpy as np
 
 from lab.io import LabError
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
+from lab.pose.validate import MAX_KEYPOINTS
 
 #: Marker/joint names seen in TRC files (OpenPose BODY_25B, Pose2Sim, common
 #: mocap spellings) -> BlazePose landmark.
@@ -48,32 +49,70 @@ def _mocap_track(path, names: list[str], time_s: np.ndarray, xyz: np.ndarray, ra
     ``mapping`` (file name -> BlazePose landmark) says which columns fill
     which landmark; the others stay NaN. Raises :class:`LabError` if nothing maps.
     """
+    from lab.pose.track import PoseFormatError, check_track
+
     world = np.full((len(time_s), len(BLAZEPOSE_KEYPOINTS), 3), np.nan)
     for n, bp in mapping.items():
         world[:, BLAZEPOSE_KEYPOINTS.index(bp)] = xyz[:, names.index(n)]
     if not mapping:
         raise LabError(f"{path}: none of its {kind}s ({', '.join(names[:6])}...) map onto body landmarks",
                        exit_code=2)
-    return PoseTrack(time_s=time_s, keypoints=BLAZEPOSE_KEYPOINTS, world_m=world, frame="lab",
-                     meta={"source": str(path), "fps": rate, "frame_count": len(time_s),
-                           **meta, "mapped": dict(mapping)})
+    try:
+        track = PoseTrack(time_s=time_s, keypoints=BLAZEPOSE_KEYPOINTS, world_m=world, frame="lab",
+                          meta={"source": str(path), "fps": rate, "frame_count": len(time_s),
+                                **meta, "mapped": dict(mapping)})
+        check_track(track)  # the one validation layer: limits, finite values, units, which way is up
+    except PoseFormatError as exc:
+        raise LabError(f"{path}: {exc}", exit_code=2) from None
+    return track
+
+
+def _check_mocap_file(p: Path, what: str) -> None:
+    from lab.pose.validate import PoseFormatError, check_file
+
+    try:
+        check_file(p, what=what)
+    except PoseFormatError as exc:
+        raise LabError(f"{p}: {exc}", exit_code=2) from None
+
+
+def _check_mocap_counts(p: Path, what: str, n_frames: int, n_items: int) -> None:
+    from lab.pose.validate import PoseFormatError, check_counts
+
+    try:
+        check_counts(n_frames, n_items, what=what)
+    except PoseFormatError as exc:
+        raise LabError(f"{p}: {exc}", exit_code=2) from None
 
 
 def read_trc_markers(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray, float, str]:
-    """Raw TRC content: marker names, times (T,) s, positions (T, M, 3) m, rate (Hz), file units."""
+    """Raw TRC content: marker names, times (T,) s, positions (T, M, 3) m, rate (Hz), file units.
+
+    The file's size, then its number of frames and markers, are checked
+    (:mod:`lab.pose.validate`) before the table is allocated; rows are parsed
+    one at a time into it.
+    """
     p = Path(path)
+    _check_mocap_file(p, "TRC file")
     try:
         lines = p.read_text(errors="replace").splitlines()
+        if len(lines) < 5:
+            raise LabError(f"{p} is not a readable TRC file (its header is cut short: {len(lines)} of 5 lines)",
+                           exit_code=2)
         header_keys = lines[1].split("\t")
         header_vals = lines[2].split("\t")
         info = dict(zip(header_keys, header_vals))
-        names = [n for n in lines[3].split("\t")[2:] if n.strip()]
-        rows = [l.split("\t") for l in lines[5:] if l.strip()]
-        data = np.array([[float(v) if v.strip() else np.nan for v in r[:2 + 3 * len(names)]]
-                         + [np.nan] * max(0, 2 + 3 * len(names) - len(r)) for r in rows])
+        names = [n.strip() for n in lines[3].split("\t")[2:] if n.strip()]
+        body = [i for i in range(5, len(lines)) if lines[i].strip()]
+        _check_mocap_counts(p, "TRC file", len(body), len(names))
+        width = 2 + 3 * len(names)
+        data = np.full((len(body), width), np.nan)
+        for r, i in enumerate(body):
+            vals = lines[i].split("\t", width)[:width]
+            data[r, :len(vals)] = [float(v) if v.strip() else np.nan for v in vals]
+        rate = float(info.get("DataRate") or info.get("CameraRate") or 0) or float("nan")
     except (OSError, IndexError, ValueError) as exc:
         raise LabError(f"{p} is not a readable TRC file ({exc.__class__.__name__})", exit_code=2) from None
-    rate = float(info.get("DataRate") or info.get("CameraRate") or 0) or float("nan")
     units = info.get("Units", "m").strip()
     scale = _UNITS_TO_M.get(units.lower(), 1.0)
     time_s = data[:, 1]
@@ -154,14 +193,15 @@ def read_bvh_joints(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray
     from scipy.spatial.transform import Rotation
 
     p = Path(path)
+    _check_mocap_file(p, "BVH file")
     try:
-        tokens_by_line = [l.split() for l in p.read_text(errors="replace").splitlines()]
+        lines = p.read_text(errors="replace").splitlines()
         joints: list[dict] = []   # name, parent index, offset, channels
         stack: list[int] = []
         li = 0
         pending = None
-        while li < len(tokens_by_line):
-            tok = tokens_by_line[li]
+        while li < len(lines):
+            tok = lines[li].split()
             li += 1
             if not tok:
                 continue
@@ -184,16 +224,33 @@ def read_bvh_joints(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray
                 joints[stack[-1]]["channels"] = tok[2:2 + int(tok[1])]
             elif key == "MOTION":
                 break
-        n_frames = int(tokens_by_line[li][1])
-        frame_time = float(tokens_by_line[li + 1][2])
-        rows = [r for r in tokens_by_line[li + 2:] if r]
-        data = np.array([[float(v) for v in r] for r in rows[:n_frames]])
-    except (OSError, IndexError, ValueError, KeyError, TypeError) as exc:
+            if len(joints) > MAX_KEYPOINTS:
+                raise LabError(f"{p}: its hierarchy has more than {MAX_KEYPOINTS} joints; at most "
+                               f"{MAX_KEYPOINTS} are accepted", exit_code=2)
+        n_frames = int(lines[li].split()[1])
+        frame_time = float(lines[li + 1].split()[2])
+        _check_mocap_counts(p, "BVH file", n_frames, len(joints))
+        if not (np.isfinite(frame_time) and frame_time > 0):
+            raise LabError(f"{p}: Frame Time is {frame_time:g}; it must be a positive number of seconds",
+                           exit_code=2)
+        n_ch = sum(len(j["channels"]) for j in joints)
+        data = np.full((n_frames, n_ch), np.nan)
+        row = 0
+        for line in lines[li + 2:]:
+            if row == n_frames:
+                break
+            vals = line.split()
+            if not vals:
+                continue
+            if len(vals) != n_ch:
+                raise LabError(f"{p}: motion rows have {len(vals)} values, the hierarchy declares {n_ch} "
+                               "channels", exit_code=2)
+            data[row] = [float(v) for v in vals]
+            row += 1
+        data = data[:row]
+        _check_mocap_counts(p, "BVH file", row, len(joints))
+    except (OSError, IndexError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise LabError(f"{p} is not a readable BVH file ({exc.__class__.__name__})", exit_code=2) from None
-    n_ch = sum(len(j["channels"]) for j in joints)
-    if data.ndim != 2 or data.shape[1] != n_ch:
-        raise LabError(f"{p}: motion rows have {data.shape[-1] if data.ndim == 2 else 0} values, "
-                       f"the hierarchy declares {n_ch} channels", exit_code=2)
     T, J = len(data), len(joints)
     pos = np.zeros((T, J, 3))
     rot = np.zeros((T, J, 3, 3))
@@ -211,8 +268,12 @@ def read_bvh_joints(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray
             elif name.lower().endswith("rotation"):
                 rot_axes += axis
                 rot_cols.append(c)
-        local = (Rotation.from_euler(rot_axes, vals[:, rot_cols], degrees=True).as_matrix()
-                 if rot_axes else np.tile(np.eye(3), (T, 1, 1)))
+        try:
+            local = (Rotation.from_euler(rot_axes, vals[:, rot_cols], degrees=True).as_matrix()
+                     if rot_axes else np.tile(np.eye(3), (T, 1, 1)))
+        except ValueError as exc:  # e.g. "XXYZ": not an Euler sequence
+            raise LabError(f"{p}: joint {jt['name']} has rotation channels {rot_axes!r} ({exc})",
+                           exit_code=2) from None
         if jt["parent"] < 0:
             pos[:, j] = jt["offset"] + trans
             rot[:, j] = local

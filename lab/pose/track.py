@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lab.pose.validate import PoseFormatError  # noqa: F401  (defined with the checks; re-exported here)
+
 #: The 33 BlazePose landmark names, in MediaPipe's order.
 BLAZEPOSE_KEYPOINTS: tuple[str, ...] = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner",
@@ -78,10 +80,6 @@ COLUMNS: dict[str, str] = {
     "visibility": "float64 in [0, 1], likelihood the landmark is visible (not occluded)",
     "presence": "float64 in [0, 1], likelihood the landmark is in the frame",
 }
-
-
-class PoseFormatError(ValueError):
-    """A pose file or array does not follow the pose format."""
 
 
 def _nan(shape: tuple[int, ...]) -> np.ndarray:
@@ -243,9 +241,16 @@ class PoseTrack:
         has_wld = {"x_m", "y_m", "z_m"} <= set(df.columns)
         if not (has_img or has_wld):
             raise PoseFormatError("pose table needs x_px,y_px or x_m,y_m,z_m columns")
+        from lab.pose.validate import check_counts
+
+        if df["keypoint"].isna().any():
+            raise PoseFormatError("column keypoint has missing names")
+        if not pd.api.types.is_integer_dtype(df["frame"]):
+            raise PoseFormatError(f"column frame is {df['frame'].dtype}, not whole frame numbers (int64)")
         keypoints = tuple(pd.unique(df["keypoint"].astype(str)))
         frames = np.sort(pd.unique(df["frame"]))
         T, K = len(frames), len(keypoints)
+        check_counts(T, K, what="pose table", frames=False)  # before the (T, K) grids are allocated
         df = df.sort_values(["frame"], kind="stable")
         # Pivot into a dense (T, K) grid; rows not present stay NaN.
         fi = np.searchsorted(frames, df["frame"].to_numpy())
@@ -259,9 +264,12 @@ class PoseTrack:
                 out[fi, ki] = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
             return out
         time_s = np.full(T, np.nan)
-        time_s[fi] = df["time_s"].to_numpy(dtype=np.float64)
+        try:
+            time_s[fi] = pd.to_numeric(df["time_s"]).to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise PoseFormatError(f"column time_s is {df['time_s'].dtype}, not seconds (float64)") from None
         if not np.isfinite(time_s).all():
-            raise PoseFormatError("time_s has missing values")
+            raise PoseFormatError("time_s has missing or infinite values")
         image_px = np.stack([grid("x_px"), grid("y_px")], -1) if has_img else None
         world_m = np.stack([grid("x_m"), grid("y_m"), grid("z_m")], -1) if has_wld else None
         if image_px is not None and not np.isfinite(image_px).any():
@@ -314,29 +322,46 @@ def read_track(path: str | Path) -> PoseTrack:
     A file without ``lab.pose`` metadata is accepted if it has the columns of
     :data:`COLUMNS` (3D then taken as frame ``camera``).
 
+    The file is checked by :mod:`lab.pose.validate` before anything sized by
+    its content is allocated: its size, its metadata (JSON object, version,
+    frame, keypoints, numeric fields), its column types, its number of rows
+    and of (frames x landmarks), then the frame times.
+    :func:`check_track` adds the checks a track must pass to be used.
+
     Raises
     ------
     PoseFormatError
-        If the file is not a readable pose table.
+        If the file is not a readable pose table, with the reason (the caller
+        names the file: ``lab.pose.extract.load_track`` puts its path first).
     """
     import pyarrow.parquet as pq
 
+    from lab.pose import validate
+
     path = Path(path)
+    validate.check_file(path)
     try:
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+        n_rows = pf.metadata.num_rows
     except Exception as exc:  # pyarrow raises several types for bad files
-        raise PoseFormatError(f"{path} is not a readable Parquet pose file ({exc.__class__.__name__})") from None
-    header: dict[str, Any] = {}
-    raw = (table.schema.metadata or {}).get(_META_KEY)
-    if raw:
-        header = json.loads(raw)
-        if header.get("version", 0) > FORMAT_VERSION:
-            raise PoseFormatError(f"{path} uses pose format version {header['version']}, "
-                                  f"newer than this lab ({FORMAT_VERSION}); upgrade lab")
+        raise PoseFormatError(f"not a readable Parquet pose file ({exc.__class__.__name__})") from None
+    header = validate.check_header((schema.metadata or {}).get(_META_KEY), format_name=FORMAT_NAME,
+                                   format_version=FORMAT_VERSION, frames=FRAMES[1:])
+    validate.check_schema(schema, columns=COLUMNS)
+    if n_rows == 0:
+        raise PoseFormatError("the pose table has no rows")
+    if n_rows > validate.MAX_SAMPLES:
+        raise PoseFormatError(f"the pose table has {n_rows} rows; at most {validate.MAX_SAMPLES} are accepted")
+    try:
+        table = pf.read()
+    except Exception as exc:
+        raise PoseFormatError(f"not a readable Parquet pose file ({exc.__class__.__name__})") from None
     df = table.to_pandas()
     track = PoseTrack.from_dataframe(df, frame=header.get("frame", "camera"),
                                      meta=header.get("meta", {}))
-    if header.get("keypoints") and len(header["keypoints"]) == len(track.keypoints):
+    validate.check_keypoint_names(header.get("keypoints"), track.keypoints)
+    if header.get("keypoints"):
         order = [track.keypoints.index(k) for k in header["keypoints"]]
         track = _reorder(track, order)
     return track
@@ -364,13 +389,19 @@ def _json_default(o: Any) -> Any:
 
 
 def check_track(track: PoseTrack) -> None:
-    """Raise :class:`PoseFormatError` if a track cannot be used: nothing valid, or wrong units.
+    """Raise :class:`PoseFormatError` if a track cannot be used: out of limits, nothing valid, or wrong units.
 
-    Checks: at least one frame with finite landmarks; 3D in metres (a torso —
-    mid-shoulder to mid-hip — of 0.2-1.5 m; values a thousand times larger are
-    millimetres); pixel coordinates not normalized to [0, 1] when the frame
-    size says they should be pixels.
+    Checks: the limits and values of :func:`lab.pose.validate.validate_track`
+    (frames, time span, sample rate, no infinite values, confidences in
+    [0, 1], a 3D frame label that agrees with which way is up); at least one
+    frame with finite landmarks; 3D in metres (a torso — mid-shoulder to
+    mid-hip — of 0.2-1.5 m; values a thousand times larger are millimetres);
+    pixel coordinates not normalized to [0, 1] when the frame size says they
+    should be pixels.
     """
+    from lab.pose.validate import validate_track
+
+    validate_track(track)
     if not track.detected().any():
         raise PoseFormatError("the pose track has no valid landmarks (all NaN)")
     names = track.keypoints

@@ -15,7 +15,6 @@ whose workers can import ``lab`` and read the paths given.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
@@ -25,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from lab.io import LabError, atomic_path, write_bytes_atomic
+from lab.io import LabError, atomic_path, contained_path, sha256_bytes, sha256_file, write_bytes_atomic
 from lab.pose.video import VIDEO_SUFFIXES
 
 RESULT_JSON = "result.json"
@@ -77,60 +76,68 @@ def library_items(*, root: str | Path | None = None, drill_id: str | None = None
     for _, a in att.iterrows():
         d = cat.loc[a["drill_id"]]
         items.append({"name": a["id"], "attempt": str(root / a["track"]), "reference": str(root / d["track"]),
-                      "attempt_video": str(root / a["video"]), "reference_video": str(root / d["video"])})
+                      "attempt_video": str(root / a["video"]), "reference_video": str(root / d["video"]),
+                      # the stored models: nothing of the library is lifted again
+                      "attempt_model": str(root / a["model"]) if a.get("model") else None,
+                      "reference_model": str(root / d["model"]) if d.get("model") else None})
     return items
 
 
-@functools.lru_cache(maxsize=8)
-def _reference_track(path: str):
-    from lab.pose.extract import load_track
-    return load_track(path, progress=False) if Path(path).suffix.lower() in VIDEO_SUFFIXES else load_track(path)
+def item_key(item: dict[str, Any], *, mirror: str, threshold: float | None, report: bool, model: str) -> str:
+    """What an item's result depends on: every input's content hash and every setting.
+
+    A result stored under another key (another reference file at the same path,
+    another ``--threshold`` or ``--mirror``, another pose model, another lab
+    version) is never reused.
+    """
+    from lab import __version__
+
+    files = {k: item.get(k) for k in ("attempt", "reference", "reference_model", "attempt_model",
+                                      "reference_video", "attempt_video")}
+    digests = {k: (sha256_file(v) if v and Path(v).is_file() else None) for k, v in files.items()}
+    blob = json.dumps({"files": digests, "mirror": mirror, "threshold": threshold, "report": bool(report),
+                       "model": model, "lab": __version__}, sort_keys=True)
+    return sha256_bytes(blob.encode())[:32]
 
 
 def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto",
                  threshold: float | None = None, report: bool = False, model: str = "full") -> dict[str, Any]:
-    """Process one item (runs on a worker): extract, lift, compare, report. Never raises.
+    """Process one item (runs on a worker): :func:`lab.pipeline.analyze`, and the report. Never raises.
 
     Writes ``<out_dir>/items/<name>/`` (``track.parquet``, ``model.parquet``,
-    ``result.json`` last) and returns the item's row for the results table
-    (``status`` "ok" or "failed" with ``error``).
+    ``analysis/``, the report when asked, ``result.json`` last) and returns the
+    item's row for the results table (``status`` "ok" or "failed" with ``error``).
     """
-    from lab.lift import lift_track
-    from lab.pose.extract import extract_pose_cached, load_track
-    from lab.pose.track import write_track
-    from lab.score import compare_tracks
+    from lab.pipeline import analyze
+    from lab.pose.track import read_track, write_track
 
     t0 = time.perf_counter()
-    folder = Path(out_dir) / "items" / item["name"]
+    folder = contained_path(out_dir, Path("items") / item["name"])
     row: dict[str, Any] = {"name": item["name"], "attempt": item["attempt"], "reference": item["reference"],
                            "skipped": False}
     try:
+        key = item_key(item, mirror=mirror, threshold=threshold, report=report, model=model)
         folder.mkdir(parents=True, exist_ok=True)
-        ref = _reference_track(item["reference"])
         a = Path(item["attempt"])
-        if a.suffix.lower() in VIDEO_SUFFIXES:
-            att = extract_pose_cached(a, model=model, progress=False, workers=1)
-        else:
-            att = load_track(a)
-        if att.world_m is None:
-            raise LabError(f"{a.name} has no 3D landmarks", exit_code=4)
-        write_track(att, folder / "track.parquet")
-        write_track(lift_track(att), folder / "model.parquet")
-        try:
-            c = compare_tracks(ref, att, mirror=mirror, threshold=threshold)
-        except ValueError as exc:
-            raise LabError(f"cannot compare: {exc}", exit_code=4) from None
-        page = None
-        ref_video = item.get("reference_video")
         att_video = item.get("attempt_video") or (str(a) if a.suffix.lower() in VIDEO_SUFFIXES else None)
-        if report and ref_video and att_video:
-            from lab.report import write_report
-            page = str(write_report(ref_video, att_video, folder / "report", mirror=mirror, threshold=threshold,
-                                    model=model))
+        bodies = {k: read_track(item[f"{k}_model"]) if item.get(f"{k}_model") else None
+                  for k in ("reference", "attempt")}
+        analysis = analyze(item["reference"], a, mirror=mirror, threshold=threshold, model=model,
+                           reference_body=bodies["reference"], attempt_body=bodies["attempt"],
+                           reference_video=item.get("reference_video"), attempt_video=att_video,
+                           extract_workers=1)
+        write_track(analysis.attempt, folder / "track.parquet")
+        write_track(analysis.attempt_body, folder / "model.parquet")
+        analysis.save(folder / "analysis")
+        page = None
+        if report and analysis.reference_video and analysis.attempt_video:
+            from lab.report import write_analysis_report
+            page = str(write_analysis_report(analysis, folder / "report"))
+        c = analysis.comparison
         row.update(status="ok", score=float(c.score), verdict=c.verdict, distance=float(c.distance),
-                   threshold=float(c.threshold), mirrored=bool(c.mirrored), frames=int(att.n_frames),
+                   threshold=float(c.threshold), mirrored=bool(c.mirrored), frames=int(analysis.attempt.n_frames),
                    report=page, error=None, seconds=round(time.perf_counter() - t0, 3))
-        result = {"row": row, "comparison": c.to_dict()}
+        result = {"row": row, "key": key, "comparison": c.to_dict()}
         write_bytes_atomic(folder / RESULT_JSON, json.dumps(result, indent=1, default=str).encode())
         (folder / ERROR_JSON).unlink(missing_ok=True)
     except Exception as exc:  # one item's failure is reported, never fatal for the batch
@@ -145,16 +152,20 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
     return row
 
 
-def done_row(item: dict[str, Any], out_dir: str | Path) -> dict[str, Any] | None:
-    """The stored row of an item that finished in an earlier run (same inputs), else None."""
+def done_row(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto", threshold: float | None = None,
+             report: bool = False, model: str = "full") -> dict[str, Any] | None:
+    """The stored row of an item that finished in an earlier run with the same inputs (content) and
+    settings (:func:`item_key`), else None."""
     path = Path(out_dir) / "items" / item["name"] / RESULT_JSON
     if not path.exists():
         return None
     try:
-        row = json.loads(path.read_text())["row"]
-    except (ValueError, KeyError):
+        stored = json.loads(path.read_text())
+        row, key = stored["row"], stored.get("key")
+    except (ValueError, KeyError, TypeError):
         return None
-    if row.get("status") != "ok" or row.get("attempt") != item["attempt"] or row.get("reference") != item["reference"]:
+    if row.get("status") != "ok" or key != item_key(item, mirror=mirror, threshold=threshold, report=report,
+                                                    model=model):
         return None
     return dict(row, skipped=True)
 
@@ -196,7 +207,7 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
         raise LabError("batch item names must be unique", exit_code=2)
     rows, todo = [], []
     for item in items:
-        prev = done_row(item, out)
+        prev = done_row(item, out, mirror=mirror, threshold=threshold, report=report, model=model)
         (rows.append(prev) if prev is not None else todo.append(item))
     bar = None
     if progress is True:

@@ -26,35 +26,51 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
     ``experiment`` and the ground truth in ``../shared``, the viewpoint
     experiment (``output/viewpoint_experiment/report.html``).
     """
-    from lab.report import write_index, write_notebook_report, write_reports
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lab.io import LabError
+    from lab.report import report_entry, write_index, write_notebook_report
     from lab.score.experiments import shared_dir
 
     echo = echo or (lambda s: None)
+    t0 = time.perf_counter()
     files = ensure_samples()
     out = Path(output)
     pairs = [{**p, "reference": files[p["reference"]], "attempt": files[p["attempt"]]} for p in DEMO_PAIRS]
-    entries = []
+    run_experiment = experiment and (shared_dir() / "data" / "cmu_bvh").exists()
+    echo(f"lab demo: {len(pairs)} comparison reports" + (" and the viewpoint experiment" if run_experiment else "")
+         + f", two at a time, into {out}/ (the first run extracts the sample clips: a few minutes)")
 
-    def progress(e):
-        entries.append(e)
+    def pair_task(p):
+        e = report_entry(p, out, model=model)
         echo(f"{e['name']}: " + (f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)  "
-                                 f"{out / e['href']}" if "summary" in e else e.get("error", "failed")))
+                                 f"{out / e['href']}" if "summary" in e else e.get("error", "failed"))
+             + f"  [{time.perf_counter() - t0:.0f} s]")
+        return e
 
-    write_reports(pairs, out, model=model, progress=progress)
-    if experiment:
-        if (shared_dir() / "data" / "cmu_bvh").exists():
+    def experiment_task():
+        try:
             page = write_notebook_report("06_viewpoint_experiment.ipynb", out / "viewpoint_experiment",
                                          title="Viewpoint experiment")
-            entries.append({"name": "viewpoint_experiment", "href": "viewpoint_experiment/report.html",
-                            "summary": {"verdict": "experiment", "reference": "mocap", "attempt": "synthetic views"}})
-            echo(f"viewpoint experiment: {page}")
-        else:
-            echo(f"viewpoint experiment skipped: no motion capture under {shared_dir()}")
+        except LabError as exc:
+            echo(f"viewpoint experiment: failed: {exc}")
+            return {"name": "viewpoint_experiment", "error": f"failed: {exc}"}
+        echo(f"viewpoint experiment: {page}  [{time.perf_counter() - t0:.0f} s]")
+        return {"name": "viewpoint_experiment", "href": "viewpoint_experiment/report.html",
+                "summary": {"verdict": "experiment", "reference": "mocap", "attempt": "synthetic views"}}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each report's notebook runs in its own kernel process
+        futures = [pool.submit(pair_task, p) for p in pairs]
+        if run_experiment:
+            futures.append(pool.submit(experiment_task))
+        entries = [f.result() for f in futures]
+    if experiment and not run_experiment:
+        echo(f"viewpoint experiment skipped: no motion capture under {shared_dir()}")
     index = write_index(out, entries, title="lab demo")
     echo(f"index: {index}")
     main = out / DEMO_PAIRS[0]["name"] / "report.html"
     if not main.exists():
-        from lab.io import LabError
         raise LabError(f"the main demo report was not written ({entries[0].get('error', 'unknown error')})",
                        exit_code=1)
     return main

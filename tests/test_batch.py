@@ -140,5 +140,27 @@ def test_batch_item_with_report_writes_the_page_for_its_own_verdict(tmp_path, sa
     assert row["report"] == str(page) and page.exists()
     text = page.read_text(encoding="utf-8")
     assert re.search(rf"Same movement</b> (?:&mdash;|\u2014) score <b>{row['score']:.0f}</b>/100", text)
-    summary = json.loads((page.parent / "summary.json").read_text())
-    assert summary["verdict"] == row["verdict"] == "same"
+    from lab.pipeline import Analysis
+    saved = Analysis.load(page.parent / "analysis")
+    assert saved.comparison.verdict == row["verdict"] == "same"
+    assert json.loads((tmp_path / "out" / "items" / "cam02" / RESULT_JSON).read_text())["row"]["verdict"] == "same"
+
+
+def test_a_result_is_reused_only_for_the_same_inputs_and_settings(tmp_path, samples):
+    """Stale results never come back as "(done before)": another threshold, another mirror setting,
+    or another reference file at the same path recompute the item."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    ref = tmp_path / "ref.mp4"
+    shutil.copyfile(samples["pose2sim/cam01.mp4"], ref)
+    shutil.copyfile(samples["pose2sim/cam02.mp4"], folder / "cam02.mp4")
+    items = folder_items(folder, reference=ref)
+    out = tmp_path / "out"
+    first = run_batch(items, out, n_workers=1, progress=False).set_index("name")
+    assert not first.loc["cam02", "skipped"]
+    assert run_batch(items, out, n_workers=1, progress=False).set_index("name").loc["cam02", "skipped"]
+    other = run_batch(items, out, n_workers=1, progress=False, threshold=3.0, mirror="no").set_index("name")
+    assert not other.loc["cam02", "skipped"] and other.loc["cam02", "verdict"] == "different"
+    shutil.copyfile(samples["pose2sim/cam03.mp4"], ref)                 # same path, other content
+    again = run_batch(items, out, n_workers=1, progress=False, threshold=3.0, mirror="no").set_index("name")
+    assert not again.loc["cam02", "skipped"]

@@ -125,7 +125,7 @@ def test_failure_during_add_leaves_catalogue_intact(tmp_path, samples, monkeypat
     # (1) a step in the middle of processing fails
     def broken(*a, **k):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(L, "compare_with_drill", broken)
+    monkeypatch.setattr(L, "analyze_with_drill", broken)
     with pytest.raises(RuntimeError):
         L.add_attempt(samples["pose2sim/cam02.mp4"], drill_id=d["id"], player="Bob", root=root)
     monkeypatch.undo()

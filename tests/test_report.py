@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lab.align.ghost import reference_frame_per_attempt_frame
+from lab.export.html import export_html, find_external_references
+from lab.export.video import write_h264
 from lab.io import LabError
-from lab.report import (deviation_per_frame, export_html, feedback_table, find_external_references,
-                        path_to_frames, read_pairs, reference_frame_per_attempt_frame, write_h264, write_index,
-                        write_report)
+from lab.report import read_pairs, write_analysis_report, write_index, write_report
+from lab.score.deviation import deviation_per_frame, feedback_table, path_to_frames
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -72,7 +74,6 @@ def test_external_references_are_found_but_mentions_in_code_are_not():
 
 
 def _plotly_notebook(n_figures=2):
-    import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -149,6 +150,18 @@ def test_index_links_reports(tmp_path):
     assert '<a href="p1/report.html">p1</a>' in page and ">81<" in page and "failed: no such file" in page
 
 
+def _small_analysis():
+    """An analysis of two synthetic mocap-like clips (no video), computed in a second."""
+    from cmp_helpers import skeleton_lab, track_from
+
+    from lab.pipeline import analyze
+    t = np.arange(60) / 30.0
+    s = np.sin(2 * np.pi * 0.5 * t)
+    ref = track_from(skeleton_lab(left_knee_deg=20 + 30 * s, right_arm_deg=40 + 20 * s), frame="lab")
+    att = track_from(skeleton_lab(left_knee_deg=25 + 30 * s, right_arm_deg=40 + 20 * s), frame="lab")
+    return analyze(ref, att, mirror="no", threshold=8.0)
+
+
 def test_failed_run_leaves_no_report(tmp_path, monkeypatch):
     """A notebook that fails midway: no report.html, no temporary folder, older files untouched."""
     import nbformat
@@ -157,19 +170,39 @@ def test_failed_run_leaves_no_report(tmp_path, monkeypatch):
     nbdir.mkdir()
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                "language": "python"}})
-    c = new_code_cell("reference = attempt = threshold = mirror = model = overlay_video = summary_json = None")
+    c = new_code_cell("analysis = overlay_video = None")
     c.metadata["tags"] = ["parameters"]
-    nb.cells += [c, new_code_cell("open(summary_json, 'w').write('{}')\nraise RuntimeError('boom')")]
+    nb.cells += [c, new_code_cell("open('overlay.mp4', 'w').write('x')\nraise RuntimeError('boom')")]
     nbformat.write(nb, nbdir / "04_compare.ipynb")
     monkeypatch.setenv("LAB_NOTEBOOKS_DIR", str(nbdir))
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
+    with pytest.raises(LabError, match="boom"):
+        write_analysis_report(_small_analysis(), out)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_bad_input_fails_before_anything_is_written(tmp_path):
+    out = tmp_path / "out"
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    with pytest.raises(LabError, match="boom"):
+    with pytest.raises(LabError):
         write_report(video, video, out)
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_report_notebook_only_draws(tmp_path):
+    """The report's kernel may not compute a stage: it reads the analysis it is given and draws it."""
+    from lab.pipeline import STAGE_LOG
+    a = _small_analysis()
+    first = len(STAGE_LOG)
+    page = write_analysis_report(a, tmp_path / "r", video=False)
+    assert len(STAGE_LOG) == first                      # nothing computed in this process either
+    assert sorted(p.name for p in page.parent.iterdir()) == ["analysis", "report.html"]
+    from lab.pipeline import Analysis
+    back = Analysis.load(page.parent / "analysis")
+    assert back.to_dict() == a.to_dict()
 
 
 # ---------------------------------------------------- the real report (slow)
@@ -184,7 +217,8 @@ def _chromium():
 def _open_in_chromium(page: Path, tmp: Path, *, height_px: int = 2000) -> tuple[Path, list[str]]:
     """Screenshot of ``page`` (file://) and the http(s) URLs the page itself requested (net log)."""
     shot, netlog = tmp / "shot.png", tmp / "net.json"
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-background-networking",
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+           "--disable-background-networking",
            "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-default-apps",
            f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}", f"--screenshot={shot}",
            f"--window-size=1280,{height_px}", "--virtual-time-budget=8000", page.resolve().as_uri()]
@@ -239,9 +273,10 @@ def test_report_is_offline_complete_and_renders(sample_report, tmp_path):
     assert text.count("Plotly.newPlot(") >= 4
     assert '"label":"Play"' in text.replace(" ", "") or '"label": "Play"' in text
     assert (page.parent / "overlay.mp4").stat().st_size > 10_000
-    assert sorted(p.name for p in page.parent.iterdir()) == ["overlay.mp4", "report.html", "summary.json"]
-    summary = json.loads((page.parent / "summary.json").read_text())
-    assert summary["verdict"] in ("same", "different", "uncertain") and 0 <= summary["score"] <= 100
+    assert sorted(p.name for p in page.parent.iterdir()) == ["analysis", "overlay.mp4", "report.html"]
+    from lab.pipeline import Analysis
+    saved = Analysis.load(page.parent / "analysis")
+    assert saved.comparison.verdict in ("same", "different", "uncertain") and 0 <= saved.comparison.score <= 100
 
     shot, urls = _open_in_chromium(page, tmp_path)
     assert urls == [], f"the report requested {urls}"
@@ -356,8 +391,8 @@ def _run_in_chromium(page_html: str, tmp: Path) -> dict:
     page.write_text(page_html)
     # software WebGL on a loaded 2-core machine can outlast one virtual-time budget: up to 3 tries
     for attempt in range(3):
-        proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
-                               "--no-first-run", "--disable-background-networking",
+        proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                               "--enable-unsafe-swiftshader", "--no-first-run", "--disable-background-networking",
                                f"--user-data-dir={tmp / f'profile2-{attempt}'}", "--dump-dom",
                                "--virtual-time-budget=30000", page.resolve().as_uri()],
                               capture_output=True, text=True, timeout=300)
@@ -394,10 +429,13 @@ def test_threshold_slider_works_in_a_browser(tmp_path):
 
 def test_matched_moments_draw_a_mocap_coach_from_the_ghost(tmp_path):
     """No coach video: the coach panel is the ghost skeleton on a dark canvas, at the ghost's pixels."""
+    import dataclasses
+
     import imageio_ffmpeg
 
-    from lab.pose.track import BLAZEPOSE_KEYPOINTS as KP, PoseTrack
-    from lab.report import ComparisonReport, side_by_side_frames
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS as KP
+    from lab.pose.track import PoseTrack
+    from lab.report import side_by_side_frames
     video = tmp_path / "p.mp4"
     wr = imageio_ffmpeg.write_frames(str(video), (120, 200), fps=10, codec="libx264", pix_fmt_out="yuv420p",
                                      macro_block_size=2, ffmpeg_log_level="error")
@@ -410,22 +448,23 @@ def test_matched_moments_draw_a_mocap_coach_from_the_ghost(tmp_path):
     ghost = np.full((T, K, 2), np.nan)
     ghost[:, KP.index("left_hip")] = [30.0, 100.0]
     att = PoseTrack(time_s=np.arange(T) / 10, keypoints=KP, image_px=px, meta={"width": 120, "height": 200})
-    rep = ComparisonReport(reference_path="coach.trc", attempt_path=str(video), reference_video=None,
-                           attempt_video=video, reference=att, attempt=att, reference_body=None,
-                           attempt_body=None, comparison=None, path_frames=np.array([[i, i] for i in range(T)]),
-                           deviation_deg=np.full((T, K), np.nan), ghost_px=ghost, views={}, notes=[])
+    rep = dataclasses.replace(_small_analysis(), reference_source="coach.trc", attempt_source=str(video),
+                              reference_video=None, attempt_video=str(video), reference=att, attempt=att,
+                              path_frames=np.array([[i, i] for i in range(T)]),
+                              deviation_deg=np.full((T, K), np.nan), ghost_px=ghost)
     img = side_by_side_frames(rep, n=2, height_px=200)
     assert img.shape[0] == 2 * (200 + 8) and img.shape[1] == 120 + 8 + 120 + 16   # landscape-ish pairs: 1 per row
     coach = img[:200, :120]
     assert tuple(coach[100, 30]) == (40, 200, 255)          # the coach's hip drawn where the ghost puts it
     assert int(np.median(coach)) == 30                       # on a dark canvas
-    rep.ghost_px = None
+    rep = dataclasses.replace(rep, ghost_px=None)
     with pytest.raises(ValueError):
         side_by_side_frames(rep)
 
 
 def test_leftovers_of_killed_runs_are_cleaned(tmp_path):
     import os
+
     from lab.report import _staging
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

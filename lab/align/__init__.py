@@ -8,11 +8,22 @@ measures both against the Pose2Sim ground truth; :mod:`lab.align.synthetic`
 films a 3D track from a chosen viewpoint for tests.
 """
 
-from lab.align.evaluate import (evaluate_joint_angles, evaluate_pose2sim_views, joint_angles_deg,
-                                mean_pairwise_distance_m, true_views)
+from lab.align.evaluate import (
+    evaluate_joint_angles,
+    evaluate_pose2sim_views,
+    joint_angles_deg,
+    mean_pairwise_distance_m,
+    true_views,
+)
 from lab.align.synthetic import simulate_camera_track, synthetic_body_track
-from lab.align.view import (PNP_KEYPOINTS, ViewEstimate, camera_looking_at_subject, estimate_view,
-                            project_to_view, view_direction)
+from lab.align.view import (
+    PNP_KEYPOINTS,
+    ViewEstimate,
+    camera_looking_at_subject,
+    estimate_view,
+    project_to_view,
+    view_direction,
+)
 
 __all__ = ["ViewEstimate", "estimate_view", "project_to_view", "camera_looking_at_subject",
            "view_direction", "PNP_KEYPOINTS", "evaluate_pose2sim_views", "evaluate_joint_angles",

@@ -24,11 +24,10 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
-from lab.align.calibration import DEFAULT_FOV_DEG, Camera, intrinsics_from_fov
 from lab.io import LabError
-from lab.lift.circular import circular_median_deg, circular_spread_deg, wrap_deg
+from lab.lift.circular import circular_median_deg, circular_spread_deg
+from lab.pose.camera import DEFAULT_FOV_DEG, Camera, intrinsics_from_fov
 from lab.pose.track import PoseTrack
 
 #: Landmarks used for the camera pose: the torso and legs. Arms are left out
@@ -107,6 +106,8 @@ class ViewEstimate:
         Rotation: the static-camera fit's (else the mean of the per-frame
         rotations); centre: at the clip's azimuth, elevation and distance.
         """
+        from scipy.spatial.transform import Rotation  # lazy: scipy.spatial is slow to import
+
         ok = np.isfinite(self.rotation).all(axis=(1, 2))
         if not ok.any():
             raise LabError("no frame of this view has a camera pose", exit_code=4)
@@ -322,6 +323,8 @@ def _fit_static_camera(lifted: PoseTrack, idx: list[int], sign: np.ndarray, Rs: 
     norm = cv2.undistortPoints(np.nan_to_num(uv).reshape(-1, 1, 2), K, dist).reshape(F, J, 2)
     Xz = np.nan_to_num(X)
     f_px = float(K[0, 0])
+    from scipy.spatial.transform import Rotation
+
     r0 = Rotation.from_matrix(Rs[ok_f]).mean().as_rotvec()
     p0 = np.concatenate([r0, ts[ok_f].ravel()])
 

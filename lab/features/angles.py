@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
 
 #: name -> (a, vertex, c, kind). Inner angle a-vertex-c; kind says how it is turned
@@ -216,15 +217,12 @@ def lift_or_basic(track: PoseTrack, *, lift: bool = True) -> tuple[PoseTrack, st
     if track.frame == "body":
         return track, "given"
     if lift:
+        from lab.lift import lift_track  # lazy: scipy.signal is slow to import and cached runs skip it
+
         try:
-            from lab.lift import lift_track  # lazy: built in parallel by another module
-        except ImportError:
-            lift_track = None
-        if lift_track is not None:
-            try:
-                return lift_track(track), "lift"
-            except Exception as exc:  # a failing lift must not stop a comparison
-                warnings.warn(f"lift failed ({exc.__class__.__name__}: {exc}); using the basic body frame")
+            return lift_track(track), "lift"
+        except Exception as exc:  # a failing lift must not stop a comparison
+            warnings.warn(f"lift failed ({exc.__class__.__name__}: {exc}); using the basic body frame")
     return body_frame_basic(track), "basic"
 
 
@@ -261,7 +259,9 @@ def compute_angles(body: PoseTrack, *, camera: PoseTrack | None = None,
                 else _view_weight(_foreshortening(limbs_cam), floor=view_floor))
         conf = vis * view
         conf = np.where(np.isfinite(value), conf, 0.0)
-        names.append(name); vals.append(value); confs.append(conf)
+        names.append(name)
+        vals.append(value)
+        confs.append(conf)
 
     for name, (a, b, c, kind) in JOINT_ANGLES.items():
         pa, pb, pc = _kp(body, W, a), _kp(body, W, b), _kp(body, W, c)
@@ -373,8 +373,8 @@ def compute_positions(body: PoseTrack, *, keypoints: tuple[str, ...] = POSITION_
     return np.stack(vals, 1), np.stack(confs, 1), tuple(names), torso_m
 
 
-def compute_features(track: PoseTrack, *, lift: bool = True, positions: bool = True,
-                     velocities: bool = True, cutoff_hz: float | None = 6.0,
+def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | None = None,
+                     positions: bool = True, velocities: bool = True, cutoff_hz: float | None = 6.0,
                      view_floor: float = 0.2) -> FeatureSet:
     """All features of one track, on the track's own frame times.
 
@@ -384,6 +384,9 @@ def compute_features(track: PoseTrack, *, lift: bool = True, positions: bool = T
         Frame ``camera`` (from a video), ``lab`` (mocap) or ``body``.
     lift : bool
         Use :func:`lab.lift.lift_track` for the body frame when available.
+    body : PoseTrack, optional
+        ``track`` already in frame ``body`` (same frames), e.g. from a cache:
+        then nothing is lifted here and ``lift`` is ignored.
     positions, velocities : bool
         Include body-frame positions (torso lengths) / angular velocities (deg/s).
     cutoff_hz : float or None
@@ -398,7 +401,10 @@ def compute_features(track: PoseTrack, *, lift: bool = True, positions: bool = T
     """
     if track.world_m is None:
         raise ValueError("features need 3D landmarks (world_m); this track has image points only")
-    body, _ = lift_or_basic(track, lift=lift)
+    if body is None:
+        body, _ = lift_or_basic(track, lift=lift)
+    elif body.frame != "body" or body.n_frames != track.n_frames:
+        raise ValueError("body must be the same frames as track, in frame 'body'")
     camera = track if track.frame == "camera" else None
     vals, conf, names = compute_angles(body, camera=camera, view_floor=view_floor)
     torso_m = float("nan")
@@ -444,19 +450,11 @@ def lowpass_nan(values: np.ndarray, *, time_s: np.ndarray, cutoff_hz: float) -> 
 
 
 # ------------------------------------------------------------------ mirroring
-def _swap_side(name: str) -> str:
-    if "left_" in name:
-        return name.replace("left_", "right_")
-    if "right_" in name:
-        return name.replace("right_", "left_")
-    return name
-
-
 def mirror_features(fs: FeatureSet) -> FeatureSet:
     """Left/right mirror image of ``fs``: left and right features swap; body-frame
     x positions change sign (x is the subject's left). Angles are unchanged by a
     mirror, only their side."""
-    idx = [fs.names.index(_swap_side(n)) if _swap_side(n) in fs.names else i
+    idx = [fs.names.index(swap_side(n)) if swap_side(n) in fs.names else i
            for i, n in enumerate(fs.names)]
     vals = fs.values[:, idx].copy()
     conf = fs.confidence[:, idx].copy()
@@ -464,25 +462,6 @@ def mirror_features(fs: FeatureSet) -> FeatureSet:
         if n.startswith("pos:") and n.endswith(":x"):
             vals[:, i] = -vals[:, i]
     return dataclasses.replace(fs, values=vals, confidence=conf)
-
-
-def mirror_track(track: PoseTrack) -> PoseTrack:
-    """The mirror image of a track: left and right landmarks swap and the
-    subject's left-right axis flips (x of ``camera``/``lab``/``body`` 3D, image x).
-    A right-handed movement becomes the same movement done left-handed."""
-    order = [track.index(_swap_side(k)) if _swap_side(k) in track.keypoints else i
-             for i, k in enumerate(track.keypoints)]
-    def pick(a):
-        return None if a is None else a[:, order].copy()
-    W, P = pick(track.world_m), pick(track.image_px)
-    if W is not None:
-        W[..., 0] = -W[..., 0]
-    if P is not None:
-        w = track.meta.get("width") or (np.nanmax(P[..., 0]) + np.nanmin(P[..., 0]))
-        P[..., 0] = w - P[..., 0]
-    return track.replace(world_m=W, image_px=P, visibility=pick(track.visibility),
-                         presence=pick(track.presence), image_z=pick(track.image_z),
-                         meta={**track.meta, "mirrored": not track.meta.get("mirrored", False)})
 
 
 # ------------------------------------------------------------------ resampling

@@ -4,7 +4,7 @@ The shipped table ``noise.json`` was measured by :func:`estimate_feature_noise`
 on the four Pose2Sim sample views (MediaPipe "full" model, lifted with
 :mod:`lab.lift`) against the triangulated TRC ground truth of the same 100
 frames: per feature, the RMS difference over frames, then the median over the
-four views, in degree-equivalents (see :func:`lab.score.compare.scale_features`).
+four views, in degree-equivalents (see :func:`lab.features.scale.scale_features`).
 Regenerate with ``python -m lab.features.noise`` (needs ``../shared``).
 """
 
@@ -15,13 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.features.angles import compute_features
+from lab.features.scale import NOISE_FILE, scale_features
 from lab.pose.track import PoseTrack
-
-NOISE_FILE = Path(__file__).with_name("noise.json")
-#: Noise assumed for a feature missing from the table, degree-equivalents.
-DEFAULT_NOISE = 15.0
-#: No feature is trusted more than this (degree-equivalents).
-MIN_NOISE = 3.0
 
 
 def estimate_feature_noise(views: list[PoseTrack], truth: PoseTrack, *, lift: bool = True) -> dict[str, float]:
@@ -40,9 +36,6 @@ def estimate_feature_noise(views: list[PoseTrack], truth: PoseTrack, *, lift: bo
         feature name -> median over views of the RMS difference over frames
         (degree-equivalents).
     """
-    from lab.features.angles import compute_features
-    from lab.score.compare import scale_features
-
     g = compute_features(truth, lift=lift)
     G, _ = scale_features(g)
     errs = []
@@ -55,21 +48,6 @@ def estimate_feature_noise(views: list[PoseTrack], truth: PoseTrack, *, lift: bo
             errs.append(np.sqrt(np.nanmean((F - G) ** 2, axis=0)))
     med = np.nanmedian(np.array(errs), axis=0)
     return {n: round(float(s), 3) for n, s in zip(g.names, med) if np.isfinite(s)}
-
-
-def load_feature_noise() -> dict[str, float]:
-    """The shipped per-feature noise table (empty if the file is missing)."""
-    try:
-        return {k: float(v) for k, v in json.loads(NOISE_FILE.read_text())["noise"].items()}
-    except (OSError, KeyError, ValueError):
-        return {}
-
-
-def noise_weights(names: tuple[str, ...] | list[str], *, noise: dict[str, float] | None = None) -> np.ndarray:
-    """Per-feature weights 1 / sigma^2 (sigma in degree-equivalents, at least ``MIN_NOISE``)."""
-    table = load_feature_noise() if noise is None else noise
-    sig = np.array([max(table.get(n, DEFAULT_NOISE), MIN_NOISE) for n in names])
-    return 1.0 / sig ** 2
 
 
 def _main() -> None:  # pragma: no cover - regeneration script

@@ -46,7 +46,7 @@ def synthetic_view(track: PoseTrack, *, azimuth_deg: float, elevation_deg: float
         and ``noise_depth_m`` along the line of sight; visibility 0.9 where
         the landmark exists; ``meta`` width/height/fps and ``synthetic``.
     """
-    from lab.align.calibration import intrinsics_from_fov
+    from lab.pose.camera import intrinsics_from_fov
     from lab.align.view import camera_looking_at_subject
     from lab.lift import lift_mocap
 
@@ -242,6 +242,40 @@ def real_footage_table(*, segment_s: float = 2.5, with_mocap: bool = True, basel
     pairs, allt = real_pairs(tracks, segment_s=segment_s, mocap=mocap)
     dist = pair_distances(pairs, allt, method_fns=methods(baselines=baselines))
     return summarize(dist), dist
+
+
+def view_gap_sweep_cached(**params):
+    """:func:`view_gap_sweep` on the shared motion capture, cached (``$LAB_CACHE_DIR/experiments``) by
+    the parameters, the content of ``../shared``'s mocap files and the source of every stage it runs:
+    a re-run recomputes nothing that did not change. Returns the same (summary, distances)."""
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from lab.io import atomic_path, cache_dir, source_digest
+
+    h = hashlib.sha256(json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in sorted(params.items())},
+                                  default=str).encode())
+    h.update(source_digest("pose", "lift", "features", "align", "dtw", "score").encode())
+    for sub in ("cmu_bvh", "pose2sim_trc"):
+        for f in sorted((shared_dir() / "data" / sub).glob("*")):
+            if f.is_file():
+                h.update(f.name.encode())
+                h.update(hashlib.sha256(f.read_bytes()).digest())
+    folder = cache_dir() / "experiments"
+    paths = [folder / f"view_gap_{h.hexdigest()[:32]}_{n}.parquet" for n in ("summary", "distances")]
+    if all(p.exists() for p in paths):
+        try:
+            return tuple(pd.read_parquet(p) for p in paths)
+        except (OSError, ValueError):
+            pass
+    summary, distances = view_gap_sweep(**params)
+    folder.mkdir(parents=True, exist_ok=True)
+    for df, p in zip((summary, distances), paths):
+        with atomic_path(p) as tmp:
+            df.to_parquet(tmp, index=False)
+    return summary, distances
 
 
 def view_gap_sweep(*, gaps_deg=(0, 30, 60, 90, 120, 150, 180), segment_s: float = 3.0,

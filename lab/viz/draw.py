@@ -203,7 +203,7 @@ def _scale_of(track: PoseTrack, frame: np.ndarray) -> float:
     return frame.shape[1] / float(w) if w else 1.0
 
 
-def _label(img: np.ndarray, text: str) -> np.ndarray:
+def label_image(img: np.ndarray, text: str) -> np.ndarray:
     import cv2
 
     scale = max(0.4, img.shape[0] / 900)
@@ -259,7 +259,7 @@ def frame_grid(video: str | Path, track: PoseTrack, *, n: int = 6, columns: int 
         if deviation is not None:
             cols = deviation_colors(np.asarray(deviation)[i], max_value=max_deviation)
         tile = draw_skeleton(f, track.image_px[i] * s, keypoints=track.keypoints, colors_per_joint=cols)
-        tiles.append(_label(tile, f"frame {int(i)}  t={track.time_s[i]:.2f}s"))
+        tiles.append(label_image(tile, f"frame {int(i)}  t={track.time_s[i]:.2f}s"))
     if not tiles:
         raise ValueError(f"no frames could be decoded from {video}")
     h, w = tiles[0].shape[:2]
@@ -277,7 +277,7 @@ def _even(x: int) -> int:
     return x - (x % 2)
 
 
-def _fit_height(img: np.ndarray, height_px: int) -> np.ndarray:
+def fit_height(img: np.ndarray, height_px: int) -> np.ndarray:
     import cv2
 
     h, w = img.shape[:2]
@@ -322,11 +322,11 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
     # The reference is held in memory at the output height; the attempt is streamed.
     ref_frames = []
     for _i, _t, rgb in iter_frames(reference_video, max_side_px=None):
-        f = _fit_height(rgb, height_px)
+        f = fit_height(rgb, height_px)
         s = f.shape[1] / float(reference.meta.get("width") or rgb.shape[1])
         if len(ref_frames) < reference.n_frames and reference.image_px is not None:
             f = draw_skeleton(f, reference.image_px[len(ref_frames)] * s, keypoints=reference.keypoints)
-        ref_frames.append(_label(f, "coach"))
+        ref_frames.append(label_image(f, "coach"))
     if not ref_frames:
         raise ValueError(f"no frames could be decoded from {reference_video}")
     match = None
@@ -337,7 +337,7 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             match.setdefault(int(a), int(r))
     width = None
     for j, _t, rgb in iter_frames(attempt_video, max_side_px=None):
-        f = _fit_height(rgb, height_px)
+        f = fit_height(rgb, height_px)
         s = f.shape[1] / float(attempt.meta.get("width") or rgb.shape[1])
         if ghost_px is not None and j < len(ghost_px):
             f = draw_ghost(f, np.asarray(ghost_px)[j] * s, keypoints=attempt.keypoints)
@@ -346,7 +346,7 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             if deviation is not None and j < len(deviation):
                 cols = deviation_colors(np.asarray(deviation)[j], max_value=max_deviation)
             f = draw_skeleton(f, attempt.image_px[j] * s, keypoints=attempt.keypoints, colors_per_joint=cols)
-        f = _label(f, "player" + (" + coach ghost" if ghost_px is not None else ""))
+        f = label_image(f, "player" + (" + coach ghost" if ghost_px is not None else ""))
         r = match.get(j) if match is not None else j
         if r is None:  # attempt frame beyond the path: hold the last matched one
             r = max(match.values()) if match else j

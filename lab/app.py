@@ -300,7 +300,7 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
 
 def app_notebook() -> Path:
     """``notebooks/app.ipynb`` of the checkout (or beside the installed package)."""
-    from lab.report import notebooks_dir
+    from lab.export.notebook import notebooks_dir
 
     path = notebooks_dir() / "app.ipynb"
     if not path.exists():

@@ -149,22 +149,21 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
             mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes: compare with the "
                                        "attempt's left/right mirror image."),
             window_s: float = typer.Option(0.3, "--window-s", help="DTW band half-width around each "
-                                           "global tempo tried, seconds.")) -> None:
+                                           "global tempo tried, seconds."),
+            model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
+            save: Optional[Path] = typer.Option(None, "--save", help="Also save the whole analysis in this "
+                                                "folder (read back by lab.pipeline.Analysis.load).")) -> None:
     """Compare an attempt with a reference movement from any viewpoint: score, verdict, feedback."""
-    from lab.score import compare_tracks
+    from lab.pipeline import analyze, check_save_target
 
-    if mirror not in ("auto", "no", "yes"):
-        raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
-    if threshold is not None and not threshold > 0:
-        raise LabError("--threshold must be a positive distance", exit_code=2)
-    ref, att = _load_for_compare(reference), _load_for_compare(attempt)
-    try:
-        c = compare_tracks(ref, att, mirror=mirror, threshold=threshold, window_s=window_s,
-                           reference_path=str(reference), attempt_path=str(attempt))
-    except ValueError as exc:
-        raise LabError(f"cannot compare these clips: {exc}", exit_code=4) from None
+    if save is not None:
+        check_save_target(save)
+    a = analyze(reference, attempt, mirror=mirror, threshold=threshold, window_s=window_s, model=model)
+    if save is not None:
+        a.save(save)
+    c = a.comparison
     if as_json:
-        _out(json.dumps(c.to_dict()))
+        _out(json.dumps(a.to_dict()))
         return
     _out(f"score {c.score:.0f}/100   verdict: {c.verdict.upper()}   (distance {c.distance:.2f}, "
          f"threshold {c.threshold:.2f}{', attempt mirrored' if c.mirrored else ''})")
@@ -174,6 +173,8 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
         _out(f"- {line}")
     for w in c.warnings:
         _out(f"note: {w}")
+    if save is not None:
+        _out(f"analysis saved in {save}")
 
 
 @app.command()
@@ -232,6 +233,7 @@ def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt 
             items = folder_items(folder, reference=Path(d["track_path"]))
             for it in items:
                 it["reference_video"] = d.get("video_path")
+                it["reference_model"] = d.get("model_path")  # the drill's stored model: never lifted again
         else:
             items = folder_items(folder, reference=reference)
     df = run_batch(items, output, scheduler=scheduler, n_workers=workers, mirror=mirror, threshold=threshold,

@@ -179,3 +179,26 @@ class quiet_stderr:
                 os.close(cls._null)
                 cls._stream = cls._saved = cls._null = None
         return False
+
+
+_SOURCE_DIGESTS: dict[tuple[str, ...], str] = {}
+
+
+def source_digest(*parts: str) -> str:
+    """SHA-256 (16 hex) of the source of these parts of ``lab`` (``"lift"``, ``"pose/sides"``...):
+    the code version of a cached result, so a change of code never reuses a stale one.
+
+    A folder counts with all its ``.py`` and ``.json`` files, a module with its file.
+    """
+    if parts not in _SOURCE_DIGESTS:
+        root = Path(__file__).parent
+        h = hashlib.sha256()
+        for part in parts:
+            base = root / part
+            files = (sorted(base.rglob("*.py")) + sorted(base.rglob("*.json"))) if base.is_dir() else [
+                root / f"{part}.py"]
+            for f in files:
+                h.update(f.relative_to(root).as_posix().encode())
+                h.update(f.read_bytes())
+        _SOURCE_DIGESTS[parts] = h.hexdigest()[:16]
+    return _SOURCE_DIGESTS[parts]

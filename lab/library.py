@@ -373,8 +373,9 @@ def _new_id(kind: str) -> str:
 
 
 def _process_video(video: Path, staging: Path, *, model: str, source_name: str | None = None):
-    """Copy the video in, extract its pose track (cached) and lift it; write both tracks. Returns (track, body)."""
-    from lab.lift import lift_track
+    """Copy the video in, extract its pose track (cached) and lift it (cached); write both tracks.
+    Returns (track, body)."""
+    from lab.pipeline import lift_stage
     from lab.pose.extract import extract_pose_cached
     from lab.pose.track import write_track
 
@@ -390,7 +391,7 @@ def _process_video(video: Path, staging: Path, *, model: str, source_name: str |
         raise LabError(f"{name}: nobody was found in this video", exit_code=4)
     track.meta["source"] = name
     track.meta.pop("cache", None)
-    body = lift_track(track)
+    body, _method, _notes = lift_stage(track, clip=name)
     write_track(track, staging / "track.parquet")
     write_track(body, staging / "model.parquet")
     return track, body
@@ -524,16 +525,29 @@ def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tu
     return row
 
 
+def analyze_with_drill(drill_id: str, attempt, *, attempt_body=None, mirror: str = "auto",
+                       threshold: float | None = None, attempt_video: str | Path | None = None,
+                       root: str | Path | None = None):
+    """Analyse a PoseTrack against a drill's STORED pose track and model (nothing of the drill is
+    extracted or lifted again). Returns a :class:`lab.pipeline.Analysis`."""
+    from lab.pipeline import analyze
+
+    root = library_root(root)
+    drill = _row(drill_id, root)
+    ref = read_entry_track(drill_id, root=root)
+    ref_body = read_entry_track(drill_id, which="model", root=root) if drill.get("model") else None
+    ref_video = root / drill["video"] if drill.get("video") else None
+    try:
+        return analyze(ref, attempt, reference_body=ref_body, attempt_body=attempt_body, mirror=mirror,
+                       threshold=threshold, reference_video=ref_video, attempt_video=attempt_video)
+    except LabError as exc:
+        raise LabError(f"cannot compare with drill {drill_id}: {exc}", exit_code=exc.exit_code) from None
+
+
 def compare_with_drill(drill_id: str, attempt, *, mirror: str = "auto", threshold: float | None = None,
                        root: str | Path | None = None):
     """Compare a PoseTrack with a drill's STORED pose track (no extraction). Returns a Comparison."""
-    from lab.score import compare_tracks
-
-    ref = read_entry_track(drill_id, root=root)
-    try:
-        return compare_tracks(ref, attempt, mirror=mirror, threshold=threshold)
-    except ValueError as exc:
-        raise LabError(f"cannot compare with drill {drill_id}: {exc}", exit_code=4) from None
+    return analyze_with_drill(drill_id, attempt, mirror=mirror, threshold=threshold, root=root).comparison
 
 
 def _result_json(c) -> dict[str, Any]:
@@ -592,8 +606,12 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = 
         raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
     entry_id = _new_id("attempt")
     with _staging(root, entry_id) as staging:
-        track, _body = _process_video(video, staging, model=model, source_name=source_name)
-        c = compare_with_drill(drill_id, track, mirror=mirror, threshold=threshold, root=root)
+        track, body = _process_video(video, staging, model=model, source_name=source_name)
+        final_video = root / "attempts" / entry_id / f"video{video.suffix.lower()}"
+        analysis = analyze_with_drill(drill_id, track, attempt_body=body, mirror=mirror, threshold=threshold,
+                                      attempt_video=final_video, root=root)
+        analysis.save(staging / "analysis")
+        c = analysis.comparison
         result = _result_json(c)
         result["drill_id"] = drill_id
         write_bytes_atomic(staging / "result.json", json.dumps(result, indent=1).encode())
@@ -617,26 +635,67 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = 
     return row
 
 
-def recompare(attempt_id: str, *, mirror: str = "auto", threshold: float | None = None,
-              root: str | Path | None = None):
-    """Compare a stored attempt with its drill again, from the stored tracks only. Returns a Comparison."""
+def _added_with(root: Path, attempt_id: str) -> tuple[str, float | None]:
+    """(mirror, threshold) the attempt was compared with when it was added (its result.json)."""
+    try:
+        res = json.loads((root / "attempts" / attempt_id / "result.json").read_text())
+        mirror = res["settings"]["mirror"]
+        threshold = float(res["threshold"]) if res.get("threshold_provenance") == "given" else None
+        return str(mirror), threshold
+    except (OSError, ValueError, KeyError, TypeError):
+        return "auto", None
+
+
+def stored_analysis(attempt_id: str, *, mirror: str | None = None, threshold: float | None = None,
+                    root: str | Path | None = None):
+    """An attempt's analysis against its drill, from what the library stores.
+
+    With ``mirror`` None, the settings it was added with: the analysis saved on
+    add is read back as it is. Otherwise (or for an entry added before analyses
+    were saved) a new analysis from the stored tracks and models only (the
+    stages are cached, so nothing is lifted twice).
+    """
+    import dataclasses
+
+    from lab.pipeline import Analysis
+
     root = library_root(root)
     row = _row(attempt_id, root)
     if row["kind"] != "attempt":
         raise LabError(f"{attempt_id} is a drill, not an attempt", exit_code=2)
-    return compare_with_drill(row["drill_id"], read_entry_track(attempt_id, root=root), mirror=mirror,
-                              threshold=threshold, root=root)
+    drill = _row(row["drill_id"], root)
+    folder = root / "attempts" / attempt_id / "analysis"
+    if mirror is None:
+        if folder.exists():
+            try:
+                a = Analysis.load(folder)
+                # the files are where the library keeps them now, whatever they were called when added
+                return dataclasses.replace(a, reference_video=str(root / drill["video"]),
+                                           attempt_video=str(root / row["video"]))
+            except LabError:
+                pass
+        mirror, threshold = _added_with(root, attempt_id)
+    body = read_entry_track(attempt_id, which="model", root=root) if row.get("model") else None
+    return analyze_with_drill(row["drill_id"], read_entry_track(attempt_id, root=root), attempt_body=body,
+                              mirror=mirror, threshold=threshold, attempt_video=root / row["video"], root=root)
+
+
+def recompare(attempt_id: str, *, mirror: str = "auto", threshold: float | None = None,
+              root: str | Path | None = None):
+    """Compare a stored attempt with its drill again, from the stored tracks only. Returns a Comparison."""
+    return stored_analysis(attempt_id, mirror=mirror, threshold=threshold, root=root).comparison
 
 
 def write_attempt_report(attempt_id: str, *, root: str | Path | None = None, video: bool = True) -> Path:
-    """The full HTML report of an attempt vs its drill (``lab.report.write_report``) in the attempt's folder."""
-    from lab.report import write_report
+    """The full HTML report of an attempt vs its drill in the attempt's folder, drawn from the stored
+    analysis (nothing extracted or lifted again)."""
+    from lab.report import write_analysis_report
 
     root = library_root(root)
     row = _row(attempt_id, root)
     drill = _row(row["drill_id"], root)
-    return write_report(root / drill["video"], root / row["video"], root / "attempts" / attempt_id / "report",
-                        title=f"{drill['title']}: {row['player']}", video=video)
+    return write_analysis_report(stored_analysis(attempt_id, root=root), root / "attempts" / attempt_id / "report",
+                                 title=f"{drill['title']}: {row['player']}", video=video)
 
 
 # ------------------------------------------------------------------ removing, checking

@@ -417,12 +417,9 @@ class Analysis:
         """
         import pandas as pd
 
-        folder = Path(folder)
-        if folder.exists() and not (folder / "analysis.json").exists():
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-            else:
-                raise LabError(f"{folder} exists and is not a saved analysis; choose another path", exit_code=2)
+        folder = check_save_target(folder)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
         try:
@@ -523,6 +520,16 @@ class Analysis:
                    reference_source=doc["reference"]["source"], attempt_source=doc["attempt"]["source"],
                    reference_video=doc["reference"]["video"], attempt_video=doc["attempt"]["video"],
                    notes=tuple(doc["notes"]), settings=doc["settings"], provenance=doc["provenance"])
+
+
+def check_save_target(folder: str | Path) -> Path:
+    """``folder`` if an analysis may be saved there (absent, empty, or a saved analysis, which is then
+    replaced); else :class:`LabError` (exit 2). Front ends call it before computing anything."""
+    folder = Path(folder)
+    if folder.exists() and not (folder / "analysis.json").exists():
+        if not (folder.is_dir() and not any(folder.iterdir())):
+            raise LabError(f"{folder} exists and is not a saved analysis; choose another path", exit_code=2)
+    return folder
 
 
 def _make_shareable(folder: Path) -> None:

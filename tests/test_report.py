@@ -476,3 +476,18 @@ def test_leftovers_of_killed_runs_are_cleaned(tmp_path):
     new = _staging(tmp_path)
     assert not stale.exists() and live.exists() and new.exists()
     assert new.name.startswith(f".report.{os.getpid()}.")
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/absolute-report", "a/../../b"])
+def test_pairs_names_must_stay_inside_the_output_folder(tmp_path, name):
+    """``lab report --pairs`` with a name that leaves ``-o``: exit 2, one error line, nothing written."""
+    from hostile import assert_refused, run_lab, snapshot
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"reference,attempt,name\na.mp4,b.mp4,{name}\n")
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "b.mp4").write_bytes(b"x")
+    out = tmp_path / "out"
+    before = snapshot(tmp_path)
+    r = run_lab("report", "--pairs", pairs, "-o", out, cwd=tmp_path)
+    assert_refused(r, 2, before=before, after=snapshot(tmp_path), words="inside the output folder")
+    assert not Path("/tmp/absolute-report").exists()

@@ -26,8 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from lab.io import LabError
-from lab.library import (MAX_VIDEO_BYTES, add_attempt, add_drill, check_video_upload, library_root,
-                         list_drills, show, write_attempt_report)
+from lab.library import (
+    MAX_VIDEO_BYTES,
+    add_attempt,
+    add_drill,
+    check_video_upload,
+    library_root,
+    list_drills,
+    show,
+    write_attempt_report,
+)
 from lab.pose.video import VIDEO_SUFFIXES
 
 #: Set by :func:`voila_environment`: the URL prefix under which Voila serves library files.

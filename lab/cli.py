@@ -36,7 +36,8 @@ def _out(msg: str) -> None:
 
 # ----------------------------------------------------------------------- models
 @app.command()
-def models(build: Optional[list[str]] = typer.Option(None, "--get", help="Fetch/build this model (lite, full, heavy); repeatable."),
+def models(build: Optional[list[str]] = typer.Option(None, "--get",
+                                                     help="Fetch/build this model (lite, full, heavy); repeatable."),
            offline: bool = typer.Option(False, "--offline", help="Skip the official download.")) -> None:
     """Show which pose models are in the cache and where they came from."""
     from lab.pose.models import MODEL_NAMES, ensure_model, model_status
@@ -67,7 +68,8 @@ def extract(video: Path = typer.Argument(..., help="Video file."),
             model: str = typer.Option("full", "--model", help="lite, full or heavy."),
             max_people: int = typer.Option(2, "--max-people", help="People detected per frame; one is followed."),
             fps: Optional[float] = typer.Option(None, "--fps", help="Process at most this many frames per second."),
-            workers: Optional[int] = typer.Option(None, "--workers", help="Landmarkers run side by side, one thread each (default: one per core on long clips)."),
+            workers: Optional[int] = typer.Option(None, "--workers", help="Landmarkers run side by side, one thread each "
+                                                  "(default: one per core on long clips)."),
             max_side: int = typer.Option(1920, "--max-side", min=0,
                                          help="Downscale frames whose longer side exceeds this many pixels (0: never)."),
             no_cache: bool = typer.Option(False, "--no-cache", help="Extract again even if cached.")) -> None:

@@ -84,6 +84,7 @@ def threshold_widget(distances, *, threshold: float | None = None):
     """Live controls (threshold slider, method = feature choice, DTW window) updating the ROC point,
     confusion counts and the verdict of every labelled pair. Returns an ipywidgets ``VBox``."""
     import ipywidgets as widgets
+
     from lab.viz import plot_threshold_explorer
 
     methods = list(dict.fromkeys(distances["method"]))

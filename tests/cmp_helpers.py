@@ -47,8 +47,8 @@ def skeleton_lab(*, left_knee_deg, right_knee_deg=0.0, left_arm_deg=0.0, right_a
 def to_camera(P_body: np.ndarray, *, azimuth_deg: float) -> np.ndarray:
     """Body points seen by a level camera at ``azimuth_deg`` (0 = in front, +90 = on the
     subject's left): MediaPipe-like camera axes (x right, y down, z away), hip-centred."""
-    from lab.align.view import camera_looking_at_subject
     from lab.align.calibration import intrinsics_from_fov
+    from lab.align.view import camera_looking_at_subject
     cam = camera_looking_at_subject(azimuth_deg=azimuth_deg, elevation_deg=0.0, distance_m=4.0,
                                     K=intrinsics_from_fov(1080, 1920), width=1080, height=1920)
     idx = BLAZEPOSE_KEYPOINTS.index

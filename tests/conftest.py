@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO, shared_path  # noqa: F401  (re-exported for fixtures)
 
 # Tests use their own cache unless the caller chose one: a fresh clone then

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-
 from hostile import assert_refused, run_lab, snapshot
+
 from lab.io import LabError, contained_path
 
 
@@ -147,7 +145,7 @@ def test_lab_app_serves_reports_and_refuses_every_escape(served_library, tmp_pat
             "/voila/files/attempts/x/report/..%2f..%2f..%2fcatalogue.parquet",
             "/voila/files/attempts/x/report/%252e%252e/%252e%252e/%252e%252e/catalogue.parquet",
             f"/voila/files/attempts/x/report/%2e%2e/%2e%2e/%2e%2e/drills/{drill}/track.parquet",
-            f"/voila/files/attempts/x/report/../../../../outside.txt",
+            "/voila/files/attempts/x/report/../../../../outside.txt",
             "/voila/files/attempts/x/report/../../../../../../../../etc/passwd",
             "/voila/files/attempts/x/report//etc/passwd",
             "/voila/files//etc/passwd",

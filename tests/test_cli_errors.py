@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from hostile import assert_refused, one_error_line, run_lab, snapshot
-from lab.pose.track import write_track
 from synthetic_pose import standing
+
+from lab.pose.track import write_track
 
 USAGE = [
     ([], "no command given"),

@@ -8,11 +8,11 @@ import os
 
 import numpy as np
 import pytest
+from synthetic_pose import standing
 
 from lab.io import atomic_path, default_file_mode, write_bytes_atomic
 from lab.pose.mocap import write_trc
 from lab.pose.track import write_track
-from synthetic_pose import standing
 
 
 @contextlib.contextmanager

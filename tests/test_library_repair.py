@@ -19,12 +19,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from hostile import assert_refused, one_error_line, run_lab, snapshot
+from synthetic_pose import standing
+
 from lab import library as L
 from lab.lift import lift_track
 from lab.pose.track import write_track
-from synthetic_pose import standing
 
 TESTS = Path(__file__).resolve().parent
 VIDEO_BYTES = b"\x00\x00\x00\x20ftypisom" + bytes(4000)   # starts like an MP4: enough for the upload checks

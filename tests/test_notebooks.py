@@ -8,7 +8,6 @@ import sys
 
 import nbformat
 import pytest
-
 from helpers import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))   # the stage notebooks

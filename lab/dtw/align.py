@@ -90,7 +90,8 @@ def local_costs(x: np.ndarray, y: np.ndarray, *, conf_x: np.ndarray | None = Non
         Confidences in [0, 1] (default 1 where finite).
     feature_weights : ndarray, shape (F,), optional
     """
-    x = np.asarray(x, float); y = np.asarray(y, float)
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
     F = x.shape[1]
     a = np.ones_like(x) if conf_x is None else np.asarray(conf_x, float).copy()
     b = np.ones_like(y) if conf_y is None else np.asarray(conf_y, float).copy()

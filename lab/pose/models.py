@@ -224,7 +224,8 @@ def check_bundle_loads(data: bytes) -> None:
     except LabError:
         raise
     except Exception as exc:
-        raise LabError(f"pose model does not load ({exc.__class__.__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})",
+        first = str(exc).splitlines()[0][:120] if str(exc) else ""
+        raise LabError(f"pose model does not load ({exc.__class__.__name__}: {first})",
                        exit_code=3) from None
 
 

@@ -2,10 +2,16 @@
 
 import numpy as np
 import pytest
-
 from cmp_helpers import skeleton_lab, to_camera, track_from
-from lab.features import (compute_angles, compute_features, lift_or_basic, mirror_features,
-                          mirror_track, resample_features)
+
+from lab.features import (
+    compute_angles,
+    compute_features,
+    lift_or_basic,
+    mirror_features,
+    mirror_track,
+    resample_features,
+)
 
 
 def _angles(track, lift=False):

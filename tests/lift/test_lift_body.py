@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
+
 from lab.align.synthetic import simulate_camera_track, synthetic_body_track
 from lab.lift import detect_mirrored, flip_repaired, lift_mocap, lift_track
 from lab.lift.clean import KINEMATIC_TREE
@@ -219,8 +219,8 @@ def test_real_mirrored_video(tmp_path, pose2sim, samples):
     import cv2
 
     from lab.lift import detect_mirrored_against
-    from lab.pose.sides import mirror_track
     from lab.pose.extract import extract_pose
+    from lab.pose.sides import mirror_track
     from lab.samples import sample_path
     truth, cams, raw = pose2sim
     cap = cv2.VideoCapture(str(sample_path("pose2sim/cam01.mp4")))

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from lab.align.synthetic import synthetic_body_track
-from lab.lift import (KINEMATIC_TREE, enforce_bone_lengths, interpolate_gaps, lowpass_filter,
-                      measure_bone_lengths, reject_outliers_hampel)
+from lab.lift import (
+    KINEMATIC_TREE,
+    enforce_bone_lengths,
+    interpolate_gaps,
+    lowpass_filter,
+    measure_bone_lengths,
+    reject_outliers_hampel,
+)
 
 
 def test_hampel_flags_spikes_only():

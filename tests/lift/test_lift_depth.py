@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
+
 from lab.align.evaluate import evaluate_joint_angles, joint_angles_deg
 from lab.align.synthetic import simulate_camera_track, synthetic_body_track
 from lab.lift import lift_track, refine_depth

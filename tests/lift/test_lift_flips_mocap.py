@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
+
 from lab.lift import detect_flips, flip_repaired, lift_track
 from lab.lift.body import estimate_up_axis, heading_deg, horizontal_basis, viewing_rays
 from lab.lift.circular import wrap_deg

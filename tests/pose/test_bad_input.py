@@ -279,8 +279,8 @@ def test_bad_pose_files_are_refused_with_the_reason(tmp_path, samples, case, exp
 
     p = _pose_file(tmp_path, samples, mutate)
     if case == "normalized_px":  # a foreign file without lab metadata has no frame size: keep it
-        import pyarrow.parquet as pq
-        from lab.pose.track import write_track, read_track as rt
+        from lab.pose.track import read_track as rt
+        from lab.pose.track import write_track
         tr = rt(p)
         tr.meta.update(width=1080, height=1920)
         write_track(tr, p)

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
-from lab.pose.track import BLAZEPOSE_KEYPOINTS, read_track, write_track
+
+from lab.pose.track import BLAZEPOSE_KEYPOINTS
 
 pytestmark = pytest.mark.slow
 
@@ -73,12 +73,11 @@ def test_2d_landmarks_agree_with_reprojected_ground_truth(sample_tracks, view):
 def test_extraction_is_cached_by_content(samples, tmp_path):
     """Running twice costs one extraction; a copy of the video under another name hits the cache."""
     import shutil
-    import time
+
     from lab.pose.extract import extract_pose_cached
 
     copy = tmp_path / "same content.mp4"
     shutil.copy(samples["pose2sim/cam01.mp4"], copy)
-    t0 = time.perf_counter()
     a = extract_pose_cached(samples["pose2sim/cam01.mp4"], progress=False)
     b = extract_pose_cached(copy, progress=False)
     assert a.meta["cache"] == b.meta["cache"]
@@ -87,9 +86,10 @@ def test_extraction_is_cached_by_content(samples, tmp_path):
 
 
 def test_corrupted_cache_entry_is_rebuilt(samples, monkeypatch, tmp_path):
-    from lab.pose.extract import extract_pose_cached
-    import shutil, os
+    import shutil
+
     from lab.io import cache_dir
+    from lab.pose.extract import extract_pose_cached
 
     # work on a private copy of the cache so other tests keep theirs
     src = cache_dir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
+
 from lab.io import LabError
 from lab.pose.extract import load_track
 from lab.pose.mocap import read_bvh, read_bvh_joints, read_trc, write_trc

@@ -15,12 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from hostile import assert_refused, run_lab, snapshot
+from synthetic_pose import standing
+
 from lab.pose import validate as V
 from lab.pose.mocap import write_trc
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, check_track, read_track, write_track
-from synthetic_pose import standing
 
 
 @pytest.fixture

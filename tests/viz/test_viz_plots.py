@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
-from lab.viz import (animate_skeleton_3d, confusion_at, plot_bone_lengths, plot_dtw_path, plot_joint_angles,
-                     plot_pose_quality, plot_threshold_explorer, plot_viewpoints)
+from lab.viz import (
+    animate_skeleton_3d,
+    confusion_at,
+    plot_bone_lengths,
+    plot_dtw_path,
+    plot_joint_angles,
+    plot_pose_quality,
+    plot_threshold_explorer,
+    plot_viewpoints,
+)
 
 K = len(BLAZEPOSE_KEYPOINTS)
 

@@ -8,24 +8,24 @@ filtered, flip-repaired, constant-bone-length track in frame ``body``;
 """
 
 from lab.lift.body import (
-                           canonical_rotation,
-                           detect_flips,
-                           detect_mirrored,
-                           detect_mirrored_against,
-                           estimate_up_axis,
-                           flip_repaired,
-                           frame_rotations,
-                           lift_mocap,
-                           lift_track,
+    canonical_rotation,
+    detect_flips,
+    detect_mirrored,
+    detect_mirrored_against,
+    estimate_up_axis,
+    flip_repaired,
+    frame_rotations,
+    lift_mocap,
+    lift_track,
 )
 from lab.lift.circular import circular_median_deg, circular_spread_deg, wrap_deg
 from lab.lift.clean import (
-                           KINEMATIC_TREE,
-                           enforce_bone_lengths,
-                           interpolate_gaps,
-                           lowpass_filter,
-                           measure_bone_lengths,
-                           reject_outliers_hampel,
+    KINEMATIC_TREE,
+    enforce_bone_lengths,
+    interpolate_gaps,
+    lowpass_filter,
+    measure_bone_lengths,
+    reject_outliers_hampel,
 )
 from lab.lift.depth import refine_depth
 

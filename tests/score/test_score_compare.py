@@ -4,8 +4,8 @@ import re
 
 import numpy as np
 import pytest
-
 from cmp_helpers import skeleton_lab, to_camera, track_from
+
 from lab.features import mirror_track
 from lab.score import compare_tracks, score_from_distance
 from lab.score.calibrate import calibrate_threshold, roc_auc
@@ -79,10 +79,10 @@ def test_feedback_names_the_joint_the_amount_and_the_time():
                       lean_deg=15 + 10 * np.sin(2 * np.pi * 0.5 * t))
     assert not np.allclose(P, P2)
     c = compare_tracks(ref, _view(P2, 60.0), lift=False, window_s=0.3, mirror="no", threshold=8.0)
-    knee = next(j for j in c.joints if j["name"] == "left_knee")
-    assert knee["worst_deg"] == pytest.approx(-24.0, abs=3.0)
-    assert knee["worst_time_s"] >= 1.9
-    assert c.joints[0]["name"] == "left_knee"
+    knee = c.joint("left_knee")
+    assert knee.worst_deg == pytest.approx(-24.0, abs=3.0)
+    assert knee.worst_time_s >= 1.9
+    assert c.joints[0].name == "left_knee"
     # the amount said is what the DTW path measured in that phase: re-timing can absorb a few degrees
     m = re.match(r"Left knee bends (\d+) degrees less than the coach at (\d+\.\d) s", c.feedback[0] if c.feedback else "")
     assert m, c.feedback
@@ -142,10 +142,10 @@ def test_feedback_names_the_players_own_side_when_mirrored():
                              right_arm_deg=90 + 60 * s, lean_deg=15 + 10 * s), 50.0)
     c = compare_tracks(ref, att, lift=False, threshold=8.0)
     assert c.mirrored
-    knee = next(j for j in c.joints if j["name"] == "left_knee")
-    assert knee["attempt_joint"] == "right_knee"
+    knee = c.joint("left_knee")
+    assert knee.attempt_joint == "right_knee"
     # DTW re-timing absorbs part of a constant offset on average; the largest gap is the offset
-    assert knee["mean_signed_deg"] < -5.0
-    assert knee["worst_deg"] == pytest.approx(-25.0, abs=4.0)
+    assert knee.mean_signed_deg < -5.0
+    assert knee.worst_deg == pytest.approx(-25.0, abs=4.0)
     assert any(f.startswith("Right knee bends") and "less than the coach's left knee" in f
                for f in c.feedback), c.feedback

@@ -7,7 +7,6 @@ with the extraction cache warm the file takes well under a minute.
 import itertools
 import json
 
-import numpy as np
 import pytest
 
 from lab.score import compare_tracks
@@ -47,7 +46,7 @@ def test_60_and_30_fps_give_the_same_verdict(tracks):
     for a, b in (("cam01", "cam03"), ("cam02", "cam04")):
         full = compare_tracks(tracks[a], tracks[b])
         half = compare_tracks(tracks[a], decimate(tracks[b], 2))
-        assert half.attempt["fps"] == pytest.approx(30.0)
+        assert half.attempt.fps == pytest.approx(30.0)
         assert full.verdict == half.verdict == "same"
         assert abs(full.distance - half.distance) < 0.5
     neg = compare_tracks(decimate(tracks["cam02"], 2), tracks["sports2d"])
@@ -98,6 +97,7 @@ def test_noise_table_measured_on_other_views_still_separates():
     """The noise weights come from the Pose2Sim views themselves; re-measured on two
     views only, the other two views' pair must still beat every Sports2D pair."""
     from helpers import shared_path
+
     from lab.score.experiments import noise_holdout_check
     shared_path("data", "pose2sim_trc", "S00_P00_T01_BalancingTrial_0-100.trc")
     df = noise_holdout_check()

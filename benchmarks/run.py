@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -237,7 +236,8 @@ def main() -> None:
         naive, n = naive_loop_fps(clips["1080p"], full)
         ours, n2, workers = lab_extract_fps(clips["1080p"], model="full")
         naive_nm, _ = naive_loop_fps(clips["1080p"], full_nomask)
-        rows.append((f"naive loop, full model, 1080x1920, {n} frames (create the landmarker, read, convert, detect; 1 process; end to end)",
+        rows.append((f"naive loop, full model, 1080x1920, {n} frames "
+                      "(create the landmarker, read, convert, detect; 1 process; end to end)",
                      f"{naive:.1f} fps", ""))
         rows.append((f"`lab extract --max-people 1` (following one person, like the naive loop), full model, same clip "
                      f"({workers} workers; end to end)", f"{ours:.1f} fps",
@@ -273,7 +273,8 @@ def main() -> None:
     bench_dtw(rows)
     bench_search(rows, 1_000 if args.quick else 10_000)
 
-    head = f"# Benchmarks\n\nMachine: {machine()}  \nRun: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python benchmarks/run.py{' --quick' if args.quick else ''}`\n\n"
+    run = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python benchmarks/run.py{' --quick' if args.quick else ''}`"
+    head = f"# Benchmarks\n\nMachine: {machine()}  \nRun: {run}\n\n"
     table = "| what | measured | ratio / note |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     text = head + table + "\n"
     out = Path(args.output)

@@ -46,9 +46,9 @@ def synthetic_view(track: PoseTrack, *, azimuth_deg: float, elevation_deg: float
         and ``noise_depth_m`` along the line of sight; visibility 0.9 where
         the landmark exists; ``meta`` width/height/fps and ``synthetic``.
     """
-    from lab.pose.camera import intrinsics_from_fov
     from lab.align.view import camera_looking_at_subject
     from lab.lift import lift_mocap
+    from lab.pose.camera import intrinsics_from_fov
 
     if track.frame != "lab":
         raise ValueError("synthetic_view expects a mocap track (frame 'lab')")

@@ -34,6 +34,7 @@ def test_later_chunks_pay_for_their_seek():
 
 def test_keyframe_indices_read_from_the_packets(samples, tmp_path):
     import imageio_ffmpeg
+
     from lab.pose.video import keyframe_indices
 
     clip = tmp_path / "gop30.mp4"
@@ -49,6 +50,7 @@ def test_short_clips_use_one_landmarker():
 
 def test_seams_agree_with_a_single_pass(samples, tmp_path):
     import imageio_ffmpeg
+
     from lab.pose.extract import extract_pose
 
     clip = tmp_path / "three times.mp4"  # 300 frames, the balance repeated three times
@@ -81,6 +83,7 @@ def assert_same_track(one, two):
 def test_seams_on_two_people_and_a_flip_match_the_single_pass_exactly(samples, tmp_path):
     """Sports2D (a second person, a flip): chunks disagree for a while after a seam; the run-on removes it."""
     import imageio_ffmpeg
+
     from lab.pose.extract import extract_pose
 
     clip = tmp_path / "sports2d three times.mp4"  # 690 frames at 30 fps
@@ -103,6 +106,7 @@ def test_seams_on_two_people_and_a_flip_match_the_single_pass_exactly(samples, t
 def test_variable_frame_rate_chunks_still_match_the_single_pass(samples, tmp_path):
     """Seeking by the container's index can miss on variable frame rates: each seek is checked."""
     import imageio_ffmpeg
+
     from lab.pose.extract import extract_pose
 
     clip = tmp_path / "vfr.mp4"

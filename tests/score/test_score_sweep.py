@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import shared_path
+
 from lab.score.experiments import load_mocap, synthetic_view, view_gap_sweep
 
 pytestmark = pytest.mark.shared

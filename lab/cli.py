@@ -171,8 +171,12 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
          f"threshold {c.threshold:.2f}{', attempt mirrored' if c.mirrored else ''})")
     if c.relative_azimuth_deg is not None:
         _out(f"viewpoints differ by {c.relative_azimuth_deg:+.0f} degrees of azimuth")
+    if c.summary:
+        _out(c.summary)
     for line in c.feedback:
         _out(f"- {line}")
+    for line in c.cannot_judge:
+        _out(f"  ({line})")
     for w in c.warnings:
         _out(f"note: {w}")
     if save is not None:

@@ -62,7 +62,8 @@ ANALYSIS_FILES = {
     "reference_view.parquet": "per-frame camera pose of the coach's clip (absent without a camera view)",
     "attempt_view.parquet": "per-frame camera pose of the player's clip (absent without a camera view)",
     "path.parquet": "the DTW path: step, reference/attempt time (s from each clip's start) and frame",
-    "per_step.parquet": "per DTW step and joint angle: reference, attempt and difference (degrees), confidence, phase",
+    "per_step.parquet": "per DTW step and joint angle: reference, attempt and difference (degrees), confidence, phase, "
+                        "each clip's standard error (degrees)",
     "attempt_frames.parquet": "per player frame: deviation from the coach at each landmark (deg) and the "
                               "coach's ghost in the player's pixels",
 }
@@ -548,7 +549,8 @@ def comparison_record(c) -> dict[str, Any]:
             "mirror_costs": dict(c.mirror_costs), "slope": c.slope, "relative_azimuth_deg": c.relative_azimuth_deg,
             "reference": c.reference.to_dict(), "attempt": c.attempt.to_dict(),
             "joints": [j.to_dict() for j in c.joints], "feedback": list(c.feedback), "warnings": list(c.warnings),
-            "evidence": c.evidence.to_dict(), "settings": c.settings}
+            "evidence": c.evidence.to_dict(), "settings": c.settings, "cannot_judge": list(c.cannot_judge),
+            "summary": c.summary}
 
 
 def comparison_from_record(d: dict[str, Any], *, path_time_s: np.ndarray, per_step) -> Any:
@@ -563,7 +565,8 @@ def comparison_from_record(d: dict[str, Any], *, path_time_s: np.ndarray, per_st
                       reference=clip(d["reference"]), attempt=clip(d["attempt"]),
                       relative_azimuth_deg=d["relative_azimuth_deg"],
                       joints=[JointResult(**j) for j in d["joints"]], feedback=d["feedback"], warnings=d["warnings"],
-                      evidence=Evidence(**d["evidence"]), per_step=per_step, settings=d["settings"])
+                      evidence=Evidence(**d["evidence"]), per_step=per_step, settings=d["settings"],
+                      cannot_judge=list(d.get("cannot_judge", [])), summary=d.get("summary", ""))
 
 
 # ------------------------------------------------------------------------------ analyze

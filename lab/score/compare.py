@@ -24,6 +24,17 @@ from lab.features import ANGLE_WORDS, FeatureSet, compute_features, mirror_featu
 from lab.features.scale import KIND_WEIGHTS, POSITION_DEG_PER_TORSO, VELOCITY_S, scale_features
 from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
+from lab.score.uncertainty import (
+    FAMILY_ALPHA,
+    AngleErrorModel,
+    ClipErrorSource,
+    compute_family_z,
+    estimate_range_se_deg,
+    estimate_step_sd_deg,
+    load_angle_error_model,
+    measure_range_of_motion,
+    summarize_phase_differences,
+)
 
 __all__ = ["POSITION_DEG_PER_TORSO", "VELOCITY_S", "KIND_WEIGHTS", "scale_features"]
 
@@ -88,9 +99,18 @@ class ViewInfo:
         return out
 
 
+#: What a clip's track is, from its frame: its angles' errors follow (:class:`lab.score.uncertainty.ClipErrorSource`).
+SOURCE_KINDS = {"camera": "video", "lab": "mocap", "body": "body model"}
+
+
 @dataclasses.dataclass(frozen=True)
 class ClipInfo:
-    """One compared clip: where it came from, its size, how often a person was seen, its view."""
+    """One compared clip: where it came from, its size, how often a person was seen, its view.
+
+    ``source_kind`` is ``video`` (MediaPipe from a camera), ``mocap`` (motion
+    capture) or ``body model`` (a body-frame track, treated as video); None
+    when unknown (treated as video).
+    """
 
     path: str | None
     frames: int
@@ -98,10 +118,15 @@ class ClipInfo:
     duration_s: float
     detection_rate: float
     view: ViewInfo
+    source_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "frames": self.frames, "fps": self.fps, "duration_s": self.duration_s,
-                "detection_rate": self.detection_rate, "view": self.view.to_dict()}
+                "detection_rate": self.detection_rate, "view": self.view.to_dict(), "source_kind": self.source_kind}
+
+    def build_error_source(self) -> ClipErrorSource:
+        """How this clip's angles err: motion capture, or MediaPipe seen from its camera's azimuth."""
+        return ClipErrorSource.from_clip("lab" if self.source_kind == "mocap" else "camera", self.view.azimuth_deg)
 
 
 def describe_clip(track: PoseTrack, *, path: str | None = None, view: Any = None) -> ClipInfo:
@@ -126,7 +151,8 @@ def describe_clip(track: PoseTrack, *, path: str | None = None, view: Any = None
     return ClipInfo(path=path or track.meta.get("source"), frames=int(track.n_frames),
                     fps=round(float(track.fps), 3) if np.isfinite(track.fps) else None,
                     duration_s=round(float(track.time_s[-1] - track.time_s[0]), 3) if track.n_frames else 0.0,
-                    detection_rate=round(track.detection_rate(), 3), view=info)
+                    detection_rate=round(track.detection_rate(), 3), view=info,
+                    source_kind=SOURCE_KINDS.get(track.frame))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +162,15 @@ class JointResult:
     ``name`` is the coach's joint; ``attempt_joint`` the player's own joint it
     was matched with (the other side when the attempt was mirrored). The
     numbers are None when the joint was seen on fewer than 3 matched steps.
+
+    How sure (:mod:`lab.score.uncertainty`): ``standard_error_deg`` is the
+    standard error of a phase's mean difference (both clips; median over the
+    phases), ``threshold_deg`` the 95% minimal detectable difference (a phase
+    difference beyond it is reported; noise alone exceeds it in under 5% of
+    comparisons) and ``detectable_deg`` the difference that would be reported
+    9 times in 10, in whichever phase it happens (the largest over phases).
+    ``can_judge`` is False when these cameras cannot show a difference of
+    :data:`JUDGEABLE_MAX_DEG` (or the joint was not seen).
     """
 
     name: str
@@ -146,6 +181,10 @@ class JointResult:
     worst_attempt_time_s: float | None = None
     worst_deg: float | None = None
     confidence: float = 0.0
+    standard_error_deg: float | None = None
+    threshold_deg: float | None = None
+    detectable_deg: float | None = None
+    can_judge: bool = False
 
     @property
     def judged(self) -> bool:
@@ -156,7 +195,9 @@ class JointResult:
                "mean_signed_deg": self.mean_signed_deg, "worst_time_s": self.worst_time_s}
         if self.judged:
             out["worst_attempt_time_s"] = self.worst_attempt_time_s
-        out.update(worst_deg=self.worst_deg, confidence=self.confidence)
+        out.update(worst_deg=self.worst_deg, confidence=self.confidence,
+                   standard_error_deg=self.standard_error_deg, threshold_deg=self.threshold_deg,
+                   detectable_deg=self.detectable_deg, can_judge=self.can_judge)
         return out
 
 
@@ -180,7 +221,14 @@ class Evidence:
 @dataclasses.dataclass
 class Comparison:
     """Result of :func:`compare_features` / :func:`compare_tracks`. ``to_dict()`` is what
-    ``lab compare --json`` prints."""
+    ``lab compare --json`` prints.
+
+    ``feedback`` holds technique sentences only, each about a difference larger
+    than these recordings can show by chance; ``cannot_judge`` one sentence per
+    joint these cameras cannot judge; ``summary`` the whole movement in words
+    (what differs for a "different" verdict, what evidence is missing for
+    "uncertain").
+    """
 
     score: float
     distance: float
@@ -200,10 +248,18 @@ class Comparison:
     evidence: Evidence
     per_step: Any = None                    # pandas DataFrame: per path step x joint differences
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cannot_judge: list[str] = dataclasses.field(default_factory=list)
+    summary: str = ""
 
     def joint(self, name: str) -> JointResult:
         """The :class:`JointResult` of the coach's joint ``name``."""
         return next(j for j in self.joints if j.name == name)
+
+    def summarize_phases(self, *, model: AngleErrorModel | None = None):
+        """Per joint and phase: mean difference, standard error, threshold and detectable difference
+        (:func:`lab.score.uncertainty.summarize_phase_differences` on ``per_step``)."""
+        return summarize_phase_differences(self.per_step, reference=self.reference.build_error_source(),
+                                           attempt=self.attempt.build_error_source(), model=model)
 
     def to_dict(self) -> dict[str, Any]:
         f = _round
@@ -218,6 +274,7 @@ class Comparison:
                         "attempt_s": [f(self.path_time_s[0, 1]), f(self.path_time_s[-1, 1])]},
             "reference": self.reference.to_dict(), "attempt": self.attempt.to_dict(),
             "joints": [j.to_dict() for j in self.joints], "feedback": self.feedback,
+            "cannot_judge": self.cannot_judge, "summary": self.summary,
             "warnings": self.warnings, "evidence": self.evidence.to_dict(), "settings": self.settings,
         }
 
@@ -333,7 +390,7 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
                    threshold: float | None = None, lift: bool = True,
                    speeds: tuple[float, ...] = DEFAULT_SPEEDS,
                    reference_path: str | None = None, attempt_path: str | None = None,
-                   n_phases: int = 4) -> Comparison:
+                   n_phases: int = 4, error_model: AngleErrorModel | None = None) -> Comparison:
     """Compare an attempt with a reference movement, from any viewpoint.
 
     Lifts each track once, estimates each camera's view from the lifted track,
@@ -348,6 +405,8 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
         Use :mod:`lab.lift` for the body frame (else the basic body frame).
     reference_path, attempt_path : str, optional
         Reported as the clips' paths.
+    error_model : AngleErrorModel, optional
+        The joint-angle error model (default the shipped one, ``uncertainty.json``).
 
     Other parameters are those of :func:`compare_features`.
     """
@@ -364,7 +423,7 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
              for t, (b, how), p in zip((reference, attempt), lifted, (reference_path, attempt_path))]
     return compare_features(feats[0], feats[1], reference_info=clips[0], attempt_info=clips[1], mirror=mirror,
                             rate_hz=rate_hz, window_s=window_s, open_ends=open_ends, threshold=threshold,
-                            speeds=speeds, n_phases=n_phases, lift=lift,
+                            speeds=speeds, n_phases=n_phases, lift=lift, error_model=error_model,
                             notes=[str(w.message) for w in caught])
 
 
@@ -372,7 +431,7 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
                      attempt_info: ClipInfo, mirror: str = "auto", rate_hz: float = 30.0,
                      window_s: float | None = 0.3, open_ends: bool = True, threshold: float | None = None,
                      speeds: tuple[float, ...] = DEFAULT_SPEEDS, n_phases: int = 4, lift: bool = True,
-                     notes: list[str] | None = None) -> Comparison:
+                     notes: list[str] | None = None, error_model: AngleErrorModel | None = None) -> Comparison:
     """Score, verdict and feedback of two clips' features.
 
     Parameters
@@ -402,6 +461,9 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
         Recorded in ``settings`` (how the body frames were made).
     notes : list of str
         Warnings from earlier stages, reported first.
+    error_model : AngleErrorModel, optional
+        How MediaPipe's joint angles err (default :func:`lab.score.uncertainty.load_angle_error_model`):
+        each step's standard error, hence what a difference must exceed to be reported.
 
     Returns
     -------
@@ -409,7 +471,10 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
         ``distance`` = RMS of the degree-equivalent feature differences along
         the DTW path; ``score`` = :func:`score_from_distance`; ``verdict`` =
         "same" / "different", or "uncertain" when the evidence is too thin
-        (see ``evidence`` and ``warnings``).
+        (see ``evidence`` and ``warnings``). ``feedback`` (only for "same"):
+        per joint and phase, differences beyond the 95% minimal detectable
+        difference; ``cannot_judge``: joints these cameras cannot judge;
+        ``summary``: the whole movement in words.
     """
     import pandas as pd
 
@@ -440,16 +505,26 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     span = path_t[-1, 0] - path_t[0, 0]
     edges = path_t[0, 0] + span * np.arange(n_phases + 1) / n_phases
     phase = np.clip(np.searchsorted(edges, path_t[:, 0], side="right") - 1, 0, n_phases - 1) + 1
+    # each step's standard error in each clip, from the feature's confidence there (lab.score.uncertainty)
+    model = error_model or load_angle_error_model()
+    ref_src, att_src = ref_d.build_error_source(), att_d.build_error_source()
+    se_ref = np.stack([estimate_step_sd_deg(n, ref_fs.confidence[path[:, 0], i], ref_src, model=model)
+                       for n, i in zip(names, ang)], 1)
+    se_att = np.stack([estimate_step_sd_deg(o, att_used.confidence[path[:, 1], i], att_src, model=model)
+                       for o, i in zip(own, ang)], 1)
     per_step = pd.DataFrame({
         "step": np.tile(np.arange(L), A), "reference_time_s": np.tile(path_t[:, 0], A),
         "attempt_time_s": np.tile(path_t[:, 1], A), "joint": np.repeat(names, L),
         "attempt_joint": np.repeat(own, L), "reference_deg": X.T.ravel(), "attempt_deg": Y.T.ravel(),
-        "difference_deg": diff.T.ravel(), "confidence": C.T.ravel(), "phase": np.tile(phase, A)})
+        "difference_deg": diff.T.ravel(), "confidence": C.T.ravel(), "phase": np.tile(phase, A),
+        "reference_se_deg": se_ref.T.ravel(), "attempt_se_deg": se_att.T.ravel()})
+    phases = summarize_phase_differences(per_step, reference=ref_src, attempt=att_src, model=model)
     joints = []
     for k, n in enumerate(names):
         ok = np.isfinite(diff[:, k]) & (C[:, k] > 0.05)
+        sure = _joint_uncertainty(phases[phases["joint"] == n])
         if ok.sum() < 3:
-            joints.append(JointResult(name=n, attempt_joint=own[k]))
+            joints.append(JointResult(name=n, attempt_joint=own[k], **sure))
             continue
         d, c = diff[ok, k], C[ok, k]
         iw = int(np.argmax(np.abs(d) * c))
@@ -458,9 +533,8 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
                                   mean_signed_deg=round(float(np.average(d, weights=c)), 2),
                                   worst_time_s=round(float(path_t[ok][iw, 0]), 3),
                                   worst_attempt_time_s=round(float(path_t[ok][iw, 1]), 3),
-                                  worst_deg=round(float(d[iw]), 2), confidence=round(float(c.mean()), 3)))
+                                  worst_deg=round(float(d[iw]), 2), confidence=round(float(c.mean()), 3), **sure))
     joints.sort(key=lambda j: -(j.mean_abs_deg or 0.0) * (j.confidence or 0.0))
-    feedback = feedback_sentences(per_step, n_sentences=3)
 
     # --- evidence
     rel = None
@@ -493,13 +567,26 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
         verdict = "same" if distance <= threshold else "different"
     if verdict != "uncertain" and margin < 0.1:
         warn.append(f"the distance {distance:.1f} is within 10% of the threshold {threshold:.1f}: a close call")
+    # --- words: technique only for the same movement, and only beyond what these cameras can show
+    judgeable = {j.name for j in joints if j.can_judge}
+    feedback = feedback_sentences(phases, judgeable=judgeable, n_sentences=3) if verdict == "same" else []
+    cannot = describe_unjudged_joints(joints, per_step)
+    if verdict == "same":
+        summary = summarize_same(score=score, feedback=feedback, joints=joints, mirrored=bool(mirrored))
+    elif verdict == "different":
+        summary = summarize_different(ref_fs, att_used, reference_source=ref_src, attempt_source=att_src,
+                                      mirrored=bool(mirrored), model=model)
+    else:
+        summary = ("Uncertain: " + "; ".join(thin) + ". No technique advice until both clips show the whole "
+                   "movement with the person in view.")
     settings = {"rate_hz": rate_hz, "window_s": window_s, "open_ends": open_ends, "mirror": mirror,
                 "lift": lift, "n_phases": n_phases, "speeds": list(speeds), "speed_used": best.speed}
     return Comparison(score=score, distance=distance, threshold=threshold,
                       threshold_provenance=provenance, verdict=verdict, mirrored=bool(mirrored),
                       mirror_costs=best.tried, path_time_s=path_t, slope=best.slope, reference=ref_d,
                       attempt=att_d, relative_azimuth_deg=rel, joints=joints, feedback=feedback,
-                      warnings=warn, evidence=evidence, per_step=per_step, settings=settings)
+                      warnings=warn, evidence=evidence, per_step=per_step, settings=settings,
+                      cannot_judge=cannot, summary=summary)
 
 
 def _pretty(name: str) -> str:
@@ -524,43 +611,177 @@ def describe_difference(joint: str, difference_deg: float, time_s: float) -> str
     return f"{subject} {verb} than the coach at {time_s:.1f} s"
 
 
-def feedback_sentences(per_step, *, n_sentences: int = 3, min_deg: float = 8.0) -> list[str]:
-    """The largest confident departures, one sentence per joint, per phase.
+#: A joint whose detectable difference exceeds this (degrees) cannot be judged from these cameras.
+JUDGEABLE_MAX_DEG = 60.0
 
-    Joints are named as the coach's (``joint``); when the attempt was compared
-    as a mirror image (``attempt_joint`` differs), the player's own side is
-    named and the coach's side given in brackets.
+#: Body parts named in a movement summary, and the angles that move them.
+BODY_PARTS: dict[str, tuple[str, ...]] = {
+    "arms": ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder"),
+    "legs": ("left_knee", "right_knee", "left_hip", "right_hip", "left_ankle", "right_ankle",
+             "left_hip_abduction", "right_hip_abduction"),
+    "trunk": ("trunk_lean",),
+    "head": ("neck",),
+}
 
-    Looks, for every joint and phase, at the confidence-weighted mean signed
-    difference; the ``n_sentences`` largest (at least ``min_deg``) become
-    sentences timed at the moment of the largest difference in that phase.
+
+def _joint_uncertainty(rows) -> dict[str, Any]:
+    """JointResult's uncertainty fields from one joint's rows of the phase table."""
+    seen = rows[rows["steps"] >= 3]
+    if seen.empty or not np.isfinite(seen["detectable_deg"]).any():
+        return {"can_judge": False}
+    det = float(seen["detectable_deg"].max())
+    return {"standard_error_deg": round(float(seen["se_deg"].median()), 2),
+            "threshold_deg": round(float(seen["threshold_deg"].max()), 2), "detectable_deg": round(det, 2),
+            "can_judge": bool(det <= JUDGEABLE_MAX_DEG)}
+
+
+def feedback_sentences(phases, *, judgeable: set[str] | None = None, n_sentences: int = 3) -> list[str]:
+    """Technique sentences: per joint, the phase whose difference most exceeds what noise can make.
+
+    Parameters
+    ----------
+    phases : DataFrame
+        :func:`lab.score.uncertainty.summarize_phase_differences` (one row per joint and phase).
+    judgeable : set of str, optional
+        The coach's joints these cameras can judge (default: all).
+    n_sentences : int
+        At most this many sentences, one per joint, largest ``|mean| / threshold`` first.
+
+    A sentence appears only where the phase's mean difference exceeds its
+    ``threshold_deg`` (the 95% minimal detectable difference). It names the
+    player's own joint (``attempt_joint``: the other side when the attempt was
+    matched as a mirror image) and no side of the coach's, so the words never
+    mix sides; it is timed on the coach's clip at the largest difference of
+    that phase and says the phase mean with its 95% interval.
     """
-    df = per_step[np.isfinite(per_step["difference_deg"]) & (per_step["confidence"] > 0.05)]
-    cands = []
-    for (joint, phase), g in df.groupby(["joint", "phase"]):
-        if len(g) < 3:
-            continue
-        m = float(np.average(g["difference_deg"], weights=g["confidence"]))
-        same_sign = g[np.sign(g["difference_deg"]) == np.sign(m)]
-        if same_sign.empty:
-            continue
-        iw = (same_sign["difference_deg"].abs() * same_sign["confidence"]).idxmax()
-        cands.append((abs(m) * float(g["confidence"].mean()), joint, phase, m,
-                      float(df.loc[iw, "reference_time_s"]), float(df.loc[iw, "difference_deg"])))
-    cands.sort(reverse=True)
+    ok = phases[np.isfinite(phases["threshold_deg"]) & (phases["mean_deg"].abs() > phases["threshold_deg"])]
+    if judgeable is not None:
+        ok = ok[ok["joint"].isin(judgeable)]
+    ok = ok.assign(excess=ok["mean_deg"].abs() / ok["threshold_deg"]).sort_values("excess", ascending=False)
     out, used = [], set()
-    for _, joint, phase, m, t, worst in cands:
-        if joint in used or abs(m) < min_deg:
+    for r in ok.itertuples():
+        if r.joint in used:
             continue
-        used.add(joint)
-        own = joint
-        if "attempt_joint" in df.columns:
-            own = str(df.loc[df["joint"] == joint, "attempt_joint"].iloc[0])
-        text = describe_difference(own, worst, t)
-        text = text[0].upper() + text[1:]
-        if own != joint:
-            text = text.replace(" than the coach", f" than the coach's {_pretty(joint)}", 1)
-        out.append(text + f" (phase {phase}, {abs(m):.0f} degrees on average)")
+        used.add(r.joint)
+        text = describe_difference(r.attempt_joint, r.worst_deg, r.worst_time_s)
+        half = 1.96 * r.se_deg
+        out.append(text[0].upper() + text[1:] + f" (phase {r.phase}, {abs(r.mean_deg):.0f} \u00b1 {half:.0f} degrees "
+                                                 "on average)")
         if len(out) >= n_sentences:
             break
     return out
+
+
+def describe_unjudged_joints(joints: list[JointResult], per_step) -> list[str]:
+    """One sentence per joint these cameras cannot judge, naming the player's own side and which camera limits it."""
+    out = []
+    for j in joints:
+        if j.can_judge:
+            continue
+        rows = per_step[per_step["joint"] == j.name]
+        who = "these cameras"
+        if j.detectable_deg is None:
+            out.append(f"The {_pretty(j.attempt_joint)} can't be judged: it is not seen well enough in these clips")
+            continue
+        ref_se, att_se = float(np.nanmedian(rows["reference_se_deg"])), float(np.nanmedian(rows["attempt_se_deg"]))
+        if att_se > 1.5 * ref_se:
+            who = "the player's camera"
+        elif ref_se > 1.5 * att_se:
+            who = "the coach's camera"
+        out.append(f"The {_pretty(j.attempt_joint)} can't be judged from {who}: only a difference above "
+                   f"{j.detectable_deg:.0f} degrees would show")
+    return out
+
+
+def summarize_same(*, score: float, feedback: list[str], joints: list[JointResult], mirrored: bool) -> str:
+    """The whole movement in words for a "same" verdict."""
+    text = f"Same movement (score {score:.0f}/100)."
+    if feedback:
+        text += f" {len(feedback)} difference{'s' if len(feedback) > 1 else ''} larger than these cameras can show."
+    else:
+        best = min((j for j in joints if j.can_judge), key=lambda j: j.detectable_deg, default=None)
+        text += " No difference larger than these cameras can show"
+        text += (f" (the smallest they could: {best.detectable_deg:.0f} degrees at the {_pretty(best.attempt_joint)})."
+                 if best is not None else ".")
+    n_cannot = sum(not j.can_judge for j in joints)
+    if n_cannot:
+        text += f" {n_cannot} of {len(joints)} joints can't be judged from these cameras."
+    if mirrored:
+        text += " Compared as the coach's mirror image: left and right are the player's own."
+    return text
+
+
+def measure_body_part_motion(fs: FeatureSet, source: ClipErrorSource, *, model: AngleErrorModel,
+                             own_names: dict[str, str] | None = None):
+    """Per angle of one clip: range of motion (degrees, 5th to 95th percentile) and its standard error.
+
+    Returns a DataFrame ``joint, own_joint, part, range_deg, range_se_deg``.
+    """
+    import pandas as pd
+
+    rows = []
+    for part, members in BODY_PARTS.items():
+        for joint in members:
+            if joint not in fs.names:
+                continue
+            k = fs.names.index(joint)
+            own = (own_names or {}).get(joint, joint)
+            sd = estimate_step_sd_deg(own, fs.confidence[:, k], source, model=model)
+            rows.append({"joint": joint, "own_joint": own, "part": part,
+                         "range_deg": measure_range_of_motion(fs.values[:, k], fs.confidence[:, k]),
+                         "range_se_deg": estimate_range_se_deg(sd[fs.confidence[:, k] > 0.05],
+                                                               bias_fraction=0.0 if source.mocap
+                                                               else model.bias_fraction)})
+    return pd.DataFrame(rows)
+
+
+def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference_source: ClipErrorSource,
+                        attempt_source: ClipErrorSource, mirrored: bool = False,
+                        model: AngleErrorModel | None = None, alpha: float = FAMILY_ALPHA) -> str:
+    """What differs at the level of the whole movement: which body parts move in one clip and not the other.
+
+    A joint moves in a clip when its range of motion exceeds what noise makes
+    (``z * range_se``); two clips' ranges differ when their difference exceeds
+    ``z * sqrt(se_1^2 + se_2^2)``, z Bonferroni over every joint and clip at
+    ``alpha``. ``attempt`` is the attempt as compared (mirrored if it was):
+    its joints are named as the player's own.
+    """
+    model = model or load_angle_error_model()
+    ref = measure_body_part_motion(reference, reference_source, model=model)
+    own = {n: (swap_side(n) if mirrored else n) for n in attempt.names}
+    att = measure_body_part_motion(attempt, attempt_source, model=model, own_names=own)
+    m = ref.merge(att, on=["joint", "part"], suffixes=("_ref", "_att"))
+    z = compute_family_z(2 * len(m), alpha=alpha)
+    m["moves_ref"] = m["range_deg_ref"] > z * m["range_se_deg_ref"]
+    m["moves_att"] = m["range_deg_att"] > z * m["range_se_deg_att"]
+    m["gap"] = m["range_deg_att"] - m["range_deg_ref"]
+    m["gap_z"] = m["gap"] / np.hypot(m["range_se_deg_ref"], m["range_se_deg_att"])
+    phrases, both = [], []
+    for part, g in m.groupby("part", sort=False):
+        g = g[np.isfinite(g["gap_z"])]
+        if g.empty:
+            continue
+        sig = g[g["gap_z"].abs() > z]
+        if sig.empty:
+            if g["moves_ref"].any() and g["moves_att"].any():
+                both.append(part)
+            continue
+        r = sig.loc[sig["gap_z"].abs().idxmax()]
+        if r["gap"] > 0:
+            more, less = "player", "coach"
+            name, rng, other, other_moves = r["own_joint_att"], r["range_deg_att"], r["range_deg_ref"], r["moves_ref"]
+        else:
+            more, less = "coach", "player"
+            name, rng, other, other_moves = r["own_joint_ref"], r["range_deg_ref"], r["range_deg_att"], r["moves_att"]
+        s = "" if part.endswith("s") else "s"
+        tail = (f"while the {less}'s hardly move{s}" if not other_moves
+                else f"against {other:.0f} in the {less}'s clip")
+        phrases.append(f"the {more}'s {part} move{s} (the {_pretty(name)} through {rng:.0f} degrees) {tail}")
+    if phrases:
+        text = "Different movement: " + "; ".join(phrases) + "."
+    else:
+        text = ("Different movement: no body part's range of motion differs by more than these cameras can show; "
+                "the two differ in the shape and timing of the movement.")
+    if both:
+        text += f" The {' and the '.join(both)} move in both clips."
+    return text

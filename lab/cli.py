@@ -8,6 +8,7 @@ interrupted); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -475,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, *click_abort):
+        # a notebook kernel cut short leaves an asyncio task whose "Kernel died" error
+        # asyncio would print, with a traceback, when the task is collected
+        logging.getLogger("asyncio").disabled = True
         print("error: interrupted; nothing partial was kept", file=sys.stderr)
         return 130
     except Exception as exc:  # unexpected: still one line unless --debug

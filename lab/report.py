@@ -242,8 +242,14 @@ def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: 
     temporary folder inside ``output_dir`` and moved into place at the end,
     ``report.html`` last; other files in ``output_dir`` are left alone.
     """
+    import dataclasses
+
     notebook = notebooks_dir() / COMPARE_NOTEBOOK
     out = Path(output_dir)
+    # the notebook's kernel runs in another folder: a video named relative to this one must still be found
+    analysis = dataclasses.replace(
+        analysis, **{k: str(Path(v).resolve()) for k in ("reference_video", "attempt_video")
+                     if (v := getattr(analysis, k)) is not None and Path(v).exists()})
     tmp = _staging(out)
     try:
         saved = analysis.save(tmp / ANALYSIS_DIR)

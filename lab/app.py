@@ -144,16 +144,51 @@ def _error_html(text: str) -> str:
     return f'<div class="lab-error" style="color:#b00020;font-weight:bold">&#9888; {html.escape(text)}</div>'
 
 
+def _joints_html(joints: list[dict[str, Any]]) -> str:
+    """The per-joint table of a stored result: the player's own joint, its mean difference (shaded only
+    beyond that joint's threshold, never red inside the noise) and its detectable difference, or
+    "can't be judged" in words."""
+    from lab.report import tint_by_noise_ratio
+
+    def ratio(j: dict[str, Any]) -> float:
+        m, t = j.get("mean_signed_deg"), j.get("threshold_deg")
+        return abs(m) / t if m is not None and t else -1.0
+
+    rows = []
+    for j in sorted(joints, key=lambda j: (not j.get("can_judge"), -ratio(j))):
+        own = html.escape(str(j.get("attempt_joint") or j.get("name", "")).replace("_", " "))
+        m, det = j.get("mean_signed_deg"), j.get("detectable_deg")
+        if not j.get("can_judge"):
+            words = f"only a difference above {det:.0f} would show" if det is not None else "not seen"
+            rows.append(f'<tr class="lab-unjudged" style="color:#999"><td>{own}</td>'
+                        f'<td style="text-align:right">{"-" if m is None else f"{m:+.0f}"}</td>'
+                        f"<td>can't be judged ({words})</td></tr>")
+            continue
+        style = tint_by_noise_ratio(ratio(j))
+        rows.append(f'<tr><td>{own}</td><td style="{style};text-align:right">{"-" if m is None else f"{m:+.0f}"}'
+                    f'</td><td style="text-align:right">{det:.0f}</td></tr>')
+    return ('<table class="lab-joints" style="border-collapse:collapse"><thead><tr><th>joint (player\'s own)</th>'
+            "<th>mean difference (deg)</th><th>detectable (deg)</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
+
+
 def _verdict_html(row: dict[str, Any], result: dict[str, Any]) -> str:
     color = {"same": "#1b7f3b", "different": "#b00020"}.get(row["verdict"], "#a66a00")
     fb = "".join(f"<li>{html.escape(s)}</li>" for s in result.get("feedback", []))
     notes = "".join(f"<li>{html.escape(s)}</li>" for s in result.get("warnings", []))
-    mirrored = " (compared with the mirror image)" if row.get("mirrored") else ""
+    mirrored = (" (compared with the mirror image: left and right are the player's own)"
+                if row.get("mirrored") else "")
+    summary = result.get("summary")
+    joints = [j for j in result.get("joints", []) if "detectable_deg" in j]
     return (f'<h2 class="lab-verdict" style="color:{color};margin:0.3em 0">Verdict: {html.escape(row["verdict"].upper())}'
             f' &mdash; score {row["score"]:.0f}/100</h2>'
             f'<div>distance {row["distance"]:.2f} (threshold {result.get("threshold", float("nan")):.2f}){mirrored}; '
             f'attempt id <code>{html.escape(row["id"])}</code></div>'
-            + (f"<ul>{fb}</ul>" if fb else "") + (f"<div>Notes:</div><ul>{notes}</ul>" if notes else ""))
+            + (f'<p class="lab-summary">{html.escape(summary)}</p>' if summary else "")
+            + (f"<div><b>What to work on</b></div><ul>{fb}</ul>" if fb else "")
+            + (f"<details><summary>Joint by joint: what these cameras can show</summary>{_joints_html(joints)}"
+               "</details>" if joints else "")
+            + (f"<div>Notes:</div><ul>{notes}</ul>" if notes else ""))
 
 
 def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTES):

@@ -63,7 +63,11 @@ _VERDICT_WORDS = {
 
 
 def headline_html(report: Analysis) -> str:
-    """Verdict, score and the top feedback in words a coach reads (an HTML fragment)."""
+    """Verdict, score, the summary and the feedback in words a coach reads (an HTML fragment).
+
+    Every joint named is the player's own (the feedback, the joints that can't be
+    judged); a mirrored match says so once, and that left and right are the player's.
+    """
     c = report.comparison
     cls, title, sentence = _VERDICT_WORDS.get(c.verdict, ("lab-mid", c.verdict, ""))
     parts = [f'<div class="lab-verdict {cls}"><b>{html.escape(title)}</b> &mdash; score '
@@ -71,10 +75,16 @@ def headline_html(report: Analysis) -> str:
              f'(50 is the same/different line.)</span></div>']
     if c.mirrored:
         parts.append("<p>The player did the movement with the other side (mirror image); it was compared "
-                     "as such.</p>")
+                     "as such. Left and right below are the player's own.</p>")
+    if c.summary:
+        parts.append(f'<p class="lab-summary">{html.escape(c.summary)}</p>')
     if c.feedback:
         parts.append("<p><b>What to work on</b></p><ul>"
                      + "".join(f"<li>{html.escape(s)}</li>" for s in c.feedback) + "</ul>")
+    if c.cannot_judge:
+        parts.append(f'<details class="lab-cannot-judge"><summary>{len(c.cannot_judge)} of {len(c.joints)} joints '
+                     "can't be judged from these cameras</summary><ul>"
+                     + "".join(f"<li>{html.escape(s)}</li>" for s in c.cannot_judge) + "</ul></details>")
     small = list(c.warnings) + list(report.notes)
     if small:
         parts.append('<p style="color:#666;font-size:0.85em">Notes: '
@@ -85,31 +95,96 @@ def headline_html(report: Analysis) -> str:
     return "\n".join(parts)
 
 
-def feedback_table_html(table, *, max_deg: float = 30.0) -> str:
-    """HTML table with cells shaded white -> red by the size of the difference."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+def tint_by_noise_ratio(ratio: float) -> str:
+    """A CSS background for a cell whose |difference| / threshold is ``ratio``: none inside the noise
+    (below 1), pale yellow just beyond it to pale red at :data:`lab.viz.draw.NOISE_RATIO_RED` times."""
+    from lab.viz.draw import color_by_noise_ratio
+
+    if not np.isfinite(ratio) or ratio <= 1.0:
+        return "background:#fff"
+    rgb = color_by_noise_ratio(np.array([ratio]))[0]
+    return "background:rgb({},{},{})".format(*(int(round(255 - 0.45 * (255 - v))) for v in rgb))
+
+
+def _signed(value_deg: float) -> str:
+    return "0" if round(value_deg) == 0 else f"{value_deg:+.0f}"
+
+
+def feedback_table_html(table) -> str:
+    """HTML of :func:`lab.score.deviation.build_joint_table`: a cell is shaded only where its phase's
+    difference exceeds that joint's threshold (yellow just beyond it, red at twice it); a joint that
+    can't be judged is grey, with "can't be judged" in words."""
+    phases = [c for c in table.columns if str(c).startswith("phase ")]
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in phases + ["detectable (deg)"])
     rows = []
     for name, row in table.iterrows():
+        judged = bool(row.get("can judge", True))
+        threshold = float(row.get("threshold (deg)", np.nan))
         cells = []
-        for v in row.to_numpy(dtype=float):
+        for c in phases:
+            v = float(row[c])
             if not np.isfinite(v):
                 cells.append('<td style="color:#aaa">-</td>')
-                continue
-            u = min(1.0, abs(v) / max_deg)
-            bg = f"rgb(255,{int(255 - 150 * u)},{int(255 - 150 * u)})"
-            cells.append(f'<td style="background:{bg};text-align:right">{v:+.0f}</td>')
-        rows.append(f"<tr><th style='text-align:left'>{html.escape(str(name))}</th>{''.join(cells)}</tr>")
+            elif not judged:
+                cells.append(f'<td style="color:#999;text-align:right">{_signed(v)}</td>')
+            else:
+                style = tint_by_noise_ratio(abs(v) / threshold if threshold > 0 else np.nan)
+                cells.append(f'<td style="{style};text-align:right">{_signed(v)}</td>')
+        det = float(row.get("detectable (deg)", np.nan))
+        if judged and np.isfinite(det):
+            cells.append(f'<td style="text-align:right">{det:.0f}</td>')
+        else:
+            words = "can't be judged" + (f" (only a difference above {det:.0f} would show)" if np.isfinite(det)
+                                         else " (not seen)")
+            cells.append(f'<td class="lab-unjudged" style="color:#999">{words}</td>')
+        style = "text-align:left" + ("" if judged else ";color:#999;font-weight:normal")
+        rows.append(f"<tr><th style='{style}'>{html.escape(str(name))}</th>{''.join(cells)}</tr>")
     return (f"<table><thead><tr><th>{html.escape(str(table.index.name or ''))}</th>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360,
-                        max_deviation_deg: float = 40.0) -> np.ndarray:
+def measure_noise_ratio(report: Analysis) -> np.ndarray:
+    """Per player frame and landmark, |difference| / that joint's threshold (NaN where no joint that can
+    be judged sits); what colours the player's skeleton (:func:`lab.viz.color_by_noise_ratio`)."""
+    from lab.score.deviation import measure_noise_ratio_per_frame
+
+    c = report.comparison
+    thresholds = {j.name: (j.threshold_deg if j.can_judge else None) for j in c.joints}
+    return measure_noise_ratio_per_frame(c.per_step, report.attempt.time_s, report.attempt.keypoints,
+                                         thresholds_deg=thresholds, mirrored=c.mirrored)
+
+
+def plot_report_curves(report: Analysis, *, n_joints: int = 4):
+    """The ``n_joints`` joints closest to a reported difference (those that can be judged first): coach and
+    player along the matched time with their 95% bands, each titled by the player's own joint and what
+    it takes to show a difference there (:func:`lab.viz.plot_angle_bands`)."""
+    from lab.score.deviation import collect_angle_curves, rank_joints_by_noise_ratio
+    from lab.viz import plot_angle_bands
+
+    c = report.comparison
+    names = rank_joints_by_noise_ratio(c)[:n_joints]
+    by_name = {j.name: j for j in c.joints}
+    titles = {}
+    for n in names:
+        j = by_name[n]
+        own = j.attempt_joint.replace("_", " ")
+        if j.detectable_deg is None:
+            titles[n] = f"{own}: can't be judged (not seen)"
+        elif not j.can_judge:
+            titles[n] = f"{own}: can't be judged (only a difference above {j.detectable_deg:.0f} deg would show)"
+        else:
+            titles[n] = f"{own}: detectable {j.detectable_deg:.0f} deg"
+    return plot_angle_bands(collect_angle_curves(c.per_step, joints=names), titles=titles)
+
+
+def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360) -> np.ndarray:
     """Matched moments: coach frame | player frame with coloured skeleton and the coach's ghost.
 
-    ``n`` rows spread over the DTW path; returns one RGB image.
+    ``n`` rows spread over the DTW path; returns one RGB image. The player's joints
+    are coloured by :func:`measure_noise_ratio` (:func:`lab.viz.color_by_noise_ratio`:
+    green inside the noise, red only well beyond it, grey where it can't be judged).
     """
-    from lab.viz.draw import deviation_colors, draw_ghost, draw_skeleton, fit_height, label_image, read_frames
+    from lab.viz.draw import color_by_noise_ratio, draw_ghost, draw_skeleton, fit_height, label_image, read_frames
 
     if report.attempt_video is None or (report.reference_video is None and report.ghost_px is None):
         raise ValueError("side-by-side frames need the player's video and the coach's video or ghost")
@@ -119,6 +194,7 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360,
     att_frames = read_frames(report.attempt_video, p[:, 1], max_side_px=None)
     rows = []
     ref, att = report.reference, report.attempt
+    ratio = measure_noise_ratio(report)
     for r, a in p:
         fa = fit_height(att_frames[int(a)], height_px)
         sa = fa.shape[1] / float(att.meta.get("width") or att_frames[int(a)].shape[1])
@@ -133,7 +209,7 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360,
             coach_label = "coach 3D, player's view,"
         if report.ghost_px is not None:
             fa = draw_ghost(fa, report.ghost_px[a] * sa, keypoints=att.keypoints)
-        cols = deviation_colors(report.deviation_deg[a], max_value=max_deviation_deg)
+        cols = color_by_noise_ratio(ratio[a])
         fa = draw_skeleton(fa, att.image_px[a] * sa, keypoints=att.keypoints, colors_per_joint=cols)
         fr = label_image(fr, f"{coach_label} {ref.time_s[r] - ref.time_s[0]:.2f}s")
         fa = label_image(fa, f"player {att.time_s[a] - att.time_s[0]:.2f}s")
@@ -147,19 +223,20 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360,
     return np.concatenate(grid_rows, axis=0)
 
 
-def overlay_frames(report: Analysis, *, height_px: int = 480, max_deviation_deg: float = 40.0):
-    """Frames of the side-by-side overlay video (see :func:`lab.viz.render_overlay_video`)."""
+def overlay_frames(report: Analysis, *, height_px: int = 480):
+    """Frames of the side-by-side overlay video (see :func:`lab.viz.render_overlay_video`), the player's
+    joints coloured as in :func:`side_by_side_frames`."""
     from lab.viz import render_overlay_video
 
     return render_overlay_video(report.reference_video, report.reference, report.attempt_video,
                                 report.attempt, path=report.path_frames, ghost_px=report.ghost_px,
-                                deviation=report.deviation_deg, max_deviation=max_deviation_deg,
-                                height_px=height_px)
+                                noise_ratio=measure_noise_ratio(report), height_px=height_px)
 
 
 def _media_path(report: Analysis, kind: str, suffix: str, **params: Any) -> Path:
     """Where a rendered picture or video of ``report`` is cached: keyed by everything drawn on it (tracks,
-    DTW path, deviations, ghost), the videos' content, the parameters and the drawing code."""
+    DTW path, deviations and their colouring against the noise, ghost), the videos' content, the
+    parameters and the drawing code."""
     import hashlib
     import json
 
@@ -169,7 +246,7 @@ def _media_path(report: Analysis, kind: str, suffix: str, **params: Any) -> Path
     h = hashlib.sha256(json.dumps([kind, params, source_digest("viz", "export", "report")], default=str).encode())
     for t in (report.reference, report.attempt):
         h.update(track_digest(t).encode())
-    for a in (report.path_frames, report.deviation_deg, report.ghost_px):
+    for a in (report.path_frames, report.deviation_deg, report.ghost_px, measure_noise_ratio(report)):
         h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
     for v in (report.reference_video, report.attempt_video):
         h.update((sha256_file(v) if v and Path(v).is_file() else "-").encode())
@@ -210,7 +287,8 @@ def video_html(relative_path: str) -> str:
     src = html.escape(relative_path, quote=True)
     return (f'<video src="{src}" controls muted playsinline style="max-width:100%"></video>'
             f'<p><a href="{src}">Download the side-by-side video</a> (coach left, player right with the '
-            f'coach as a white dashed ghost; joints green = close to the coach, red = far).</p>')
+            f'coach as a white dashed ghost; joints green = no difference these cameras can show, yellow to '
+            f'red = beyond it, grey = can\'t be judged).</p>')
 
 
 def load_report_analysis(analysis: str | Path | None, *, draw_only: bool = False) -> Analysis:

@@ -29,6 +29,35 @@ def _upload(path: Path, name: str | None = None) -> tuple[dict, ...]:
 
 
 # ------------------------------------------------------------------ in-process (fast)
+def test_verdict_shows_each_joints_detectable_difference_in_the_players_own_sides():
+    import html
+    import re
+
+    from lab.app import _verdict_html
+    row = {"verdict": "same", "score": 62.0, "distance": 6.1, "id": "a-1", "mirrored": True}
+    joints = [
+        # the coach's left knee is the player's right knee (mirrored); 5 degrees, inside its 9-degree threshold
+        {"name": "left_knee", "attempt_joint": "right_knee", "mean_signed_deg": 5.0, "threshold_deg": 9.0,
+         "detectable_deg": 13.0, "can_judge": True},
+        {"name": "trunk_lean", "attempt_joint": "trunk_lean", "mean_signed_deg": -30.0, "threshold_deg": 10.0,
+         "detectable_deg": 14.0, "can_judge": True},
+        {"name": "right_elbow", "attempt_joint": "left_elbow", "mean_signed_deg": 40.0, "threshold_deg": 80.0,
+         "detectable_deg": 118.0, "can_judge": False},
+    ]
+    page = _verdict_html(row, {"threshold": 7.9, "feedback": [], "summary": "Same movement (score 62/100).",
+                               "joints": joints, "warnings": []})
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "detectable (deg)" in text and "Same movement (score 62/100)." in text
+    assert "left and right are the player's own" in text
+    rows = {html.unescape(re.sub(r"<[^>]+>", "|", r)).strip("|").split("|")[0]: r
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", page)[1:]}
+    assert set(rows) == {"right knee", "trunk lean", "left elbow"}       # the player's own joints only
+    assert "background:#fff" in rows["right knee"] and "rgb(" not in rows["right knee"]   # inside the noise
+    assert "rgb(" in rows["trunk lean"]                                  # three times its threshold
+    assert "can't be judged (only a difference above 118 would show)" in html.unescape(rows["left elbow"])
+    assert "background" not in rows["left elbow"]
+
+
 def test_upload_checks(tmp_path, samples):
     item = _upload(samples["pose2sim/cam01.mp4"])[0]
     p = upload_to_file(item, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -18,7 +19,13 @@ from lab.export.html import export_html, find_external_references
 from lab.export.video import write_h264
 from lab.io import LabError
 from lab.report import read_pairs, write_analysis_report, write_index, write_report
-from lab.score.deviation import deviation_per_frame, feedback_table, path_to_frames
+from lab.score.deviation import (
+    build_joint_table,
+    deviation_per_frame,
+    feedback_table,
+    measure_noise_ratio_per_frame,
+    path_to_frames,
+)
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -62,6 +69,91 @@ def test_feedback_table_means_per_phase():
     assert t.loc["left knee", "phase 1"] == -15.0            # mean of -10, -20
     assert t.loc["left knee", "phase 2"] == -30.0
     assert t.loc["right elbow", "phase 2"] == 5.0
+
+
+def test_noise_ratio_divides_by_each_joints_threshold_and_leaves_unjudged_joints_out():
+    from lab.pose.track import BLAZEPOSE_KEYPOINTS as KP
+    t = np.array([0.0, 0.1, 0.2])
+    r = measure_noise_ratio_per_frame(_per_step(), t, KP, thresholds_deg={"left_knee": 20.0, "right_elbow": None})
+    np.testing.assert_allclose(r[:, KP.index("left_knee")], [0.5, 1.0, 1.5])
+    assert np.isnan(r[:, KP.index("right_elbow")]).all()          # can't be judged: no colour but grey
+    mir = measure_noise_ratio_per_frame(_per_step(), t, KP, thresholds_deg={"left_knee": 20.0}, mirrored=True)
+    np.testing.assert_allclose(mir[:, KP.index("right_knee")], [0.5, 1.0, 1.5])   # the player's own knee
+    assert np.isnan(mir[:, KP.index("left_knee")]).all()
+
+
+def _comparison(*, mirrored: bool = False):
+    """A comparison-like record: a left knee 10-30 degrees off with a 12 degree threshold, a right elbow
+    5 off with a 20 degree threshold, and a neck these cameras can't judge."""
+    from types import SimpleNamespace
+
+    from lab.pose.sides import swap_side
+    from lab.score.compare import JointResult
+    ps = _per_step()
+    ps = pd.concat([ps, ps[ps["joint"] == "right_elbow"].assign(joint="neck", difference_deg=40.0)])
+    ps["attempt_joint"] = [swap_side(j) if mirrored else j for j in ps["joint"]]
+    own = (lambda j: swap_side(j)) if mirrored else (lambda j: j)
+    joints = [JointResult("left_knee", own("left_knee"), threshold_deg=12.0, detectable_deg=16.0, can_judge=True),
+              JointResult("right_elbow", own("right_elbow"), threshold_deg=20.0, detectable_deg=27.0, can_judge=True),
+              JointResult("neck", "neck", threshold_deg=70.0, detectable_deg=95.0, can_judge=False)]
+    return SimpleNamespace(per_step=ps.reset_index(drop=True), joints=joints, mirrored=mirrored)
+
+
+def test_joint_table_has_the_detectable_difference_and_words_for_what_cant_be_judged():
+    from lab.report import feedback_table_html
+    t = build_joint_table(_comparison())
+    assert list(t.columns) == ["phase 1", "phase 2", "threshold (deg)", "detectable (deg)", "can judge"]
+    assert list(t.index) == ["left knee", "right elbow", "neck"]     # closest to a real difference first
+    assert t.loc["left knee", "phase 1"] == -15.0 and t.loc["left knee", "phase 2"] == -30.0
+    assert t.loc["right elbow", "detectable (deg)"] == 27.0 and not t.loc["neck", "can judge"]
+    page = feedback_table_html(t)
+    assert "<th>detectable (deg)</th>" in page
+    rows = dict(re.findall(r"<tr><th[^>]*>([^<]+)</th>(.*?)</tr>", page))
+    assert "can&#x27;t be judged" in rows["neck"] or "can't be judged" in rows["neck"]
+    assert "95" in rows["neck"] and "background" not in rows["neck"]          # grey words, no colour
+    assert "can't be judged" not in rows["left knee"] and ">16<" in rows["left knee"]
+    # the right elbow's 5 degrees are inside its noise (20): no shading at all
+    assert re.findall(r"background:([^;]+);", rows["right elbow"]) == ["#fff", "#fff"]
+    # the left knee: 15 is just beyond its 12 (yellowish), 30 is 2.5 times it (red)
+    bg = [tuple(map(int, m)) for m in re.findall(r"background:rgb\((\d+),(\d+),(\d+)\)", rows["left knee"])]
+    assert len(bg) == 2 and bg[0][1] > 200 and bg[1][0] > 230 and bg[1][1] < 160
+
+
+def test_every_joint_the_report_names_is_the_players_own_when_mirrored():
+    from lab.report import feedback_table_html
+    t = build_joint_table(_comparison(mirrored=True))
+    assert list(t.index) == ["right knee", "left elbow", "neck"]
+    assert "left knee" not in feedback_table_html(t)
+
+
+def test_headline_says_what_cant_be_judged_and_whose_sides_they_are():
+    from types import SimpleNamespace
+
+    from lab.report import headline_html
+    c = _small_analysis().comparison
+    c = SimpleNamespace(**{**c.__dict__, "mirrored": True,
+                           "cannot_judge": ["The right elbow can't be judged from the player's camera: only a "
+                                            "difference above 120 degrees would show"]})
+    page = headline_html(SimpleNamespace(comparison=c, notes=(), reference_source="c.mp4", attempt_source="p.mp4"))
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "mirror image" in text and "left and right below are the player's own" in text.lower()
+    assert "1 of 14 joints can't be judged" in text and "above 120 degrees" in text
+    assert c.summary in text
+
+
+def test_report_curves_have_bands_and_say_what_each_joint_can_show():
+    from lab.report import measure_noise_ratio, plot_report_curves
+    a = _small_analysis()
+    fig = plot_report_curves(a)
+    titles = [x.text for x in fig.layout.annotations]
+    assert len(titles) == 4 and titles[0].startswith("left knee: detectable ")
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert len(bands) == 2 * 4 and all("95% band" in t.name for t in bands)
+    ratio = measure_noise_ratio(a)
+    assert ratio.shape == a.deviation_deg.shape
+    # the knee differs by 5 degrees at most, inside its threshold: nothing it colours can be red
+    from lab.viz import color_by_noise_ratio
+    assert np.nanmax(ratio) < 1 and all(c[0] < 200 for row in ratio for c in color_by_noise_ratio(row))
 
 
 def test_external_references_are_found_but_mentions_in_code_are_not():

@@ -53,6 +53,49 @@ def deviation_colors(deviation: np.ndarray, *, max_value: float | None = None
     return out
 
 
+#: A difference this many times its joint's threshold is drawn fully red (:func:`color_by_noise_ratio`).
+NOISE_RATIO_RED = 2.0
+#: Colours of :func:`color_by_noise_ratio` (RGB): inside the noise, at the threshold, well beyond it,
+#: and a joint that can't be judged.
+NOISE_GREEN_RGB = (40, 190, 70)
+NOISE_YELLOW_RGB = (255, 210, 0)
+NOISE_RED_RGB = (230, 30, 30)
+UNJUDGED_GREY_RGB = (150, 150, 150)
+
+
+def color_by_noise_ratio(ratio: np.ndarray, *, red_ratio: float = NOISE_RATIO_RED
+                         ) -> list[tuple[int, int, int]]:
+    """RGB colours of differences measured against what the cameras can show.
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (K,)
+        Per joint, |difference| / that joint's threshold (e.g.
+        :func:`lab.score.deviation.measure_noise_ratio_per_frame`): below 1 the
+        difference is inside the noise of these two recordings. NaN: the joint
+        can't be judged (or carries no angle).
+    red_ratio : float
+        Ratio drawn fully red (> 1).
+
+    Returns
+    -------
+    list of K ``(r, g, b)``: green up to 1 (never red inside the noise), yellow
+    just beyond it, through orange to red at ``red_ratio`` and above; grey for NaN.
+    """
+    r = np.asarray(ratio, dtype=np.float64).ravel()
+    red_ratio = max(float(red_ratio), 1.0 + 1e-9)
+    out = []
+    for v in r:
+        if not np.isfinite(v):
+            out.append(UNJUDGED_GREY_RGB)
+        elif v <= 1.0:
+            out.append(NOISE_GREEN_RGB)
+        else:
+            u = float(np.clip((v - 1.0) / (red_ratio - 1.0), 0.0, 1.0))
+            out.append(tuple(int(round(a + (b - a) * u)) for a, b in zip(NOISE_YELLOW_RGB, NOISE_RED_RGB)))
+    return out
+
+
 def _edge_pairs(keypoints: Sequence[str]) -> list[tuple[int, int]]:
     idx = {k: i for i, k in enumerate(keypoints)}
     return [(idx[a], idx[b]) for a, b in SKELETON_EDGES if a in idx and b in idx]
@@ -291,7 +334,7 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
                          attempt_video: str | Path, attempt: PoseTrack, *,
                          path: np.ndarray | None = None, ghost_px: np.ndarray | None = None,
                          deviation: np.ndarray | None = None, max_deviation: float | None = None,
-                         height_px: int = 480) -> Iterator[np.ndarray]:
+                         noise_ratio: np.ndarray | None = None, height_px: int = 480) -> Iterator[np.ndarray]:
     """Side-by-side overlay frames: reference | attempt with the coach's ghost.
 
     One output frame per attempt frame; the reference frame shown beside it
@@ -308,7 +351,10 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
         The coach's pose re-projected into the attempt's view, pixels of the
         attempt video; drawn dashed over the attempt.
     deviation : ndarray, shape (T_attempt, K), optional
-        Per-joint deviation colouring the attempt's skeleton.
+        Per-joint deviation colouring the attempt's skeleton (:func:`deviation_colors`).
+    noise_ratio : ndarray, shape (T_attempt, K), optional
+        Per-joint |difference| / threshold colouring the attempt's skeleton
+        (:func:`color_by_noise_ratio`: red only beyond the noise); used instead of ``deviation``.
     height_px : int
         Output height (made even); width is the sum of both panels (even).
 
@@ -343,7 +389,9 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             f = draw_ghost(f, np.asarray(ghost_px)[j] * s, keypoints=attempt.keypoints)
         if attempt.image_px is not None and j < attempt.n_frames:
             cols = None
-            if deviation is not None and j < len(deviation):
+            if noise_ratio is not None and j < len(noise_ratio):
+                cols = color_by_noise_ratio(np.asarray(noise_ratio)[j])
+            elif deviation is not None and j < len(deviation):
                 cols = deviation_colors(np.asarray(deviation)[j], max_value=max_deviation)
             f = draw_skeleton(f, attempt.image_px[j] * s, keypoints=attempt.keypoints, colors_per_joint=cols)
         f = label_image(f, "player" + (" + coach ghost" if ghost_px is not None else ""))

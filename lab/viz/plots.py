@@ -292,6 +292,68 @@ def plot_joint_angles(reference: Mapping[str, np.ndarray], attempt: Mapping[str,
     return fig
 
 
+def plot_angle_bands(curves: Mapping[str, object], *, titles: Mapping[str, str] | None = None,
+                     names: tuple[str, str] = ("coach", "player"), z: float = 1.96,
+                     title: str | None = None) -> go.Figure:
+    """Both clips' joint-angle curves along the matched time, each inside its uncertainty band.
+
+    Parameters
+    ----------
+    curves : mapping joint -> DataFrame
+        Columns ``reference_time_s`` (the x axis: the coach's clip time of each
+        matched step, seconds), ``reference_deg``, ``attempt_deg`` and each
+        step's standard error ``reference_se_deg``, ``attempt_se_deg`` (degrees;
+        e.g. :func:`lab.score.deviation.collect_angle_curves`).
+    titles : mapping joint -> str, optional
+        Each row's title (default the joint name).
+    names : (str, str)
+        Legend labels of the two clips.
+    z : float
+        Half-width of a band in standard errors (1.96: 95% of one step's
+        measurement error). Where the bands overlap, the two clips may not differ at all.
+
+    Returns
+    -------
+    plotly Figure, one row per joint: per clip a band (a lower edge, then an
+    upper edge filled to it, ``name`` "<clip> 95% band") and the curve.
+    """
+    keys = list(curves)
+    if not keys:
+        raise ValueError("no curve to plot")
+    titles = {k: (titles or {}).get(k, k.replace("_", " ")) for k in keys}
+    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, subplot_titles=[titles[k] for k in keys],
+                        vertical_spacing=min(0.08, 0.3 / max(1, len(keys))))
+    fills = ("rgba(31,119,180,0.18)", "rgba(214,39,40,0.15)")
+    pct = f"{100 * (2 * _normal_cdf(z) - 1):.0f}%"
+    for r, k in enumerate(keys, start=1):
+        c = curves[k]
+        t = [round(float(v), 4) for v in np.asarray(c["reference_time_s"], dtype=float)]
+        for i, clip in enumerate(("reference", "attempt")):
+            y = np.asarray(c[f"{clip}_deg"], dtype=float)
+            half = z * np.asarray(c[f"{clip}_se_deg"], dtype=float)
+            group = names[i]
+            band = f"{names[i]} {pct} band"
+            conv = lambda a: [None if not np.isfinite(v) else round(float(v), 3) for v in a]  # noqa: E731
+            fig.add_trace(go.Scatter(x=t, y=conv(y - half), mode="lines", line=dict(width=0), hoverinfo="skip",
+                                     name=band, legendgroup=group, showlegend=False), row=r, col=1)
+            fig.add_trace(go.Scatter(x=t, y=conv(y + half), mode="lines", line=dict(width=0), fill="tonexty",
+                                     fillcolor=fills[i], hoverinfo="skip", name=band, legendgroup=group,
+                                     showlegend=r == 1), row=r, col=1)
+            fig.add_trace(go.Scatter(x=t, y=conv(y), mode="lines", name=names[i], legendgroup=group,
+                                     showlegend=r == 1, line=dict(color=TRACK_COLORS[i])), row=r, col=1)
+        fig.update_yaxes(title_text="deg", row=r, col=1)
+    fig.update_xaxes(title_text=f"{names[0]}'s time (s), matched by DTW", row=len(keys), col=1)
+    fig.update_layout(title=title or f"Joint angles after alignment, with their {pct} uncertainty bands",
+                      height=max(320, 200 * len(keys)), template="plotly_white")
+    return fig
+
+
+def _normal_cdf(x: float) -> float:
+    import math
+
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
 def plot_dtw_path(path: np.ndarray, *, cost: np.ndarray | None = None,
                   reference_time_s: np.ndarray | None = None, attempt_time_s: np.ndarray | None = None,
                   names: tuple[str, str] = ("coach", "player"), title: str | None = None) -> go.Figure:

@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
-from lab.viz import deviation_colors, draw_ghost, draw_skeleton, frame_grid, render_overlay_video, to_png
+from lab.viz import (
+    color_by_noise_ratio,
+    deviation_colors,
+    draw_ghost,
+    draw_skeleton,
+    frame_grid,
+    render_overlay_video,
+    to_png,
+)
+from lab.viz.draw import NOISE_GREEN_RGB, UNJUDGED_GREY_RGB
 
 K = len(BLAZEPOSE_KEYPOINTS)
 LS, RS = BLAZEPOSE_KEYPOINTS.index("left_shoulder"), BLAZEPOSE_KEYPOINTS.index("right_shoulder")
@@ -25,6 +34,23 @@ def test_deviation_colors_green_to_red_and_grey_for_nan():
     assert cols[2] == (255, 0, 40)        # at max: red
     assert cols[3] == (150, 150, 150)     # unknown: grey
     assert cols[4] == cols[2]             # clipped above max
+
+
+def _is_red(rgb) -> bool:
+    r, g, b = (int(v) for v in rgb)
+    return r >= 200 and g <= 100 and b <= 100
+
+
+def test_noise_ratio_colours_are_never_red_inside_the_noise():
+    ratios = np.concatenate([np.linspace(0.0, 1.0, 101), [np.nan, 1.05, 1.5, 2.0, 5.0]])
+    cols = color_by_noise_ratio(ratios)
+    assert all(c == NOISE_GREEN_RGB for c in cols[:101]), "a difference inside the noise must be green"
+    assert cols[101] == UNJUDGED_GREY_RGB                  # can't be judged: grey, not a verdict
+    assert not _is_red(cols[102]) and cols[102][0] > 200   # just beyond the threshold: yellow
+    assert cols[103][1] < cols[102][1]                     # redder the further beyond
+    assert _is_red(cols[104]) and cols[105] == cols[104]   # twice the threshold and more: red
+    # the old scale, by degrees alone, is exactly what this replaces: it paints noise red
+    assert _is_red(deviation_colors(np.array([40.0]), max_value=40.0)[0])
 
 
 def test_draw_skeleton_draws_the_bone_in_the_joint_colour_and_skips_nan():
@@ -97,6 +123,24 @@ def test_overlay_pairs_frames_by_the_dtw_path(tmp_path):
     right = [float(np.median(f[30:, 64:])) for f in frames]
     np.testing.assert_allclose(right, [40 * j for j in range(6)], atol=6)
     np.testing.assert_allclose(left, [40 * (5 - j) for j in range(6)], atol=6)
+
+
+def test_overlay_colours_joints_by_the_noise_ratio(tmp_path):
+    ref_v, att_v = _tiny_video(tmp_path / "r.mp4", w=200, h=100), _tiny_video(tmp_path / "a.mp4", w=200, h=100)
+    att = _track(6, w=200, h=100)
+    att.image_px[:, LS] = (20.0, 60.0)
+    att.image_px[:, RS] = (180.0, 60.0)
+    ratio = np.full((6, K), np.nan)
+    ratio[:, LS] = 0.9          # inside the noise
+    ratio[:3, RS] = 3.0         # well beyond it in the first three frames, then can't be judged
+    frames = list(render_overlay_video(ref_v, _track(6, w=200, h=100), att_v, att, height_px=100,
+                                       noise_ratio=ratio, deviation=np.full((6, K), 90.0), max_deviation=40.0))
+    for j, f in enumerate(frames):
+        player = f[:, 200:]
+        assert tuple(player[60, 20]) == NOISE_GREEN_RGB, "a joint inside the noise is drawn green"
+        assert _is_red(player[60, 180]) if j < 3 else tuple(player[60, 180]) == UNJUDGED_GREY_RGB
+        if j >= 3:  # a bone between a joint inside the noise and one that can't be judged: nothing red
+            assert not np.any([_is_red(px) for px in player[55:66].reshape(-1, 3)])
 
 
 def test_frame_grid_on_real_footage_draws_the_skeleton(samples, sample_tracks):

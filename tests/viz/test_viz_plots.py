@@ -9,6 +9,7 @@ from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
 from lab.viz import (
     animate_skeleton_3d,
     confusion_at,
+    plot_angle_bands,
     plot_bone_lengths,
     plot_dtw_path,
     plot_joint_angles,
@@ -113,6 +114,29 @@ def test_joint_angles_are_warped_by_the_path():
     np.testing.assert_array_equal(fig.data[1].y, [5, 5, 25, 35])
     with pytest.raises(ValueError):
         plot_joint_angles({"a": ref["knee"]}, {"b": att["knee"]})
+
+
+def test_angle_bands_surround_each_curve_by_its_own_standard_error():
+    import pandas as pd
+    c = pd.DataFrame({"reference_time_s": [0.0, 0.1, 0.2], "reference_deg": [10.0, 20.0, 30.0],
+                      "attempt_deg": [12.0, 22.0, np.nan], "reference_se_deg": [1.0, 2.0, 3.0],
+                      "attempt_se_deg": [5.0, 5.0, 5.0]})
+    fig = plot_angle_bands({"left_knee": c, "neck": c}, titles={"left_knee": "left knee: detectable 13 deg"})
+    assert [a.text for a in fig.layout.annotations] == ["left knee: detectable 13 deg", "neck"]
+    assert len(fig.data) == 2 * 2 * 3                       # per joint and clip: lower edge, upper edge, curve
+    low, up, ref = fig.data[:3]
+    assert up.fill == "tonexty" and low.fill is None and "95% band" in up.name
+    np.testing.assert_allclose(np.asarray(low.y, float), [10 - 1.96, 20 - 3.92, 30 - 5.88])
+    np.testing.assert_allclose(np.asarray(up.y, float), [10 + 1.96, 20 + 3.92, 30 + 5.88])
+    np.testing.assert_allclose(np.asarray(ref.y, float), [10, 20, 30])
+    np.testing.assert_allclose(np.asarray(ref.x, float), [0.0, 0.1, 0.2])    # the coach's matched time
+    a_low, a_up, att = fig.data[3:6]
+    assert a_up.fill == "tonexty" and att.name == "player"
+    assert list(a_up.y)[:2] == [12 + 9.8, 22 + 9.8] and a_up.y[2] is None      # a gap stays a gap
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert len(bands) == 4
+    with pytest.raises(ValueError):
+        plot_angle_bands({})
 
 
 def test_dtw_path_in_seconds():

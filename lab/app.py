@@ -137,7 +137,8 @@ def upload_to_file(upload: dict[str, Any], folder: str | Path, *, max_bytes: int
 
 def _drill_options(root: Path) -> list[tuple[str, str]]:
     d = list_drills(root=root)
-    return [(f"{r['title']} (coach {r['coach']}, {r['id']})", r["id"]) for _, r in d.iterrows()]
+    return [(f"{r['title']} (coach {r['coach']}{', sided' if r['sided'] else ''}, {r['id']})", r["id"])
+            for _, r in d.iterrows()]
 
 
 def _error_html(text: str) -> str:
@@ -211,6 +212,8 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
     c_title = w.Text(description="Title", placeholder="e.g. Balance on one leg")
     c_coach = w.Text(description="Coach", placeholder="your name")
     c_tags = w.Text(description="Tags", placeholder="comma-separated, optional")
+    c_sided = w.Checkbox(value=False, indent=False,
+                         description="Sided drill: done with one particular side (a mirror image is a different movement)")
     c_button = w.Button(description="Add drill", button_style="primary", icon="upload")
     c_status = w.HTML()
 
@@ -263,7 +266,7 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
             return
         def body(tmp: Path) -> None:
             row = add_drill(tmp, title=c_title.value, coach=c_coach.value,
-                            tags=[t for t in c_tags.value.split(",")], root=root,
+                            tags=[t for t in c_tags.value.split(",")], sided=c_sided.value, root=root,
                             source_name=c_file.value[0]["name"])
             c_status.value = (f'<div class="lab-ok" style="color:#1b7f3b">Drill added: <b>{html.escape(row["title"])}'
                               f'</b> ({row["frames"]} frames), id <code>{row["id"]}</code></div>')
@@ -329,12 +332,13 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
     head = w.HTML(f"<h1 style='margin:0.2em 0'>Drill comparison</h1><div>Videos: {html.escape(', '.join(sorted(VIDEO_SUFFIXES)))}"
                   f", up to {limit_mb:.0f} MB. Library: <code>{html.escape(str(root))}</code></div>")
     coach_box = w.VBox([w.HTML("<h3>1. Coach: add a reference drill</h3>"), c_file, c_title, c_coach, c_tags,
-                        c_button, c_status], layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
+                        c_sided, c_button, c_status], layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
     player_box = w.VBox([w.HTML("<h3>2. Player: compare an attempt with a drill</h3>"), p_drill, p_player, p_file,
                          p_button, p_status, p_verdict, p_image, p_report_button, p_report],
                         layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
     ui = w.VBox([head, coach_box, player_box])
-    ui.lab_widgets = dict(coach_file=c_file, title=c_title, coach=c_coach, tags=c_tags, add_drill=c_button,
+    ui.lab_widgets = dict(coach_file=c_file, title=c_title, coach=c_coach, tags=c_tags, sided=c_sided,
+                          add_drill=c_button,
                           coach_status=c_status, drill=p_drill, player=p_player, attempt_file=p_file,
                           compare=p_button, status=p_status, verdict=p_verdict, overlay=p_image,
                           report_button=p_report_button, report=p_report)

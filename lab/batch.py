@@ -79,7 +79,9 @@ def library_items(*, root: str | Path | None = None, drill_id: str | None = None
                       "attempt_video": str(root / a["video"]), "reference_video": str(root / d["video"]),
                       # the stored models: nothing of the library is lifted again
                       "attempt_model": str(root / a["model"]) if a.get("model") else None,
-                      "reference_model": str(root / d["model"]) if d.get("model") else None})
+                      "reference_model": str(root / d["model"]) if d.get("model") else None,
+                      # a sided drill: a mirror image is a different movement, whatever --mirror says
+                      "mirror": "no" if d.get("sided") else None})
     return items
 
 
@@ -112,6 +114,7 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
     from lab.pose.track import read_track, write_track
 
     t0 = time.perf_counter()
+    mirror = item.get("mirror") or mirror
     folder = contained_path(out_dir, Path("items") / item["name"])
     row: dict[str, Any] = {"name": item["name"], "attempt": item["attempt"], "reference": item["reference"],
                            "skipped": False}
@@ -164,8 +167,8 @@ def done_row(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto",
         row, key = stored["row"], stored.get("key")
     except (ValueError, KeyError, TypeError):
         return None
-    if row.get("status") != "ok" or key != item_key(item, mirror=mirror, threshold=threshold, report=report,
-                                                    model=model):
+    if row.get("status") != "ok" or key != item_key(item, mirror=item.get("mirror") or mirror, threshold=threshold,
+                                                    report=report, model=model):
         return None
     return dict(row, skipped=True)
 

@@ -294,21 +294,25 @@ def library_add_drill(video: Path = typer.Argument(..., help="The coach's refere
                       coach: str = typer.Option(..., "--coach", help="Coach's name."),
                       tag: Optional[list[str]] = typer.Option(None, "--tag", help="A tag; repeatable."),
                       camera_notes: str = typer.Option("", "--camera-notes", help="Where the camera stood."),
+                      sided: bool = typer.Option(False, "--sided", help="Done with one particular side: an attempt "
+                                                 "matching only as its mirror image is a different movement "
+                                                 "(attempts compared with --mirror no)."),
                       model: str = typer.Option("full", "--model", help="lite, full or heavy."),
                       root: Optional[Path] = _LIB_ROOT) -> None:
     """Add a drill: copy the video in, extract and lift its pose; print its id."""
     from lab.library import add_drill
 
-    row = add_drill(video, title=title, coach=coach, tags=tag or [], camera_notes=camera_notes, model=model,
-                    root=root)
-    _out(f"{row['id']}  {row['title']!r} by {row['coach']}  ({row['frames']} frames)")
+    row = add_drill(video, title=title, coach=coach, tags=tag or [], camera_notes=camera_notes, sided=sided,
+                    model=model, root=root)
+    _out(f"{row['id']}  {row['title']!r} by {row['coach']}  ({row['frames']} frames{', sided' if sided else ''})")
 
 
 @library_app.command("add-attempt")
 def library_add_attempt(video: Path = typer.Argument(..., help="The player's attempt video."),
                         drill: str = typer.Option(..., "--drill", help="Drill id (see `lab library list`)."),
                         player: str = typer.Option(..., "--player", help="Player's name."),
-                        mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes."),
+                        mirror: Optional[str] = typer.Option(None, "--mirror", help="auto, no or yes (default: the "
+                                                             "drill's setting, no for a sided drill, else auto)."),
                         threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance."),
                         model: str = typer.Option("full", "--model", help="lite, full or heavy."),
                         report: bool = typer.Option(False, "--report", help="Also write the full HTML report."),
@@ -316,7 +320,7 @@ def library_add_attempt(video: Path = typer.Argument(..., help="The player's att
     """Add an attempt: process it, compare with the drill's stored track; print verdict and score."""
     from lab.library import add_attempt, write_attempt_report
 
-    if mirror not in ("auto", "no", "yes"):
+    if mirror is not None and mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
     row = add_attempt(video, drill_id=drill, player=player, mirror=mirror, threshold=threshold, model=model,
                       root=root)
@@ -346,10 +350,26 @@ def library_list(drills: bool = typer.Option(False, "--drills", help="Only drill
                              for k, v in r.to_dict().items()}, default=str))
         elif r["kind"] == "drill":
             tags = f"  [{', '.join(r['tags'])}]" if len(r["tags"]) else ""
-            _out(f"{r['id']}  drill    {r['title']!r} by {r['coach']}{tags}  {r['created_utc']}")
+            sided = "  sided" if r["sided"] else ""
+            _out(f"{r['id']}  drill    {r['title']!r} by {r['coach']}{tags}{sided}  {r['created_utc']}")
         else:
             _out(f"{r['id']}  attempt  {r['player']} at {r['drill_id']} ({r['title']!r}): "
                  f"{r['verdict']} {r['score']:.0f}/100  {r['created_utc']}")
+
+
+@library_app.command("edit")
+def library_edit(drill_id: str = typer.Argument(..., help="Drill id."),
+                 sided: Optional[bool] = typer.Option(None, "--sided/--not-sided", help="Mark the drill sided (a "
+                                                      "mirror image is a different movement) or not."),
+                 root: Optional[Path] = _LIB_ROOT) -> None:
+    """Change a drill's settings; attempts already added keep their comparison."""
+    from lab.library import set_drill_sided
+
+    if sided is None:
+        raise LabError("nothing to change: give --sided or --not-sided", exit_code=2)
+    row = set_drill_sided(drill_id, sided, root=root)
+    how = "sided (attempts compared with --mirror no)" if row["sided"] else "not sided (attempts: --mirror auto)"
+    _out(f"{row['id']}  {row['title']!r}: {how}")
 
 
 @library_app.command("show")

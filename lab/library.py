@@ -24,6 +24,9 @@ deletes one). Comparisons read the stored tracks only.
 Schema versions: 0 = the prototype catalogue (no version metadata, ``tags``
 one comma-separated string, ``created`` text, no ``video_sha256``/``model``
 /``distance``/``mirrored`` columns); 1 = current. :func:`migrate` upgrades.
+The ``sided`` column (a drill whose mirror image is a different movement)
+came later within version 1 and is optional: a catalogue or an ``entry.json``
+without it reads as no drill sided, and it is written on the next change.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ MAX_VIDEO_BYTES = 200 * 1024 * 1024
 #: Catalogue columns (schema version 1), in order.
 COLUMNS = ["id", "kind", "title", "coach", "player", "drill_id", "tags", "camera_notes", "created_utc",
            "video_sha256", "video", "track", "model", "result", "score", "verdict", "distance", "mirrored",
-           "frames", "fps", "pose_model"]
+           "frames", "fps", "pose_model", "sided"]
+#: Columns an older version-1 catalogue (or entry.json) may lack, with the value they then take.
+OPTIONAL_COLUMNS = {"sided": None}
 
 
 # ------------------------------------------------------------------ location
@@ -193,10 +198,12 @@ def catalogue_version(root: str | Path | None = None) -> int | None:
 def _check_catalogue_schema(path: Path, schema) -> None:
     import pyarrow.types as t
 
-    missing = [c for c in COLUMNS if c not in schema.names]
+    missing = [c for c in COLUMNS if c not in schema.names and c not in OPTIONAL_COLUMNS]
     if missing:
         raise CatalogueDamaged(path, f"missing column(s): {', '.join(missing)}")
     for c in COLUMNS:
+        if c not in schema.names:
+            continue
         typ = schema.field(c).type
         if t.is_dictionary(typ):
             typ = typ.value_type
@@ -204,8 +211,8 @@ def _check_catalogue_schema(path: Path, schema) -> None:
               (c == "tags" and (t.is_list(typ) or t.is_large_list(typ))) or
               (c in ("score", "distance", "fps") and (t.is_floating(typ) or t.is_integer(typ))) or
               (c == "frames" and t.is_integer(typ)) or
-              (c == "mirrored" and t.is_boolean(typ)) or
-              (c not in ("tags", "score", "distance", "fps", "frames", "mirrored")
+              (c in ("mirrored", "sided") and t.is_boolean(typ)) or
+              (c not in ("tags", "score", "distance", "fps", "frames", "mirrored", "sided")
                and (t.is_string(typ) or t.is_large_string(typ))))
         if not ok:
             raise CatalogueDamaged(path, f"column {c} is {typ}")
@@ -253,7 +260,18 @@ def _read_catalogue(root: Path) -> pd.DataFrame:
         raise CatalogueDamaged(path, f"not a readable Parquet file: {exc.__class__.__name__}") from None
     _check_catalogue_rows(path, root, df)
     df["tags"] = [list(t) if t is not None else [] for t in df["tags"]]
+    df["sided"] = _read_sided(df)
     return df[COLUMNS].reset_index(drop=True)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _read_sided(df: pd.DataFrame) -> list[bool | None]:
+    """The ``sided`` column as stored, a drill without one not sided; None for attempts."""
+    stored = df["sided"] if "sided" in df.columns else [None] * len(df)
+    return [(False if _is_missing(v) else bool(v)) if k == "drill" else None for k, v in zip(df["kind"], stored)]
 
 
 def load_catalogue(root: str | Path | None = None) -> pd.DataFrame:
@@ -278,15 +296,15 @@ def _write_catalogue(root: Path, df: pd.DataFrame) -> None:
     for c in ("score", "distance", "fps"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     df["frames"] = pd.array(pd.to_numeric(df["frames"], errors="coerce").round(), dtype="Int64")
-    df["mirrored"] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v)
-                               for v in df["mirrored"]], dtype="boolean")
-    str_cols = [c for c in COLUMNS if c not in ("score", "distance", "fps", "frames", "mirrored", "tags")]
+    for c in ("mirrored", "sided"):
+        df[c] = pd.array([None if _is_missing(v) else bool(v) for v in df[c]], dtype="boolean")
+    str_cols = [c for c in COLUMNS if c not in ("score", "distance", "fps", "frames", "mirrored", "sided", "tags")]
     for c in str_cols:
         df[c] = pd.Series([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in df[c]],
                           index=df.index, dtype="object")
     schema = pa.schema([(c, pa.list_(pa.string()) if c == "tags" else
                          pa.float64() if c in ("score", "distance", "fps") else
-                         pa.int64() if c == "frames" else pa.bool_() if c == "mirrored" else pa.string())
+                         pa.int64() if c == "frames" else pa.bool_() if c in ("mirrored", "sided") else pa.string())
                         for c in COLUMNS])
     table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
     table = table.replace_schema_metadata({_META_KEY: json.dumps({"schema_version": SCHEMA_VERSION}).encode()})
@@ -399,6 +417,7 @@ def _process_video(video: Path, staging: Path, *, model: str, source_name: str |
 
 def _commit_entry(root: Path, staging: Path, row: dict[str, Any]) -> None:
     """Move a fully built entry into place and list it in the catalogue (the commit point)."""
+    row = {**OPTIONAL_COLUMNS, **row}
     final = root / _folder(row["kind"]) / row["id"]
     write_bytes_atomic(staging / "entry.json", json.dumps(row, indent=1, default=str).encode())
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -477,7 +496,8 @@ def _complete_entry(root: Path, folder: Path, kind: str) -> dict[str, Any] | Non
         row = json.loads((folder / "entry.json").read_text())
     except (OSError, ValueError):
         return None
-    if (not isinstance(row, dict) or any(c not in row for c in COLUMNS) or row.get("id") != folder.name
+    if (not isinstance(row, dict) or any(c not in row for c in COLUMNS if c not in OPTIONAL_COLUMNS)
+            or row.get("id") != folder.name
             or not _valid_id(row["id"]) or row.get("kind") != kind):
         return None
     inside = folder.resolve()
@@ -488,14 +508,17 @@ def _complete_entry(root: Path, folder: Path, kind: str) -> dict[str, Any] | Non
             return None
         if inside not in f.parents or not f.is_file():
             return None
-    return row
+    return {**OPTIONAL_COLUMNS, **row}
 
 
 def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tuple[str, ...] = (),
-              camera_notes: str = "", model: str = "full", root: str | Path | None = None,
+              camera_notes: str = "", sided: bool = False, model: str = "full", root: str | Path | None = None,
               max_bytes: int = MAX_VIDEO_BYTES, source_name: str | None = None) -> dict[str, Any]:
     """Add a coach's reference video: copy it in, extract and lift its pose, list it. Returns its row.
 
+    ``sided``: the drill is done with one particular side (e.g. a right-footed kick), so an attempt
+    matching only as its mirror image is a different movement: its attempts are compared with
+    ``mirror="no"`` (:func:`drill_mirror`; changed later with :func:`set_drill_sided`).
     ``source_name`` is the file's name as the user knows it (an upload), used in messages.
     Raises :class:`LabError` for a bad video, an empty title/coach, nobody in the
     video, or a video already in the library as a drill (same SHA-256).
@@ -520,9 +543,45 @@ def add_drill(video: str | Path, *, title: str, coach: str, tags: list[str] | tu
                    created_utc=_now(), video_sha256=sha, video=str(rel / f"video{video.suffix.lower()}"),
                    track=str(rel / "track.parquet"), model=str(rel / "model.parquet"), result=None,
                    score=np.nan, verdict=None, distance=np.nan, mirrored=None, frames=track.n_frames,
-                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)))
+                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)), sided=bool(sided))
         _commit_entry(root, staging, row)
     return row
+
+
+def drill_mirror(drill_id: str, *, root: str | Path | None = None) -> str:
+    """The mirror setting a drill's attempts are compared with: "no" for a sided drill, else "auto"."""
+    row = _row(drill_id, library_root(root))
+    if row["kind"] != "drill":
+        raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
+    return "no" if row.get("sided") else "auto"
+
+
+def set_drill_sided(drill_id: str, sided: bool, *, root: str | Path | None = None) -> dict[str, Any]:
+    """Mark a drill sided (its mirror image is a different movement) or not; return its new row.
+
+    The catalogue and the drill's ``entry.json`` are rewritten (atomically, under the
+    catalogue lock). Attempts already added keep the comparison they were added
+    with; new ones (and ``lab batch --library``) use the new setting.
+    """
+    root = library_root(root)
+    with _locked(root):
+        df = load_catalogue(root)
+        hit = df.index[df["id"] == drill_id]
+        if len(hit) == 0:
+            raise LabError(f"no drill or attempt {drill_id!r} in the library at {root}", exit_code=2)
+        if df.loc[hit[0], "kind"] != "drill":
+            raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
+        df.loc[hit[0], "sided"] = bool(sided)
+        entry = root / "drills" / drill_id / "entry.json"
+        try:
+            data = json.loads(entry.read_text())
+        except (OSError, ValueError):
+            data = None
+        if isinstance(data, dict):
+            data["sided"] = bool(sided)
+            write_bytes_atomic(entry, json.dumps(data, indent=1, default=str).encode())
+        _write_catalogue(root, df)
+    return _row(drill_id, root)
 
 
 def analyze_with_drill(drill_id: str, attempt, *, attempt_body=None, mirror: str = "auto",
@@ -585,12 +644,14 @@ def overlay_image(drill_video: str | Path, drill_track, attempt_video: str | Pat
     return last
 
 
-def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = "auto",
+def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | None = None,
                 threshold: float | None = None, model: str = "full", overlay: bool = True,
                 root: str | Path | None = None, max_bytes: int = MAX_VIDEO_BYTES,
                 source_name: str | None = None) -> dict[str, Any]:
     """Add a player's attempt at a drill: process it, compare with the drill's stored track, list it.
 
+    ``mirror`` None takes the drill's setting (:func:`drill_mirror`: "no" for a sided drill,
+    whose mirror image is a different movement; else "auto"); "auto", "no" or "yes" overrides it.
     Returns its catalogue row (``score``, ``verdict``, ``distance``, ``mirrored``...);
     the full comparison is in ``attempts/<id>/result.json`` (:func:`show`).
     """
@@ -604,6 +665,8 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = 
     drill = _row(drill_id, root)
     if drill["kind"] != "drill":
         raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
+    if mirror is None:
+        mirror = "no" if drill.get("sided") else "auto"
     entry_id = _new_id("attempt")
     with _staging(root, entry_id) as staging:
         track, body = _process_video(video, staging, model=model, source_name=source_name)
@@ -630,7 +693,7 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str = 
                    track=str(rel / "track.parquet"), model=str(rel / "model.parquet"),
                    result=str(rel / "result.json"), score=float(c.score), verdict=c.verdict,
                    distance=float(c.distance), mirrored=bool(c.mirrored), frames=track.n_frames,
-                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)))
+                   fps=float(track.fps), pose_model=str(track.meta.get("model", model)), sided=None)
         _commit_entry(root, staging, row)
     return row
 
@@ -889,7 +952,8 @@ def migrate(*, root: str | Path | None = None) -> int:
                              distance=distance, mirrored=mirrored,
                              frames=track.n_frames if track is not None else None,
                              fps=float(track.fps) if track is not None else None,
-                             pose_model=(track.meta.get("model") if track is not None else None)))
+                             pose_model=(track.meta.get("model") if track is not None else None),
+                             sided=False if kind == "drill" else None))
         shutil.copyfile(root / CATALOGUE, root / f"catalogue.v{version}.parquet")
         df = pd.DataFrame(rows, columns=COLUMNS) if rows else _empty_catalogue()
         _write_catalogue(root, df)

@@ -261,3 +261,76 @@ def test_concurrent_adds_from_two_processes_are_both_kept(tmp_path, samples):
     att = L.list_attempts(root=root)
     assert sorted(att["player"]) == ["Bob", "Cy"] and (att["verdict"] == "same").all()
     assert L.check_library(root=root) == {"orphans": [], "staging": [], "missing": []}
+
+
+# ------------------------------------------------------------------ sided drills
+def test_a_sided_drill_compares_without_the_mirror_image_and_can_be_changed(tmp_path, samples):
+    root = tmp_path / "lib"
+    d = L.add_drill(samples["pose2sim/cam01.mp4"], title="Kick, right foot", coach="Ann", sided=True, root=root)
+    assert d["sided"] is True and L.drill_mirror(d["id"], root=root) == "no"
+    assert L.show(d["id"], root=root)["sided"] is True
+    a1 = L.add_attempt(samples["pose2sim/cam02.mp4"], drill_id=d["id"], player="Bob", root=root)
+    r1 = L.show(a1["id"], root=root)["result"]
+    assert r1["settings"]["mirror"] == "no" and r1["mirrored"] is False
+    assert sorted(r1["distances_tried"]) == sorted(k for k in r1["distances_tried"] if k.startswith("plain@"))
+
+    # changed later: the catalogue and the entry.json (what `check --fix` lists again from) both say so
+    assert L.set_drill_sided(d["id"], False, root=root)["sided"] is False
+    assert json.loads((root / "drills" / d["id"] / "entry.json").read_text())["sided"] is False
+    assert L.drill_mirror(d["id"], root=root) == "auto"
+    a2 = L.add_attempt(samples["pose2sim/cam02.mp4"], drill_id=d["id"], player="Bob", root=root)
+    r2 = L.show(a2["id"], root=root)["result"]
+    assert r2["settings"]["mirror"] == "auto" and any(k.startswith("mirrored@") for k in r2["distances_tried"])
+    assert L.show(a1["id"], root=root)["result"]["settings"]["mirror"] == "no"   # added before: kept as it was
+    # an explicit mirror still wins over the drill's setting
+    L.set_drill_sided(d["id"], True, root=root)
+    a3 = L.add_attempt(samples["pose2sim/cam02.mp4"], drill_id=d["id"], player="Bob", mirror="auto", root=root)
+    assert L.show(a3["id"], root=root)["result"]["settings"]["mirror"] == "auto"
+    with pytest.raises(LabError, match="not a drill"):
+        L.set_drill_sided(a1["id"], True, root=root)
+    with pytest.raises(LabError, match="no drill or attempt"):
+        L.set_drill_sided("d-nope", True, root=root)
+    # lab batch --library compares a sided drill's attempts without the mirror image too
+    from lab.batch import library_items
+    assert {i["mirror"] for i in library_items(root=root)} == {"no"}
+
+
+def test_a_library_from_before_sided_drills_keeps_working(tmp_path, samples):
+    import pyarrow.parquet as pq
+    root = tmp_path / "lib"
+    d = L.add_drill(samples["pose2sim/cam01.mp4"], title="Balance", coach="Ann", root=root)
+    # as an earlier version-1 lab wrote them: no sided column, no sided field in entry.json
+    table = pq.read_table(root / L.CATALOGUE)
+    pq.write_table(table.drop(["sided"]).replace_schema_metadata(table.schema.metadata), root / L.CATALOGUE)
+    entry = root / "drills" / d["id"] / "entry.json"
+    old = json.loads(entry.read_text())
+    old.pop("sided")
+    entry.write_text(json.dumps(old))
+    assert "sided" not in pq.read_schema(root / L.CATALOGUE).names
+    cat = L.load_catalogue(root)
+    assert cat.loc[0, "sided"] == False and L.drill_mirror(d["id"], root=root) == "auto"  # noqa: E712
+    a = L.add_attempt(samples["pose2sim/cam02.mp4"], drill_id=d["id"], player="Bob", root=root)
+    assert L.show(a["id"], root=root)["result"]["settings"]["mirror"] == "auto"
+    assert "sided" in pq.read_schema(root / L.CATALOGUE).names            # written on the next change
+    # a lost catalogue is rebuilt from entry.json files with and without the field
+    (root / L.CATALOGUE).unlink()
+    assert sorted(L.repair(root=root)["relisted"]) == sorted([d["id"], a["id"]])
+    assert L.load_catalogue(root).set_index("id").loc[d["id"], "sided"] == False  # noqa: E712
+
+
+def test_library_cli_marks_a_drill_sided_and_lists_it(tmp_path, samples):
+    def lab(*args):
+        return subprocess.run([sys.executable, "-m", "lab", "library", *map(str, args), "--root", tmp_path],
+                              capture_output=True, text=True, timeout=300)
+    r = lab("add-drill", samples["pose2sim/cam01.mp4"], "--title", "Kick", "--coach", "Ann", "--sided")
+    assert r.returncode == 0 and "sided" in r.stdout, r.stderr
+    drill_id = r.stdout.split()[0]
+    r = lab("list", "--drills")
+    assert r.returncode == 0 and r.stdout.split()[:2] == [drill_id, "drill"] and "  sided  " in r.stdout
+    assert json.loads(lab("list", "--json").stdout.splitlines()[0])["sided"] is True
+    r = lab("edit", drill_id, "--not-sided")
+    assert r.returncode == 0 and "not sided" in r.stdout, r.stderr
+    assert "  sided  " not in lab("list", "--drills").stdout
+    assert json.loads(lab("list", "--json").stdout.splitlines()[0])["sided"] is False
+    r = lab("edit", drill_id)
+    assert r.returncode == 2 and r.stderr.startswith("error: nothing to change")

@@ -770,12 +770,16 @@ def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference
         if r["gap"] > 0:
             more, less = "player", "coach"
             name, rng, other, other_moves = r["own_joint_att"], r["range_deg_att"], r["range_deg_ref"], r["moves_ref"]
+            other_name = r["own_joint_ref"]
         else:
             more, less = "coach", "player"
             name, rng, other, other_moves = r["own_joint_ref"], r["range_deg_ref"], r["range_deg_att"], r["moves_att"]
+            other_name = r["own_joint_att"]
         s = "" if part.endswith("s") else "s"
+        # after a mirror match the two clips' joints are on opposite sides: name each clip's own
+        where = f"in the {less}'s clip" if other_name == name else f"for the {less}'s {_pretty(other_name)}"
         tail = (f"while the {less}'s hardly move{s}" if not other_moves
-                else f"against {other:.0f} in the {less}'s clip")
+                else f"against {other:.0f} {where}")
         phrases.append(f"the {more}'s {part} move{s} (the {_pretty(name)} through {rng:.0f} degrees) {tail}")
     if phrases:
         text = "Different movement: " + "; ".join(phrases) + "."

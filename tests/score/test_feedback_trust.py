@@ -157,3 +157,26 @@ def test_injected_changes_for_a_pose_estimator_four_times_better(motions):
     print("\n", {k: v for k, v in s.items() if k != "detectable"}, "\n", s["detectable"])
     assert s["qualifying"] >= 6
     assert s["hit_rate"] >= 0.9
+
+
+def test_a_different_movement_after_a_mirror_match_names_each_clip_its_own_side():
+    """Coach swings the left arm through 140 degrees; the player, matched as a mirror image, swings the
+    right arm through 56: the summary names the coach's left shoulder and the player's right one."""
+    from lab.features import FeatureSet
+    from lab.score.compare import summarize_different
+    from lab.score.uncertainty import ClipErrorSource
+
+    t = np.linspace(0, 4, 121)
+    names = ("left_shoulder", "right_shoulder")
+    swing = np.sin(2 * np.pi * t / 2)
+    coach = FeatureSet(time_s=t, values=np.stack([90 + 70 * swing, np.full_like(t, 20.0)], 1),
+                       confidence=np.ones((len(t), 2)), names=names)
+    # as compared after mirroring: the column "left_shoulder" holds the player's right shoulder
+    player = FeatureSet(time_s=t, values=np.stack([90 + 28 * swing, np.full_like(t, 20.0)], 1),
+                        confidence=np.ones((len(t), 2)), names=names)
+    mocap = ClipErrorSource(mocap=True)
+    text = summarize_different(coach, player, reference_source=mocap, attempt_source=mocap, mirrored=True)
+    assert "the coach's arms move (the left shoulder" in text
+    assert "for the player's right shoulder" in text
+    plain = summarize_different(coach, player, reference_source=mocap, attempt_source=mocap, mirrored=False)
+    assert "in the player's clip" in plain and "right shoulder" not in plain

@@ -63,36 +63,90 @@ _VERDICT_WORDS = {
 
 
 def headline_html(report: Analysis) -> str:
-    """Verdict, score, the summary and the feedback in words a coach reads (an HTML fragment).
+    """What a coach reads first (an HTML fragment): the verdict, the score, what to work on or why
+    nothing can be said, the joints these cameras can't judge, and which clips were compared.
 
-    Every joint named is the player's own (the feedback, the joints that can't be
-    judged); a mirrored match says so once, and that left and right are the player's.
+    No tool names, module paths or provenance strings: those are in :func:`technical_details_html`.
+    Every joint named is the player's own (the feedback, the joints that can't be judged); a mirrored
+    match says so once, and that left and right are the player's. The probability of the same movement
+    is shown when the comparison carries one (``p_same``).
     """
     c = report.comparison
     cls, title, sentence = _VERDICT_WORDS.get(c.verdict, ("lab-mid", c.verdict, ""))
+    p_same = getattr(c, "p_same", None)
+    chance = (f'<br><span class="lab-p-same">Probability that it is the same movement: <b>{p_same:.0%}</b></span>'
+              if p_same is not None and np.isfinite(p_same) else "")
     parts = [f'<div class="lab-verdict {cls}"><b>{html.escape(title)}</b> &mdash; score '
-             f'<b>{c.score:.0f}</b>/100<br><span style="font-size:0.7em">{html.escape(sentence)} '
-             f'(50 is the same/different line.)</span></div>']
+             f'<b>{c.score:.0f}</b>/100{chance}<br><span class="lab-verdict-note">{html.escape(sentence)} '
+             f'(50 is the line between same and different.)</span></div>']
     if c.mirrored:
         parts.append("<p>The player did the movement with the other side (mirror image); it was compared "
                      "as such. Left and right below are the player's own.</p>")
     if c.summary:
         parts.append(f'<p class="lab-summary">{html.escape(c.summary)}</p>')
+    parts.append('<h2 class="lab-work-on">What to work on</h2>')
     if c.feedback:
-        parts.append("<p><b>What to work on</b></p><ul>"
-                     + "".join(f"<li>{html.escape(s)}</li>" for s in c.feedback) + "</ul>")
+        parts.append('<ul class="lab-feedback">' + "".join(f"<li>{html.escape(s)}</li>" for s in c.feedback)
+                     + "</ul>")
+    else:
+        parts.append(f'<p class="lab-feedback">{html.escape(_NOTHING_TO_SAY.get(c.verdict, _NOTHING_TO_SAY["uncertain"]))}</p>')
     if c.cannot_judge:
         parts.append(f'<details class="lab-cannot-judge"><summary>{len(c.cannot_judge)} of {len(c.joints)} joints '
                      "can't be judged from these cameras</summary><ul>"
                      + "".join(f"<li>{html.escape(s)}</li>" for s in c.cannot_judge) + "</ul></details>")
     small = list(c.warnings) + list(report.notes)
     if small:
-        parts.append('<p style="color:#666;font-size:0.85em">Notes: '
-                     + "; ".join(html.escape(s) for s in small) + "</p>")
-    parts.append(f'<p style="color:#666;font-size:0.85em">Coach: {html.escape(Path(report.reference_source).name)}'
-                 f' &middot; player: {html.escape(Path(report.attempt_source).name)} &middot; distance '
-                 f'{c.distance:.1f} (threshold {c.threshold:.1f}, {html.escape(c.threshold_provenance)})</p>')
+        parts.append('<p class="lab-notes">Notes: ' + "; ".join(html.escape(s) for s in small) + "</p>")
+    parts.append(f'<p class="lab-notes">Coach: {html.escape(Path(report.reference_source).name)}'
+                 f' &middot; player: {html.escape(Path(report.attempt_source).name)}</p>')
     return "\n".join(parts)
+
+
+#: What the page says under "What to work on" when there is no technique sentence, per verdict.
+_NOTHING_TO_SAY = {
+    "same": "Nothing these cameras can show: no joint differs from the coach by more than these two "
+            "recordings can measure. Grey joints below can't be judged at all from these viewpoints.",
+    "different": "No technique advice: the player did a different movement, so joint-by-joint corrections "
+                 "would mean nothing. Film the same drill and compare again.",
+    "uncertain": "No technique advice until the comparison is sure it is the same movement (see above).",
+}
+
+
+def technical_details_html(report: Analysis) -> str:
+    """The collapsed "How this was computed" section at the end of a report (an HTML fragment).
+
+    Holds what a coach does not need and a developer does: how the page was made, the distance and
+    the threshold with its provenance, the settings, the lab version and each pipeline stage's status.
+    """
+    c = report.comparison
+    rows = [("made by", "lab report: the analysis was computed once and saved in analysis/; the notebook "
+                        "04_compare, run with papermill, only drew it"),
+            ("coach clip", str(report.reference_source)), ("player clip", str(report.attempt_source)),
+            ("distance", f"{c.distance:.2f} (confidence-weighted DTW over view-invariant joint angles)"),
+            ("threshold", f"{c.threshold:.2f}: {c.threshold_provenance}"),
+            ("score", f"{c.score:.1f} = 100 x 2^-(distance/threshold)^2")]
+    p_same = getattr(c, "p_same", None)
+    if p_same is not None:
+        rows.append(("p_same", f"{p_same:.3f}"))
+    terms = getattr(c, "verdict_terms", None)
+    if terms:
+        rows.append(("verdict terms", ", ".join(f"{k} {v:.3g}" for k, v in terms.items())))
+    if c.relative_azimuth_deg is not None:
+        rows.append(("relative azimuth", f"{c.relative_azimuth_deg:+.0f} deg between the two cameras"))
+    rows.append(("mirrored", "yes" if c.mirrored else "no"))
+    rows.append(("settings", ", ".join(f"{k}={v}" for k, v in (report.settings or {}).items())))
+    prov = report.provenance or {}
+    if prov.get("lab_version"):
+        rows.append(("lab version", str(prov["lab_version"])))
+    if prov.get("created_utc"):
+        rows.append(("analysed (UTC)", str(prov["created_utc"])))
+    stages = prov.get("stages") or []
+    if stages:
+        rows.append(("stages", "; ".join(f"{s.get('stage')} ({s.get('clip', 'pair')}): {s.get('status')}"
+                                          if isinstance(s, dict) else str(s) for s in stages)))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return ('<details class="lab-technical"><summary>How this was computed</summary>'
+            f'<div class="lab-scroll"><table>{body}</table></div></details>')
 
 
 def tint_by_noise_ratio(ratio: float) -> str:
@@ -139,8 +193,8 @@ def feedback_table_html(table) -> str:
             cells.append(f'<td class="lab-unjudged" style="color:#999">{words}</td>')
         style = "text-align:left" + ("" if judged else ";color:#999;font-weight:normal")
         rows.append(f"<tr><th style='{style}'>{html.escape(str(name))}</th>{''.join(cells)}</tr>")
-    return (f"<table><thead><tr><th>{html.escape(str(table.index.name or ''))}</th>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (f'<div class="lab-scroll"><table><thead><tr><th>{html.escape(str(table.index.name or ""))}</th>{head}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def measure_noise_ratio(report: Analysis) -> np.ndarray:
@@ -171,9 +225,9 @@ def plot_report_curves(report: Analysis, *, n_joints: int = 4):
         if j.detectable_deg is None:
             titles[n] = f"{own}: can't be judged (not seen)"
         elif not j.can_judge:
-            titles[n] = f"{own}: can't be judged (only a difference above {j.detectable_deg:.0f} deg would show)"
+            titles[n] = f"{own}: can't be judged (only a difference over {j.detectable_deg:.0f} deg would show)"
         else:
-            titles[n] = f"{own}: detectable {j.detectable_deg:.0f} deg"
+            titles[n] = f"{own}: a difference of {j.detectable_deg:.0f} deg would show"
     return plot_angle_bands(collect_angle_curves(c.per_step, joints=names), titles=titles)
 
 

@@ -146,7 +146,7 @@ def test_report_curves_have_bands_and_say_what_each_joint_can_show():
     a = _small_analysis()
     fig = plot_report_curves(a)
     titles = [x.text for x in fig.layout.annotations]
-    assert len(titles) == 4 and titles[0].startswith("left knee: detectable ")
+    assert len(titles) == 4 and titles[0].startswith("left knee: a difference of ")
     bands = [t for t in fig.data if t.fill == "tonexty"]
     assert len(bands) == 2 * 4 and all("95% band" in t.name for t in bands)
     ratio = measure_noise_ratio(a)
@@ -504,7 +504,7 @@ def test_3d_animation_plays_in_the_static_page(sample_report, tmp_path):
     r = _run_in_chromium(sample_report.read_text().replace("</body>", _ANIMATE_JS), tmp_path)
     assert r["plots"] == 1 and r["frames"] > 10
     assert r["after"] == r["expected"] and r["after"] != r["before"]
-    assert re.search(r"coach \d\.\d\ds \| player \d\.\d\ds", r["title"])
+    assert re.search(r"coach \d\.\d\d s \| player \d\.\d\d s", r["title"])
 
 
 def test_threshold_slider_works_in_a_browser(tmp_path):
@@ -583,3 +583,63 @@ def test_pairs_names_must_stay_inside_the_output_folder(tmp_path, name):
     r = run_lab("report", "--pairs", pairs, "-o", out, cwd=tmp_path)
     assert_refused(r, 2, before=before, after=snapshot(tmp_path), words="inside the output folder")
     assert not Path("/tmp/absolute-report").exists()
+
+
+# ------------------------------------------------------- words for a coach
+#: What a coach must not meet outside the collapsed "How this was computed" section.
+DEVELOPER_TEXT = re.compile(r"papermill|nbconvert|lab\.score|\.json:|\blab(?:\.[a-z_0-9]+){1,}\b|\blab/[\w/]+\.py",
+                            re.IGNORECASE)
+
+
+def split_technical_section(page: str) -> tuple[str, str]:
+    """``(the page without scripts, styles and the technical section, the technical section)``."""
+    technical = re.findall(r'<details class="lab-technical">.*?</details>', page, flags=re.DOTALL)
+    rest = re.sub(r'<details class="lab-technical">.*?</details>', "", page, flags=re.DOTALL)
+    rest = re.sub(r"<(script|style)\b.*?</\1>", "", rest, flags=re.DOTALL | re.IGNORECASE)
+    return rest, "".join(technical)
+
+
+def plotly_figures_json(page: str) -> list[str]:
+    """The data and layout given to each ``Plotly.newPlot`` call (what the figures write on screen)."""
+    return re.findall(r"Plotly\.newPlot\(\s*(.*?)\)\s*};", page, flags=re.DOTALL)
+
+
+def test_developer_text_is_found_by_the_check():
+    """Positive control for the report test below."""
+    for text in ("runs this notebook with papermill", "threshold.json: calibrate", "lab.score.experiments",
+                 "see lab.viz", "lab/score/compare.py"):
+        assert DEVELOPER_TEXT.search(text), text
+    for text in ("the lab report", "Lab results. Next", "coach's clip 1.2 s"):
+        assert not DEVELOPER_TEXT.search(text), text
+
+
+def test_report_speaks_to_a_coach_and_keeps_the_machinery_in_a_collapsed_section(tmp_path):
+    page = write_analysis_report(_small_analysis(), tmp_path / "r", video=False).read_text()
+    rest, technical = split_technical_section(page)
+    assert "How this was computed" in technical and "<summary>" in technical
+    assert "papermill" in technical and "threshold" in technical          # nothing is lost, only moved
+    hits = sorted({m.group(0) for m in DEVELOPER_TEXT.finditer(rest)})
+    assert hits == [], f"developer text outside the technical section: {hits}"
+    for fig in plotly_figures_json(page):
+        assert not DEVELOPER_TEXT.search(fig), DEVELOPER_TEXT.search(fig).group(0)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", rest))
+    # the words come first: verdict, score, what to work on, before any figure
+    first = text.index("score")
+    assert first < text.index("What to work on") < text.index("Matched moments")
+    assert page.index("What to work on") < page.index("Plotly.newPlot(")
+    assert page.rindex('class="lab-technical"') > page.rindex("Plotly.newPlot(")   # the section is last
+
+
+def test_headline_shows_the_probability_of_the_same_movement_when_there_is_one():
+    from types import SimpleNamespace
+
+    from lab.report import headline_html
+    c = _small_analysis().comparison
+    base = {**c.__dict__, "feedback": [], "cannot_judge": []}
+    page = headline_html(SimpleNamespace(comparison=SimpleNamespace(**{**base, "p_same": 0.834}), notes=(),
+                                         reference_source="c.mp4", attempt_source="p.mp4"))
+    assert "Probability that it is the same movement: <b>83%</b>" in page
+    page = headline_html(SimpleNamespace(comparison=SimpleNamespace(**{**base, "p_same": None}), notes=(),
+                                         reference_source="c.mp4", attempt_source="p.mp4"))
+    assert "Probability" not in page and "What to work on" in page
+    assert not DEVELOPER_TEXT.search(page) and "threshold" not in page

@@ -27,6 +27,21 @@ body { max-width: 1200px; margin: 0 auto; }
 .lab-good { background: #e6f4ea; border-left: 8px solid #2ca02c; }
 .lab-bad { background: #fdecea; border-left: 8px solid #d62728; }
 .lab-mid { background: #fff7e0; border-left: 8px solid #e0a800; }
+.lab-verdict-note { font-size: 0.7em; }
+.lab-p-same { font-size: 0.8em; }
+.lab-notes { color: #666; font-size: 0.85em; }
+.lab-scroll { overflow-x: auto; max-width: 100%; }
+.lab-scroll td { white-space: nowrap; }
+.lab-scroll td.lab-unjudged { white-space: normal; min-width: 14em; }
+.lab-technical { margin: 2em 0; color: #444; }
+.lab-technical th { text-align: left; vertical-align: top; padding-right: 1em; }
+.lab-technical td { word-break: break-word; }
+.lab-downloads li { margin: 0.3em 0; }
+video { max-width: 100%; height: auto; }
+@media (max-width: 600px) {
+  .lab-verdict { font-size: 1.15em; padding: 0.5em 0.7em; }
+  .jp-Cell { padding-left: 0; padding-right: 0; }
+}
 </style>
 {%- endblock extra_css -%}
 """

@@ -229,7 +229,9 @@ def collect_angle_curves(per_step, *, joints: Sequence[str]) -> dict:
     Returns
     -------
     dict coach's joint -> DataFrame with columns ``reference_time_s, reference_deg, attempt_deg,
-    reference_se_deg, attempt_se_deg`` (one row per DTW step, in order).
+    reference_se_deg, attempt_se_deg`` and, where ``per_step`` has it, ``attempt_time_s`` (one row per
+    DTW step, in order).
     """
     cols = ["reference_time_s", "reference_deg", "attempt_deg", "reference_se_deg", "attempt_se_deg"]
+    cols += [c for c in ("attempt_time_s",) if c in per_step.columns]
     return {j: per_step[per_step["joint"] == j].sort_values("step")[cols].reset_index(drop=True) for j in joints}

@@ -29,6 +29,50 @@ LANDMARK_GROUPS: dict[str, tuple[str, ...]] = {
 #: Colours of the tracks in multi-track figures (reference first).
 TRACK_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
+#: Longest line of a figure's title or subplot title, in characters: what fits a phone's 360 px.
+TITLE_LINE_CHARS = 44
+
+
+def wrap_title(text: str, *, line_chars: int = TITLE_LINE_CHARS) -> str:
+    """``text`` broken into lines of at most ``line_chars`` characters at spaces (Plotly's ``<br>``).
+
+    Plotly never wraps a title: on a phone a long one is cut at the figure's edge.
+    """
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= line_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+#: Room above a figure's title for Plotly's tool bar, which a touch screen always shows (pixels).
+MODEBAR_PX = 30
+
+
+def _legend_above() -> dict:
+    """A horizontal legend between the title and the plot: it never takes the plot's width on a phone."""
+    return dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", font=dict(size=11))
+
+
+def _legend_below() -> dict:
+    """A horizontal legend at the figure's foot (for figures whose subplot titles sit above the plots)."""
+    return dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom",
+                font=dict(size=11))
+
+
+def _title(text: str) -> dict:
+    """A left-aligned title, wrapped to fit a phone, placed below the tool bar."""
+    return dict(text=wrap_title(text), x=0.01, xanchor="left", y=1, yref="container", yanchor="top",
+                pad=dict(t=MODEBAR_PX), font=dict(size=15))
+
+
+def _top_margin_px(title: str, *, legend: bool) -> int:
+    """Top margin for :func:`_title`'s lines (and a legend above the plot) below the tool bar."""
+    lines = wrap_title(title).count("<br>") + 1
+    return MODEBAR_PX + 22 * lines + (30 if legend else 0) + 10
+
 
 # ------------------------------------------------------------------ quality
 def plot_pose_quality(track: PoseTrack, *, title: str | None = None) -> go.Figure:
@@ -137,14 +181,19 @@ def _joint_pts(xyz: np.ndarray) -> tuple[list, list, list]:
 
 
 def aligned_frame_pairs(n_reference: int, n_attempt: int, *, path: np.ndarray | None = None,
-                        max_frames: int = 80) -> np.ndarray:
+                        max_frames: int = 80, distinct_reference: bool = False) -> np.ndarray:
     """Rows ``(reference_frame, attempt_frame)`` to show together, at most ``max_frames`` of them.
 
     With a DTW ``path`` (L, 2) its rows are used (subsampled evenly); without,
-    both clips are stretched to the same normalised time.
+    both clips are stretched to the same normalised time. ``distinct_reference``
+    keeps one row per reference frame (the first the path matches), so the
+    reference's time strictly increases from row to row (a time slider then
+    never repeats a tick).
     """
     if path is not None:
         p = np.asarray(path, dtype=int)
+        if distinct_reference and len(p):
+            p = p[np.unique(p[:, 0], return_index=True)[1]]
     else:
         n = max(n_reference, n_attempt)
         u = np.linspace(0, 1, n)
@@ -173,10 +222,14 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
     offset_m : float
         Shift of each further track along x, metres (0 overlays them).
     frame_duration_ms : int
+    title : str, optional
+        Put before each frame's title, which gives every clip's time (seconds from its start).
 
     Returns
     -------
-    plotly Figure with ``frames``, a play/pause button and a slider.
+    plotly Figure with ``frames``, a play/pause button and a slider. With a
+    ``path``, one frame per reference frame matched (the slider, labelled with
+    the reference's time, never repeats a tick).
     """
     tracks = list(tracks)
     if not tracks:
@@ -184,7 +237,8 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
     names = list(names) if names is not None else [f"track {i}" for i in range(len(tracks))]
     xyz = [_display_xyz(t) + np.array([offset_m * i, 0.0, 0.0]) for i, t in enumerate(tracks)]
     if len(tracks) >= 2:
-        pairs = aligned_frame_pairs(tracks[0].n_frames, tracks[1].n_frames, path=path, max_frames=max_frames)
+        pairs = aligned_frame_pairs(tracks[0].n_frames, tracks[1].n_frames, path=path, max_frames=max_frames,
+                                    distinct_reference=True)
         idx = [pairs[:, 0], pairs[:, 1]] + [
             np.round(np.linspace(0, t.n_frames - 1, len(pairs))).astype(int) for t in tracks[2:]]
     else:
@@ -199,11 +253,12 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
             col = TRACK_COLORS[k % len(TRACK_COLORS)]
             lx, ly, lz = _bone_lines(w[f], t.keypoints)
             out.append(go.Scatter3d(x=lx, y=ly, z=lz, mode="lines", line=dict(color=col, width=6),
-                                    name=names[k], legendgroup=names[k]))
+                                    name=names[k], legendgroup=names[k], hoverinfo="skip"))
             px, py, pz = _joint_pts(w[f])
             out.append(go.Scatter3d(x=px, y=py, z=pz, mode="markers", marker=dict(size=3, color=col),
                                     name=names[k], legendgroup=names[k], showlegend=False,
-                                    hovertext=list(t.keypoints), hoverinfo="text"))
+                                    hovertext=[f"{names[k]} {n.replace('_', ' ')}" for n in t.keypoints],
+                                    hoverinfo="text"))
         return out
 
     allpts = np.concatenate([w[i].reshape(-1, 3) for w, i in zip(xyz, idx)])
@@ -212,45 +267,50 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
     centre, half = (lo + hi) / 2, float(np.max(hi - lo)) / 2 + 0.1
     rng = [[float(c - half), float(c + half)] for c in centre]
 
+    def clip_time_s(k: int, step: int) -> float:
+        return float(tracks[k].time_s[int(idx[k][step])] - tracks[k].time_s[0])
+
     def label(step: int) -> str:
-        parts = [f"{names[k]} {tracks[k].time_s[int(idx[k][step])]:.2f}s" for k in range(len(tracks))]
-        return " | ".join(parts)
+        return " | ".join(f"{names[k]} {clip_time_s(k, step):.2f} s" for k in range(len(tracks)))
 
-    def short(step: int) -> str:
-        return f"{tracks[0].time_s[int(idx[0][step])] - tracks[0].time_s[0]:.2f}"
+    def heading(step: int) -> str:
+        return f"{title}: {label(step)}" if title else label(step)
 
-    base_title = title or ("3D skeletons, time-aligned by DTW" if path is not None and len(tracks) > 1
-                           else "3D skeleton")
-    frames = [go.Frame(data=traces(s), name=str(s), layout=dict(title=dict(text=f"{base_title}: {label(s)}")))
+    frames = [go.Frame(data=traces(s), name=str(s), layout=dict(title=_title(heading(s))))
               for s in range(n_steps)]
     fig = go.Figure(data=traces(0), frames=frames)
-    slider = dict(active=0, x=0.1, len=0.9, y=0, font=dict(size=8),
-                  currentvalue=dict(prefix=f"{names[0]} time (s): ", font=dict(size=12)),
-                  steps=[dict(method="animate", label=short(s),
+    slider = dict(active=0, x=0, len=1, y=0, yanchor="top", pad=dict(t=48, b=0, l=0, r=10), font=dict(size=9),
+                  currentvalue=dict(prefix=f"{names[0]}'s time (s): ", font=dict(size=12)),
+                  steps=[dict(method="animate", label=f"{clip_time_s(0, s):.2f}",
                               args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                   transition=dict(duration=0))])
                          for s in range(n_steps)])
-    play = dict(type="buttons", showactive=False, x=0.0, y=0, xanchor="left", yanchor="top",
+    play = dict(type="buttons", direction="left", showactive=False, x=0.0, y=0, xanchor="left", yanchor="top",
+                pad=dict(t=6, r=4),
                 buttons=[dict(label="Play", method="animate",
                               args=[None, dict(frame=dict(duration=frame_duration_ms, redraw=True),
                                                fromcurrent=True, transition=dict(duration=0))]),
                          dict(label="Pause", method="animate",
                               args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])
     frame_name = tracks[0].frame
+    axis = dict(nticks=4, tickfont=dict(size=10), title_font=dict(size=12))
     fig.update_layout(
-        title=dict(text=f"{base_title}: {label(0)}"),
-        updatemenus=[play], sliders=[slider], height=650, template="plotly_white",
-        scene=dict(xaxis=dict(title="x (m)", range=rng[0]), yaxis=dict(title="y up (m)", range=rng[1]),
-                   zaxis=dict(title="z (m)" + (" front" if frame_name == "body" else ""), range=rng[2]),
+        title=_title(heading(0)), updatemenus=[play], sliders=[slider], height=600, template="plotly_white",
+        margin=dict(l=10, r=10, t=_top_margin_px(heading(0), legend=True), b=130),
+        scene=dict(xaxis=dict(axis, title=dict(text="x, left (m)"), range=rng[0]),
+                   yaxis=dict(axis, title=dict(text="y, up (m)"), range=rng[1]),
+                   zaxis=dict(axis, title=dict(text="z, front (m)" if frame_name == "body" else "z (m)"),
+                              range=rng[2]),
                    aspectmode="cube",
-                   camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0.6, y=0.4, z=1.8))),
-        legend=dict(orientation="h", y=1.02))
+                   camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=1.2, y=0.6, z=1.9))),
+        legend=_legend_above())
     return fig
 
 
 # ------------------------------------------------------------ angles and DTW
 def plot_joint_angles(reference: Mapping[str, np.ndarray], attempt: Mapping[str, np.ndarray], *,
-                      path: np.ndarray | None = None, names: tuple[str, str] = ("coach", "player"),
+                      path: np.ndarray | None = None, reference_time_s: np.ndarray | None = None,
+                      attempt_time_s: np.ndarray | None = None, names: tuple[str, str] = ("coach", "player"),
                       units: str = "deg", title: str | None = None) -> go.Figure:
     """Joint-angle curves of both clips after DTW alignment.
 
@@ -259,8 +319,12 @@ def plot_joint_angles(reference: Mapping[str, np.ndarray], attempt: Mapping[str,
     reference, attempt : mapping angle name -> ndarray (T_ref,) / (T_att,)
         Angles per frame (e.g. degrees); the same names in both.
     path : ndarray, shape (L, 2), int, optional
-        DTW path ``(reference_frame, attempt_frame)``; the x axis is the
-        path step. Without it both are stretched to the same length.
+        DTW path ``(reference_frame, attempt_frame)``. Without it both are
+        stretched to the same length.
+    reference_time_s, attempt_time_s : ndarray, optional
+        Frame times of each clip (seconds from its start). With them the x axis
+        is the reference's time and the hover gives both clips' times; without,
+        the x axis is the path step (or the normalised time).
     names : (str, str)
         Legend labels.
 
@@ -274,21 +338,32 @@ def plot_joint_angles(reference: Mapping[str, np.ndarray], attempt: Mapping[str,
     n_ref = len(next(iter(reference.values())))
     n_att = len(next(iter(attempt.values())))
     pairs = aligned_frame_pairs(n_ref, n_att, path=path, max_frames=10 ** 9)
-    step = np.arange(len(pairs))
-    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, subplot_titles=keys,
+    if reference_time_s is not None and attempt_time_s is not None:
+        x = np.asarray(reference_time_s, dtype=float)[pairs[:, 0]]
+        other = np.asarray(attempt_time_s, dtype=float)[pairs[:, 1]]
+        x_title = f"{names[0]}'s time (s)"
+        hover = (f"%{{fullData.name}}: %{{y:.0f}} {units}<br>{names[0]} %{{x:.2f}} s, "
+                 f"{names[1]} %{{customdata:.2f}} s<extra></extra>")
+    else:
+        x, other, hover = np.arange(len(pairs)), None, None
+        x_title = "aligned step (DTW path)" if path is not None else "normalised time"
+    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, subplot_titles=[wrap_title(k) for k in keys],
                         vertical_spacing=min(0.08, 0.3 / max(1, len(keys))))
     for r, k in enumerate(keys, start=1):
         a = np.asarray(reference[k], dtype=float)[pairs[:, 0]]
         b = np.asarray(attempt[k], dtype=float)[pairs[:, 1]]
-        fig.add_trace(go.Scatter(x=step, y=a, mode="lines", name=names[0], legendgroup=names[0],
-                                 showlegend=r == 1, line=dict(color=TRACK_COLORS[0])), row=r, col=1)
-        fig.add_trace(go.Scatter(x=step, y=b, mode="lines", name=names[1], legendgroup=names[1],
-                                 showlegend=r == 1, line=dict(color=TRACK_COLORS[1])), row=r, col=1)
+        fig.add_trace(go.Scatter(x=x, y=a, mode="lines", name=names[0], legendgroup=names[0], customdata=other,
+                                 hovertemplate=hover, showlegend=r == 1, line=dict(color=TRACK_COLORS[0])),
+                      row=r, col=1)
+        fig.add_trace(go.Scatter(x=x, y=b, mode="lines", name=names[1], legendgroup=names[1], customdata=other,
+                                 hovertemplate=hover, showlegend=r == 1, line=dict(color=TRACK_COLORS[1])),
+                      row=r, col=1)
         fig.update_yaxes(title_text=units, row=r, col=1)
-    fig.update_xaxes(title_text="aligned step (DTW path)" if path is not None else "normalised time",
-                     row=len(keys), col=1)
-    fig.update_layout(title=title or "Joint angles after alignment", height=max(300, 180 * len(keys)),
-                      template="plotly_white")
+    fig.update_xaxes(title_text=x_title, row=len(keys), col=1)
+    heading = title or "Joint angles after alignment"
+    fig.update_layout(title=_title(heading), height=max(300, 180 * len(keys)) + 60, template="plotly_white",
+                      legend=_legend_below(), margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False) + 20,
+                                                          b=110))
     return fig
 
 
@@ -303,7 +378,8 @@ def plot_angle_bands(curves: Mapping[str, object], *, titles: Mapping[str, str] 
         Columns ``reference_time_s`` (the x axis: the coach's clip time of each
         matched step, seconds), ``reference_deg``, ``attempt_deg`` and each
         step's standard error ``reference_se_deg``, ``attempt_se_deg`` (degrees;
-        e.g. :func:`lab.score.deviation.collect_angle_curves`).
+        e.g. :func:`lab.score.deviation.collect_angle_curves`); optionally
+        ``attempt_time_s`` (the player's matched time, shown in the hover).
     titles : mapping joint -> str, optional
         Each row's title (default the joint name).
     names : (str, str)
@@ -321,13 +397,18 @@ def plot_angle_bands(curves: Mapping[str, object], *, titles: Mapping[str, str] 
     if not keys:
         raise ValueError("no curve to plot")
     titles = {k: (titles or {}).get(k, k.replace("_", " ")) for k in keys}
-    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True, subplot_titles=[titles[k] for k in keys],
-                        vertical_spacing=min(0.08, 0.3 / max(1, len(keys))))
+    fig = make_subplots(rows=len(keys), cols=1, shared_xaxes=True,
+                        subplot_titles=[wrap_title(titles[k]) for k in keys],
+                        vertical_spacing=min(0.1, 0.4 / max(1, len(keys))))
     fills = ("rgba(31,119,180,0.18)", "rgba(214,39,40,0.15)")
     pct = f"{100 * (2 * _normal_cdf(z) - 1):.0f}%"
     for r, k in enumerate(keys, start=1):
         c = curves[k]
         t = [round(float(v), 4) for v in np.asarray(c["reference_time_s"], dtype=float)]
+        other = ([round(float(v), 4) for v in np.asarray(c["attempt_time_s"], dtype=float)]
+                 if "attempt_time_s" in c else None)
+        hover = (f"%{{fullData.name}}: %{{y:.0f}} deg<br>{names[0]} %{{x:.2f}} s"
+                 + (f", {names[1]} %{{customdata:.2f}} s" if other is not None else "") + "<extra></extra>")
         for i, clip in enumerate(("reference", "attempt")):
             y = np.asarray(c[f"{clip}_deg"], dtype=float)
             half = z * np.asarray(c[f"{clip}_se_deg"], dtype=float)
@@ -340,11 +421,14 @@ def plot_angle_bands(curves: Mapping[str, object], *, titles: Mapping[str, str] 
                                      fillcolor=fills[i], hoverinfo="skip", name=band, legendgroup=group,
                                      showlegend=r == 1), row=r, col=1)
             fig.add_trace(go.Scatter(x=t, y=conv(y), mode="lines", name=names[i], legendgroup=group,
-                                     showlegend=r == 1, line=dict(color=TRACK_COLORS[i])), row=r, col=1)
-        fig.update_yaxes(title_text="deg", row=r, col=1)
-    fig.update_xaxes(title_text=f"{names[0]}'s time (s), matched by DTW", row=len(keys), col=1)
-    fig.update_layout(title=title or f"Joint angles after alignment, with their {pct} uncertainty bands",
-                      height=max(320, 200 * len(keys)), template="plotly_white")
+                                     customdata=other, hovertemplate=hover, showlegend=r == 1,
+                                     line=dict(color=TRACK_COLORS[i])), row=r, col=1)
+        fig.update_yaxes(title_text="angle (deg)", row=r, col=1)
+    fig.update_xaxes(title_text=f"{names[0]}'s time (s)", row=len(keys), col=1)
+    heading = title or f"Joint angles, with {pct} bands"
+    fig.update_layout(title=_title(heading), height=max(340, 220 * len(keys)) + 80, template="plotly_white",
+                      legend=_legend_below(), margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False) + 36,
+                                                          b=120))
     return fig
 
 
@@ -380,10 +464,11 @@ def plot_dtw_path(path: np.ndarray, *, cost: np.ndarray | None = None,
                                  colorscale="Viridis", colorbar=dict(title="cost"), name="cost"))
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line=dict(color="white" if cost is not None else "#d62728",
                                                                width=3), name="DTW path"))
-    unit = " (s)" if tr is not None else " (frame)"
-    fig.update_layout(title=title or "DTW alignment: which coach moment matches each player moment",
-                      xaxis_title=names[1] + unit, yaxis_title=names[0] + unit, template="plotly_white",
-                      height=450)
+    unit = "'s time (s)" if tr is not None else "'s frame"
+    heading = title or f"Matched times: {names[0]} against {names[1]}"
+    fig.update_layout(title=_title(heading), xaxis_title=names[1] + unit, yaxis_title=names[0] + unit,
+                      template="plotly_white", height=440, legend=_legend_above(),
+                      margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=cost is not None)))
     return fig
 
 
@@ -402,7 +487,12 @@ def _position_of(view) -> np.ndarray:
 def plot_viewpoints(views: Mapping[str, object], *, pose_m: np.ndarray | None = None,
                     keypoints: Sequence[str] | None = None,
                     truth: Mapping[str, object] | None = None, title: str | None = None) -> go.Figure:
-    """Each camera's estimated position drawn around the 3D model, in the body frame (y up).
+    """Each camera's estimated position around the body, seen from above (the body frame's ground plane).
+
+    The subject stands at the origin facing up the page (the green arrow); the
+    horizontal axis is the subject's right. Both axes have the same scale and
+    are framed so that every camera, its label and the body are inside. Each
+    camera's height (y) is in its hover text.
 
     Parameters
     ----------
@@ -411,44 +501,73 @@ def plot_viewpoints(views: Mapping[str, object], *, pose_m: np.ndarray | None = 
         z = subject's front), or an object/dict with ``position_m`` or
         ``centre_m``.
     pose_m : ndarray, shape (K, 3), optional
-        One body-frame pose drawn at the origin.
+        One body-frame pose drawn at the origin (seen from above).
     keypoints : names of ``pose_m``'s rows (default BlazePose).
     truth : mapping name -> position (3,), optional
         Known camera positions, drawn as hollow markers joined to the estimate.
+
+    Returns
+    -------
+    plotly Figure; each camera's trace is named ``"<name> (azimuth +A deg)"`` and
+    drawn at ``(x, y) = (-x_m, z_m)`` (right, front).
     """
     from lab.pose.track import BLAZEPOSE_KEYPOINTS
 
+    def top(q) -> tuple[float, float]:        # (subject's right, subject's front), metres
+        return float(-q[0]), float(q[2])
+
+    def where(q) -> str:
+        az = float(np.degrees(np.arctan2(q[0], q[2])))
+        side = "in front" if abs(az) < 15 else ("behind" if abs(az) > 165 else
+                                                f"{abs(az):.0f} deg round to the subject's {'left' if az > 0 else 'right'}")
+        return f"{side}, {np.hypot(q[0], q[2]):.1f} m away, {q[1]:+.1f} m above the hips"
+
     fig = go.Figure()
+    pts = [(0.0, 0.0), (0.0, 0.5)]
     if pose_m is not None:
         kp = tuple(keypoints or BLAZEPOSE_KEYPOINTS)
-        lx, ly, lz = _bone_lines(np.asarray(pose_m, dtype=float), kp)
-        fig.add_trace(go.Scatter3d(x=lx, y=ly, z=lz, mode="lines", line=dict(color="#444", width=5),
-                                   name="body (front = +z)"))
-        fig.add_trace(go.Scatter3d(x=[0, 0], y=[0, 0], z=[0, 0.5], mode="lines",
-                                   line=dict(color="#2ca02c", width=8), name="facing"))
+        lx, _ly, lz = _bone_lines(np.asarray(pose_m, dtype=float), kp)
+        fig.add_trace(go.Scatter(x=[None if v is None else -v for v in lx], y=lz, mode="lines",
+                                 line=dict(color="#444", width=3), name="body, from above", hoverinfo="skip"))
+        pts += [(-a, b) for a, b in zip(lx, lz) if a is not None]
+    fig.add_trace(go.Scatter(x=[0, 0], y=[0, 0.5], mode="lines+markers", line=dict(color="#2ca02c", width=4),
+                             marker=dict(symbol="arrow", size=12, angleref="previous", color="#2ca02c"),
+                             name="facing", hoverinfo="skip"))
     names = sorted(views)
     pos = np.array([_position_of(views[n]) for n in names]).reshape(-1, 3)
     for i, n in enumerate(names):
         col = TRACK_COLORS[i % len(TRACK_COLORS)]
-        p = pos[i]
-        fig.add_trace(go.Scatter3d(x=[p[0], 0], y=[p[1], 0], z=[p[2], 0], mode="lines",
-                                   line=dict(color=col, width=2, dash="dash"), showlegend=False,
-                                   hoverinfo="skip"))
-        az = float(np.degrees(np.arctan2(p[0], p[2])))
-        fig.add_trace(go.Scatter3d(x=[p[0]], y=[p[1]], z=[p[2]], mode="markers+text", text=[n],
-                                   marker=dict(size=7, color=col, symbol="diamond"),
-                                   name=f"{n} (azimuth {az:+.0f} deg)"))
+        q = pos[i]
+        h, v = top(q)
+        pts.append((h, v))
+        az = float(np.degrees(np.arctan2(q[0], q[2])))
+        fig.add_trace(go.Scatter(x=[h, 0], y=[v, 0], mode="lines", line=dict(color=col, width=1, dash="dash"),
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[h], y=[v], mode="markers+text", text=[n],
+                                 textposition=("middle left" if h > 0 else "middle right"),
+                                 marker=dict(size=13, color=col, symbol="diamond"), textfont=dict(color=col),
+                                 name=f"{n} (azimuth {az:+.0f} deg)", hovertext=[f"{n}: {where(q)}"],
+                                 hoverinfo="text"))
         if truth is not None and n in truth:
-            q = _position_of(truth[n])
-            fig.add_trace(go.Scatter3d(x=[q[0], p[0]], y=[q[1], p[1]], z=[q[2], p[2]], mode="lines+markers",
-                                       marker=dict(size=5, color=col, symbol="circle-open"),
-                                       line=dict(color=col, width=1),
-                                       name=f"{n} true (azimuth {np.degrees(np.arctan2(q[0], q[2])):+.0f} deg)"))
-    fig.update_layout(title=title or "Where each camera stood (body frame: +z = subject's front)",
-                      template="plotly_white", height=600,
-                      scene=dict(xaxis_title="x, subject's left (m)", yaxis_title="y up (m)",
-                                 zaxis_title="z, subject's front (m)", aspectmode="data",
-                                 camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0.2, y=1.6, z=0.8))))
+            t = _position_of(truth[n])
+            th, tv = top(t)
+            pts.append((th, tv))
+            fig.add_trace(go.Scatter(x=[th, h], y=[tv, v], mode="lines+markers",
+                                     marker=dict(size=9, color=col, symbol="circle-open"),
+                                     line=dict(color=col, width=1),
+                                     name=f"{n} true (azimuth {np.degrees(np.arctan2(t[0], t[2])):+.0f} deg)",
+                                     hovertext=[f"{n} true: {where(t)}", ""], hoverinfo="text"))
+    xy = np.array([p for p in pts if p[0] is not None and np.isfinite(p).all()], dtype=float)
+    lo, hi = xy.min(0), xy.max(0)
+    centre = (lo + hi) / 2
+    half = float(np.max(hi - lo)) / 2 * 1.25 + 0.6      # room for the labels beside the markers
+    heading = title or "Where each camera stood, seen from above"
+    fig.update_layout(title=_title(heading), template="plotly_white", height=560, legend=_legend_below(),
+                      margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False), b=130),
+                      xaxis=dict(title="to the subject's right (m)", range=[centre[0] - half, centre[0] + half],
+                                 zeroline=False),
+                      yaxis=dict(title="to the subject's front (m)", range=[centre[1] - half, centre[1] + half],
+                                 scaleanchor="x", scaleratio=1, zeroline=False))
     return fig
 
 

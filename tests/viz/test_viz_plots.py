@@ -155,4 +155,53 @@ def test_viewpoints_place_cameras_with_their_azimuth():
     assert "front (azimuth +0 deg)" in names
     assert "behind (azimuth +180 deg)" in names
     left = [t for t in fig.data if t.name == "left (azimuth +90 deg)"][0]
-    assert (left.x[0], left.y[0], left.z[0]) == (3.0, 1.0, 0.0)
+    assert (left.x[0], left.y[0]) == (-3.0, 0.0)              # seen from above: the subject's left is at -right
+    assert "left" in left.hovertext[0] and "3.0 m away" in left.hovertext[0] and "+1.0 m above" in left.hovertext[0]
+    assert left.textposition == "middle right"                 # its label points inwards, into the frame
+
+
+def test_viewpoints_frame_every_camera_and_the_body_with_room_for_labels():
+    """Both cameras far from the body (the plot once framed the body only): all inside, equal scales."""
+    views = {"coach camera": np.array([0.5, 1.2, 4.0]), "player camera": np.array([-2.0, 0.8, -3.5])}
+    fig = plot_viewpoints(views, pose_m=np.random.default_rng(0).normal(size=(K, 3)) * 0.3)
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    for t in fig.data:
+        for x, y in zip(t.x, t.y):
+            if x is not None:
+                assert xr[0] + 0.5 < x < xr[1] - 0.5 and yr[0] + 0.5 < y < yr[1] - 0.5, (t.name, x, y)
+    assert fig.layout.yaxis.scaleanchor == "x" and "(m)" in fig.layout.xaxis.title.text
+    assert "(m)" in fig.layout.yaxis.title.text
+
+
+def test_titles_wrap_to_fit_a_phone():
+    from lab.viz.plots import TITLE_LINE_CHARS, wrap_title
+    text = "right hip abduction: can't be judged (only a difference over 66 deg would show)"
+    lines = wrap_title(text).split("<br>")
+    assert len(lines) == 2 and all(len(x) <= TITLE_LINE_CHARS for x in lines) and " ".join(lines) == text
+    assert wrap_title("short") == "short"
+
+
+def test_animation_slider_never_repeats_a_tick_and_times_start_at_zero():
+    """The DTW path repeats a coach frame where the player lingers: one slider step per coach frame."""
+    a, b = _track(6, seed=1), _track(9, seed=2)
+    a = PoseTrack(time_s=a.time_s + 5.0, keypoints=a.keypoints, world_m=a.world_m, frame="body")
+    path = np.array([[0, 0], [1, 1], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [4, 7], [5, 8]])
+    fig = animate_skeleton_3d([a, b], ["coach", "player"], path=path, max_frames=100)
+    labels = [s.label for s in fig.layout.sliders[0].steps]
+    assert labels == ["0.00", "0.03", "0.07", "0.10", "0.13", "0.17"]      # coach's time from its start
+    assert fig.layout.title.text == "coach 0.00 s | player 0.00 s"
+    assert fig.frames[2].layout.title.text == "coach 0.07 s | player 0.13 s"
+    for axis in ("xaxis", "yaxis", "zaxis"):
+        assert "(m)" in fig.layout.scene[axis].title.text
+    assert fig.layout.legend.orientation == "h"
+
+
+def test_joint_angles_on_the_coachs_time_with_the_players_in_the_hover():
+    ref = {"knee": np.array([0.0, 10, 20, 30])}
+    att = {"knee": np.array([5.0, 25, 35])}
+    path = np.array([[0, 0], [1, 0], [2, 1], [3, 2]])
+    fig = plot_joint_angles(ref, att, path=path, reference_time_s=np.arange(4) / 10, attempt_time_s=np.arange(3) / 5)
+    np.testing.assert_allclose(fig.data[0].x, [0, 0.1, 0.2, 0.3])
+    np.testing.assert_allclose(fig.data[1].customdata, [0, 0, 0.2, 0.4])
+    assert "player %{customdata:.2f} s" in fig.data[1].hovertemplate
+    assert fig.layout.xaxis.title.text == "coach's time (s)"

@@ -11,20 +11,29 @@ from lab.samples import ensure_samples
 #: (player), and the coach against a different movement (jumping jacks, another person).
 DEMO_PAIRS = (
     {"name": "same_movement_front_vs_behind", "reference": "pose2sim/cam02.mp4",
-     "attempt": "pose2sim/cam04.mp4", "label": "same"},
+     "attempt": "pose2sim/cam04.mp4", "label": "same",
+     "about": "One man balancing, filmed at the same time by a camera in front of him (the coach's clip) and "
+              "one behind him (the player's): the same movement, seen from opposite sides."},
     {"name": "different_movement", "reference": "pose2sim/cam02.mp4",
-     "attempt": "sports2d/demo.mp4", "label": "different"},
+     "attempt": "sports2d/demo.mp4", "label": "different",
+     "about": "The same balancing clip against another person doing jumping jacks on a box: a different "
+              "movement."},
 )
+
+#: What the index page says about the viewpoint experiment.
+EXPERIMENT_ABOUT = ("How well the comparison tells same from different as the two cameras move apart (0 to 180 "
+                    "degrees), on motion capture filmed by simulated cameras, against simpler methods.")
 
 
 def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True,
-             echo: Callable[[str], None] | None = None) -> Path:
+             echo: Callable[[str], None] | None = None, workers: int = 2) -> Path:
     """Write the demo reports under ``output``; return the main report's path.
 
     ``output/index.html`` links a comparison report per :data:`DEMO_PAIRS`
     (``output/<name>/report.html`` + ``overlay.mp4``) and, with
     ``experiment`` and the ground truth in ``../shared``, the viewpoint
-    experiment (``output/viewpoint_experiment/report.html``).
+    experiment (``output/viewpoint_experiment/report.html``). ``workers``
+    reports are written side by side (each in its own notebook kernel).
     """
     import time
     from concurrent.futures import ThreadPoolExecutor
@@ -52,15 +61,15 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
     def experiment_task():
         try:
             page = write_notebook_report("06_viewpoint_experiment.ipynb", out / "viewpoint_experiment",
-                                         title="Viewpoint experiment")
+                                         title="Viewpoint experiment", back_href="../index.html")
         except LabError as exc:
             echo(f"viewpoint experiment: failed: {exc}")
             return {"name": "viewpoint_experiment", "error": f"failed: {exc}"}
         echo(f"viewpoint experiment: {page}  [{time.perf_counter() - t0:.0f} s]")
         return {"name": "viewpoint_experiment", "href": "viewpoint_experiment/report.html",
-                "summary": {"verdict": "experiment", "reference": "mocap", "attempt": "synthetic views"}}
+                "about": EXPERIMENT_ABOUT, "summary": {"verdict": "experiment"}}
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # each report's notebook runs in its own kernel process
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each report's notebook runs in its own kernel process
         futures = [pool.submit(pair_task, p) for p in pairs]
         if run_experiment:
             futures.append(pool.submit(experiment_task))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,11 @@ REPORT_HTML = "report.html"
 OVERLAY_MP4 = "overlay.mp4"
 ANALYSIS_DIR = "analysis"
 EXECUTED_NB = "report.ipynb"
+#: Downloads written beside every report (:func:`write_analysis_report`).
+ANGLES_CSV = "joint_angles.csv"
+DIFFERENCES_CSV = "aligned_differences.csv"
+ANALYSIS_ZIP = "analysis.zip"
+THUMBNAIL_PNG = "thumbnail.png"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -362,17 +368,127 @@ def load_report_analysis(analysis: str | Path | None, *, draw_only: bool = False
     return analyze(files["pose2sim/cam02.mp4"], files["pose2sim/cam04.mp4"])
 
 
+# --------------------------------------------------------------- downloads
+def tabulate_joint_angles(report: Analysis):
+    """Every frame's joint angles of both clips, as one table (what ``joint_angles.csv`` holds).
+
+    Returns
+    -------
+    DataFrame, one row per clip and frame: ``clip`` ("coach" or "player"), ``frame``, ``time_s``
+    (seconds from the clip's first frame), then per angle ``<angle>_deg`` and ``<angle>_confidence``
+    (0-1, :func:`lab.features.compute_angles`). Angles are each clip's own joints at its own frames
+    (the player's left is the player's left, also after a mirrored match), before the comparison
+    resamples them.
+    """
+    import pandas as pd
+
+    from lab.features import compute_angles
+
+    tables = []
+    for clip, track, body in (("coach", report.reference, report.reference_body),
+                              ("player", report.attempt, report.attempt_body)):
+        angles, confidence, names = compute_angles(body, camera=track if track.frame == "camera" else None)
+        t = np.asarray(body.time_s, dtype=float)
+        cols = {"clip": clip, "frame": np.arange(len(t)), "time_s": np.round(t - t[0], 4)}
+        for i, n in enumerate(names):
+            cols[f"{n}_deg"] = np.round(angles[:, i], 2)
+            cols[f"{n}_confidence"] = np.round(confidence[:, i], 3)
+        tables.append(pd.DataFrame(cols))
+    return pd.concat(tables, ignore_index=True)
+
+
+def tabulate_aligned_differences(report: Analysis):
+    """Both clips' angles matched in time and their differences (what ``aligned_differences.csv`` holds).
+
+    Returns
+    -------
+    DataFrame, one row per matched moment (DTW step) and joint: ``step``, ``coach_time_s``,
+    ``player_time_s`` (seconds, each clip's own clock as the comparison resampled it), ``joint`` (the
+    coach's), ``player_joint`` (the player's own; differs after a mirrored match), ``coach_deg``,
+    ``player_deg``, ``difference_deg`` (player minus coach), ``coach_se_deg``, ``player_se_deg`` (each
+    step's standard error), ``phase``.
+    """
+    ps = report.comparison.per_step
+    names = {"reference_time_s": "coach_time_s", "attempt_time_s": "player_time_s", "attempt_joint": "player_joint",
+             "reference_deg": "coach_deg", "attempt_deg": "player_deg", "reference_se_deg": "coach_se_deg",
+             "attempt_se_deg": "player_se_deg"}
+    keep = [c for c in ("step", "reference_time_s", "attempt_time_s", "joint", "attempt_joint", "reference_deg",
+                        "attempt_deg", "difference_deg", "reference_se_deg", "attempt_se_deg", "phase")
+            if c in ps.columns]
+    out = ps[keep].rename(columns=names).sort_values(["step", "joint"], kind="stable").reset_index(drop=True)
+    for c in out.columns:
+        if c.endswith("_deg") or c.endswith("_time_s"):
+            out[c] = out[c].astype(float).round(3)
+    return out
+
+
+def write_downloads(report: Analysis, folder: str | Path, *, analysis_dir: str | Path | None = None) -> list[Path]:
+    """Write the report's downloads into ``folder``: :data:`ANGLES_CSV`, :data:`DIFFERENCES_CSV` and, from a
+    saved analysis folder ``analysis_dir``, :data:`ANALYSIS_ZIP` (its files, stored under ``analysis/``).
+    Returns the paths written."""
+    import zipfile
+
+    folder = Path(folder)
+    written = []
+    for name, table in ((ANGLES_CSV, tabulate_joint_angles(report)),
+                        (DIFFERENCES_CSV, tabulate_aligned_differences(report))):
+        written.append(write_bytes_atomic(folder / name, table.to_csv(index=False).encode("utf-8")))
+    if analysis_dir is not None:
+        tmp = folder / f".{ANALYSIS_ZIP}.part"
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(Path(analysis_dir).iterdir()):
+                if f.is_file():
+                    z.write(f, f"{ANALYSIS_DIR}/{f.name}")
+        os.replace(tmp, folder / ANALYSIS_ZIP)
+        written.append(folder / ANALYSIS_ZIP)
+    for f in written:
+        make_shareable(f)
+    return written
+
+
+def downloads_html(analysis: str | Path | None, *, overlay_video: str | None = None) -> str:
+    """Links to the files written beside the report (an HTML fragment); ``analysis`` is the saved
+    analysis folder inside the report's folder (None: a notebook opened by hand, nothing to link)."""
+    if analysis is None:
+        return "<p>No downloads: this page was not written by lab report.</p>"
+    folder = Path(analysis).parent
+    what = [(overlay_video, "the side-by-side video (MP4)"),
+            (ANGLES_CSV, "joint angles of both clips, every frame (CSV: one row per clip and frame, degrees, "
+                         "with each angle's confidence 0-1)"),
+            (DIFFERENCES_CSV, "both clips matched in time, joint by joint, with the difference and its "
+                              "standard error (CSV, degrees)"),
+            (ANALYSIS_ZIP, "the whole analysis, to open again with lab (ZIP)")]
+    items = [f'<li><a href="{html.escape(name, quote=True)}" download>{html.escape(name)}</a>: {html.escape(words)}</li>'
+             for name, words in what if name and (folder / name).exists()]
+    if not items:
+        return "<p>No downloads were written with this report.</p>"
+    return '<ul class="lab-downloads">' + "".join(items) + "</ul>"
+
+
+def add_back_link(page: str, href: str, *, words: str = "All reports") -> str:
+    """``page`` with a link back to the index (``href``, relative) at the top and the foot of its body."""
+    link = f'<nav class="lab-nav"><a href="{html.escape(href, quote=True)}">&larr; {html.escape(words)}</a></nav>'
+    page = re.sub(r"(<body\b[^>]*>)", lambda m: m.group(1) + link, page, count=1)
+    return page.replace("</body>", link + "</body>", 1)
+
+
 # ----------------------------------------------------------------- writing
 def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: str | None = None,
-                          video: bool = True) -> Path:
+                          video: bool = True, back_href: str | None = None) -> Path:
     """Render a computed analysis as ``output_dir/report.html``; return the page's path.
 
     Writes into ``output_dir``: ``report.html`` (self-contained, code hidden, no
     network reference), ``overlay.mp4`` (H.264 side-by-side, linked from the
-    page, when both clips are videos) and ``analysis/`` (the analysis itself,
-    :meth:`lab.pipeline.Analysis.load`). Everything is built in a hidden
+    page, when both clips are videos), ``analysis/`` (the analysis itself,
+    :meth:`lab.pipeline.Analysis.load`), the downloads linked from the page
+    (:func:`write_downloads`: ``joint_angles.csv``, ``aligned_differences.csv``,
+    ``analysis.zip``) and, when the player's clip is a video, ``thumbnail.png``
+    (one matched moment, for an index page). Everything is built in a hidden
     temporary folder inside ``output_dir`` and moved into place at the end,
     ``report.html`` last; other files in ``output_dir`` are left alone.
+
+    ``back_href`` (relative to the page) adds a link back to an index page at the
+    top and the foot of the page.
     """
     import dataclasses
 
@@ -385,19 +501,26 @@ def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: 
     tmp = _staging(out)
     try:
         saved = analysis.save(tmp / ANALYSIS_DIR)
+        write_downloads(analysis, tmp, analysis_dir=saved)
+        if analysis.attempt_video and (analysis.reference_video or analysis.ghost_px is not None):
+            write_bytes_atomic(tmp / THUMBNAIL_PNG, side_by_side_png(analysis, n=1, height_px=180))
         params = dict(analysis=str(saved.resolve()), overlay_video=OVERLAY_MP4 if video else None,
                       draw_only=True)
         executed = execute_notebook(notebook, tmp / EXECUTED_NB, parameters=params, cwd=tmp.resolve())
         page = export_html(executed, title=title or f"{Path(analysis.reference_source).stem} vs "
                                                     f"{Path(analysis.attempt_source).stem}")
+        if back_href:
+            page = add_back_link(page, back_href)
         (tmp / REPORT_HTML).write_text(page, encoding="utf-8")
         make_shareable(tmp / REPORT_HTML)
         if (out / REPORT_HTML).exists():  # the old page goes first: never a new page beside old files
             os.unlink(out / REPORT_HTML)
-        if (out / OVERLAY_MP4).exists() and not (tmp / OVERLAY_MP4).exists():  # nor beside an older video
-            os.unlink(out / OVERLAY_MP4)
-        if (tmp / OVERLAY_MP4).exists():
-            os.replace(tmp / OVERLAY_MP4, out / OVERLAY_MP4)
+        for name in (OVERLAY_MP4, THUMBNAIL_PNG, ANGLES_CSV, DIFFERENCES_CSV, ANALYSIS_ZIP):
+            if (tmp / name).exists():
+                make_shareable(tmp / name)
+                os.replace(tmp / name, out / name)
+            elif (out / name).exists():    # nor beside an older video or download
+                os.unlink(out / name)
         old = None
         if (out / ANALYSIS_DIR).exists():
             old = out / f".{ANALYSIS_DIR}.old-{os.getpid()}"
@@ -425,9 +548,10 @@ def write_report(reference: str | Path, attempt: str | Path, output_dir: str | P
 
 def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Path, *,
                 threshold: float | None = None, mirror: str = "auto", model: str = "full",
-                title: str | None = None, video: bool = True,
+                title: str | None = None, video: bool = True, back_href: str | None = None,
                 echo: Callable[[str], None] | None = None) -> tuple[Path, Analysis]:
-    """:func:`write_report`, also returning the :class:`lab.pipeline.Analysis` it rendered."""
+    """:func:`write_report`, also returning the :class:`lab.pipeline.Analysis` it rendered (``back_href``:
+    see :func:`write_analysis_report`)."""
     for p in (reference, attempt):
         if not Path(p).exists():
             raise LabError(f"no such file: {p}", exit_code=2)
@@ -435,7 +559,7 @@ def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Pa
         raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
     notebooks_dir()  # a missing notebook folder fails before any work
     analysis = analyze(reference, attempt, threshold=threshold, mirror=mirror, model=model, echo=echo)
-    return write_analysis_report(analysis, output_dir, title=title, video=video), analysis
+    return write_analysis_report(analysis, output_dir, title=title, video=video, back_href=back_href), analysis
 
 
 def read_pairs(path: str | Path) -> list[dict[str, Any]]:
@@ -478,26 +602,89 @@ def read_pairs(path: str | Path) -> list[dict[str, Any]]:
     return pairs
 
 
-def write_index(output_dir: str | Path, entries: Sequence[dict[str, Any]], *, title: str = "lab reports") -> Path:
-    """``index.html`` linking each report with its verdict and score (atomic write)."""
-    rows = []
-    for e in entries:
-        s = e.get("summary") or {}
-        link = f'<a href="{html.escape(e["href"], quote=True)}">{html.escape(e["name"])}</a>' if e.get("href") \
-            else html.escape(e["name"])
-        verdict = s.get("verdict", e.get("error", "failed"))
-        score = f'{s["score"]:.0f}' if "score" in s else "-"
-        label = html.escape(str(e.get("label") or ""))
-        rows.append(f"<tr><td>{link}</td><td>{html.escape(Path(str(s.get('reference', e.get('reference', '')))).name)}"
-                    f"</td><td>{html.escape(Path(str(s.get('attempt', e.get('attempt', '')))).name)}</td>"
-                    f"<td>{html.escape(str(verdict))}</td><td style='text-align:right'>{score}</td>"
-                    f"<td>{label}</td></tr>")
-    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse;"
-            "width:100%}td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><table><thead><tr><th>report</th><th>coach</th><th>player</th>"
-            f"<th>verdict</th><th>score</th><th>label</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "</body></html>")
+_INDEX_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 0 auto; padding: 1em; color: #222; }
+h1 { font-size: 1.6em; margin: 0.3em 0; }
+.lab-cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1em; }
+.lab-card { border: 1px solid #ddd; border-radius: 8px; padding: 0.8em; overflow-wrap: anywhere; }
+.lab-card img { width: 100%; height: auto; border-radius: 4px; display: block; }
+.lab-card h2 { font-size: 1.1em; margin: 0.5em 0 0.3em; }
+.lab-badge { display: inline-block; padding: 0.15em 0.6em; border-radius: 4px; font-weight: bold; }
+.lab-good { background: #e6f4ea; border-left: 6px solid #2ca02c; }
+.lab-bad { background: #fdecea; border-left: 6px solid #d62728; }
+.lab-mid { background: #fff7e0; border-left: 6px solid #e0a800; }
+.lab-small { color: #666; font-size: 0.9em; }
+.lab-links a { margin-right: 0.8em; white-space: nowrap; }
+"""
+
+#: What an index page says about each verdict (badge class, words).
+_INDEX_VERDICT = {"same": ("lab-good", "Same movement"), "different": ("lab-bad", "Different movement"),
+                  "uncertain": ("lab-mid", "Can't tell")}
+
+
+def index_card_html(entry: dict[str, Any], output_dir: str | Path) -> str:
+    """One report's card on the index page: thumbnail, what it compares, verdict and score, its summary
+    in words and links to the report, the side-by-side video and the joint-angle CSV (those that exist)."""
+    s = entry.get("summary") or {}
+    href = entry.get("href")
+    folder = Path(href).parent if href else None
+    base = Path(output_dir)
+
+    def rel(name: str) -> str | None:
+        return (folder / name).as_posix() if folder is not None and (base / folder / name).exists() else None
+
+    parts = ['<div class="lab-card">']
+    thumb = rel(THUMBNAIL_PNG)
+    if thumb and href:
+        parts.append(f'<a href="{html.escape(href, quote=True)}"><img src="{html.escape(thumb, quote=True)}" '
+                     f'alt="matched moment: coach left, player right" loading="lazy"></a>')
+    name = html.escape(str(entry["name"]).replace("_", " "))
+    parts.append(f'<h2><a href="{html.escape(href, quote=True)}">{name}</a></h2>' if href else f"<h2>{name}</h2>")
+    if entry.get("about"):
+        parts.append(f"<p>{html.escape(str(entry['about']))}</p>")
+    ref, att = s.get("reference", entry.get("reference")), s.get("attempt", entry.get("attempt"))
+    if ref or att:
+        parts.append(f'<p class="lab-small">Coach: {html.escape(Path(str(ref or "-")).name)} &middot; '
+                     f'player: {html.escape(Path(str(att or "-")).name)}</p>')
+    verdict = s.get("verdict")
+    if "error" in entry:
+        parts.append(f'<p class="lab-badge lab-bad">Not written</p><p class="lab-small">{html.escape(entry["error"])}</p>')
+    elif verdict in _INDEX_VERDICT:
+        cls, words = _INDEX_VERDICT[verdict]
+        score = f' &mdash; score {s["score"]:.0f}/100' if "score" in s else ""
+        chance = (f", {entry['p_same']:.0%} likely the same" if entry.get("p_same") is not None else "")
+        parts.append(f'<p class="lab-badge {cls}">{words}{score}{chance}</p>')
+    if entry.get("label"):
+        parts.append(f'<p class="lab-small">Expected: {html.escape(str(entry["label"]))}</p>')
+    if entry.get("words"):
+        parts.append(f"<p>{html.escape(str(entry['words']))}</p>")
+    links = [(href, "Report"), (rel(OVERLAY_MP4), "Side-by-side video"), (rel(ANGLES_CSV), "Joint angles (CSV)")]
+    links = [f'<a href="{html.escape(h, quote=True)}">{w}</a>' for h, w in links if h]
+    if links:
+        parts.append('<p class="lab-links">' + "".join(links) + "</p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def write_index(output_dir: str | Path, entries: Sequence[dict[str, Any]], *, title: str = "lab reports",
+                intro: str | None = None) -> Path:
+    """``index.html``: what the reports are, then one card per report (:func:`index_card_html`); atomic.
+
+    ``intro`` replaces the opening paragraph. The page has a viewport tag and
+    lays its cards out in as many columns as fit (one on a phone).
+    """
+    intro = intro or ("Each report below compares a player's clip with a coach's drill: is it the same movement, "
+                      "and if so, where does the player differ from the coach by more than the cameras can "
+                      "measure? Open a report for the verdict in words, the matched moments side by side, the "
+                      "joint angles and what to work on; the video shows both clips side by side in step, and "
+                      "the CSV holds every frame's joint angles. \"Expected\" is the answer the person who set "
+                      "up the pair gave in advance.")
+    cards = "".join(index_card_html(e, output_dir) for e in entries)
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><style>{_INDEX_CSS}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"
+            f'<div class="lab-cards">{cards}</div></body></html>')
     return make_shareable(write_bytes_atomic(Path(output_dir) / "index.html", page.encode("utf-8")))
 
 
@@ -511,14 +698,17 @@ def report_entry(pair: dict[str, Any], output_dir: str | Path, *, model: str = "
     """
     out = Path(output_dir)
     entry = {"name": pair["name"], "reference": str(pair["reference"]), "attempt": str(pair["attempt"]),
-             "label": pair.get("label")}
+             "label": pair.get("label"), "about": pair.get("about")}
     try:
         folder = contained_path(out, pair["name"])
+        back = "../" * len(Path(pair["name"]).parts) + "index.html"
         page, analysis = report_pair(pair["reference"], pair["attempt"], folder, model=model,
                                      threshold=pair["threshold"] if pair.get("threshold") is not None else threshold,
-                                     mirror=pair.get("mirror") or mirror, video=video, echo=echo)
+                                     mirror=pair.get("mirror") or mirror, video=video, back_href=back, echo=echo)
         entry["href"] = page.relative_to(out.resolve()).as_posix()
         entry["summary"] = analysis.summary()
+        entry["words"] = analysis.comparison.summary
+        entry["p_same"] = getattr(analysis.comparison, "p_same", None)
     except LabError as exc:
         entry["error"] = f"failed: {exc}"
     return entry
@@ -551,9 +741,10 @@ def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, mo
 
 
 def write_notebook_report(notebook: str, output_dir: str | Path, *, parameters: dict[str, Any] | None = None,
-                          title: str | None = None) -> Path:
+                          title: str | None = None, back_href: str | None = None) -> Path:
     """Execute any stage notebook (e.g. ``06_viewpoint_experiment.ipynb``) and write it as one offline
-    ``report.html`` in ``output_dir`` (atomic: the page appears only when complete)."""
+    ``report.html`` in ``output_dir`` (atomic: the page appears only when complete); ``back_href`` links
+    back to an index page."""
     nb = notebooks_dir() / notebook
     if not nb.exists():
         raise LabError(f"no notebook {notebook} in {nb.parent}", exit_code=3)
@@ -562,7 +753,10 @@ def write_notebook_report(notebook: str, output_dir: str | Path, *, parameters: 
     try:
         executed = execute_notebook(nb, tmp / EXECUTED_NB, parameters=parameters or {}, cwd=tmp.resolve())
         page = export_html(executed, title=title or nb.stem)
+        if back_href:
+            page = add_back_link(page, back_href)
         (tmp / REPORT_HTML).write_text(page, encoding="utf-8")
+        make_shareable(tmp / REPORT_HTML)
         os.replace(tmp / REPORT_HTML, out / REPORT_HTML)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -239,7 +239,9 @@ def test_index_links_reports(tmp_path):
                                                              "reference": "/a/c.mp4", "attempt": "/a/d.mp4"}},
         {"name": "p2", "error": "failed: no such file"}])
     page = idx.read_text()
-    assert '<a href="p1/report.html">p1</a>' in page and ">81<" in page and "failed: no such file" in page
+    assert '<a href="p1/report.html">p1</a>' in page and "score 81/100" in page and "failed: no such file" in page
+    assert '<meta name=\'viewport\' content=\'width=device-width, initial-scale=1\'>' in page
+    assert "Each report below compares" in page
 
 
 def _small_analysis():
@@ -291,7 +293,8 @@ def test_report_notebook_only_draws(tmp_path):
     first = len(STAGE_LOG)
     page = write_analysis_report(a, tmp_path / "r", video=False)
     assert len(STAGE_LOG) == first                      # nothing computed in this process either
-    assert sorted(p.name for p in page.parent.iterdir()) == ["analysis", "report.html"]
+    assert sorted(p.name for p in page.parent.iterdir()) == ["aligned_differences.csv", "analysis", "analysis.zip",
+                                                             "joint_angles.csv", "report.html"]
     from lab.pipeline import Analysis
     back = Analysis.load(page.parent / "analysis")
     assert back.to_dict() == a.to_dict()
@@ -365,7 +368,11 @@ def test_report_is_offline_complete_and_renders(sample_report, tmp_path):
     assert text.count("Plotly.newPlot(") >= 4
     assert '"label":"Play"' in text.replace(" ", "") or '"label": "Play"' in text
     assert (page.parent / "overlay.mp4").stat().st_size > 10_000
-    assert sorted(p.name for p in page.parent.iterdir()) == ["analysis", "overlay.mp4", "report.html"]
+    assert sorted(p.name for p in page.parent.iterdir()) == ["aligned_differences.csv", "analysis", "analysis.zip",
+                                                             "joint_angles.csv", "overlay.mp4", "report.html",
+                                                             "thumbnail.png"]
+    for name in ("overlay.mp4", "joint_angles.csv", "aligned_differences.csv", "analysis.zip"):
+        assert re.search(rf'<a download="" href="{re.escape(name)}">', text), name
     from lab.pipeline import Analysis
     saved = Analysis.load(page.parent / "analysis")
     assert saved.comparison.verdict in ("same", "different", "uncertain") and 0 <= saved.comparison.score <= 100
@@ -643,3 +650,60 @@ def test_headline_shows_the_probability_of_the_same_movement_when_there_is_one()
                                          reference_source="c.mp4", attempt_source="p.mp4"))
     assert "Probability" not in page and "What to work on" in page
     assert not DEVELOPER_TEXT.search(page) and "threshold" not in page
+
+
+# ---------------------------------------------------------------- downloads
+def test_downloads_hold_every_frames_angles_and_the_aligned_differences(tmp_path):
+    import zipfile
+
+    from lab.features import compute_angles
+    from lab.pipeline import Analysis
+    from lab.report import downloads_html, tabulate_aligned_differences, tabulate_joint_angles
+    a = _small_analysis()
+    angles = tabulate_joint_angles(a)
+    assert list(angles.columns[:3]) == ["clip", "frame", "time_s"]
+    assert (angles["clip"] == "coach").sum() == a.reference.n_frames == 60
+    assert (angles["clip"] == "player").sum() == a.attempt.n_frames
+    player = angles[angles["clip"] == "player"].reset_index(drop=True)
+    expected, _conf, names = compute_angles(a.attempt_body)
+    k = names.index("left_knee")
+    np.testing.assert_allclose(player["left_knee_deg"], expected[:, k].round(2), equal_nan=True)
+    assert player["time_s"].iloc[0] == 0 and player["time_s"].iloc[30] == pytest.approx(1.0)
+    diffs = tabulate_aligned_differences(a)
+    assert list(diffs.columns) == ["step", "coach_time_s", "player_time_s", "joint", "player_joint", "coach_deg",
+                                   "player_deg", "difference_deg", "coach_se_deg", "player_se_deg", "phase"]
+    knee = diffs[diffs["joint"] == "left_knee"]
+    np.testing.assert_allclose(knee["difference_deg"], (knee["player_deg"] - knee["coach_deg"]), atol=0.002)
+    assert len(knee) == len(a.comparison.path_time_s)
+
+    page = write_analysis_report(a, tmp_path / "r", video=False, back_href="../index.html")
+    text = page.read_text()
+    for name in ("joint_angles.csv", "aligned_differences.csv", "analysis.zip"):
+        assert re.search(rf'<a download="" href="{re.escape(name)}">', text), name
+    assert "overlay.mp4" not in text                                          # not written, not linked
+    assert text.count('href="../index.html"') == 2                             # back to the index, top and foot
+    back = pd.read_csv(page.parent / "joint_angles.csv")
+    assert back.shape == angles.shape
+    with zipfile.ZipFile(page.parent / "analysis.zip") as z:
+        assert "analysis/analysis.json" in z.namelist()
+        z.extractall(tmp_path / "unzipped")
+    assert Analysis.load(tmp_path / "unzipped" / "analysis").to_dict() == a.to_dict()
+    assert "No downloads" in downloads_html(None)
+
+
+def test_index_explains_itself_and_links_each_reports_files(tmp_path):
+    (tmp_path / "p1").mkdir()
+    for name in ("report.html", "overlay.mp4", "joint_angles.csv", "thumbnail.png"):
+        (tmp_path / "p1" / name).write_bytes(b"x")
+    page = write_index(tmp_path, [
+        {"name": "same_pair", "href": "p1/report.html", "label": "same", "about": "Front against behind.",
+         "words": "Same movement (score 71/100).", "p_same": 0.9,
+         "summary": {"verdict": "same", "score": 71.0, "reference": "/a/cam02.mp4", "attempt": "/a/cam04.mp4"}},
+        {"name": "nothing", "href": "p2/report.html", "summary": {"verdict": "different", "score": 20.0}}]).read_text()
+    for link in ("p1/report.html", "p1/overlay.mp4", "p1/joint_angles.csv", 'src="p1/thumbnail.png"'):
+        assert link in page, link
+    assert "p2/overlay.mp4" not in page and "p2/thumbnail.png" not in page   # only what exists is linked
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Front against behind." in text and "Expected: same" in text and "90% likely the same" in text
+    assert "Same movement — score 71/100" in text and "Different movement — score 20/100" in text
+    assert "cam02.mp4" in text and "/a/" not in text

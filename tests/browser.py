@@ -1,0 +1,164 @@
+"""Open a page in headless Chromium at a given width (a phone is emulated as one) and measure it.
+
+Used by the report tests: Chromium is driven over the DevTools protocol, and the device size is set
+before the page loads, so Plotly lays its figures out at that width from the start, as on a phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+#: What a page reports about its own layout once every Plotly figure is drawn.
+_MEASURE_JS = """(() => {
+  const w = window.innerWidth;
+  const figs = [...document.querySelectorAll('.js-plotly-plot')].map(g => {
+    const r = g.getBoundingClientRect();
+    return {left: r.left, right: r.right, width: r.width,
+            layout_width: g._fullLayout ? g._fullLayout.width : null,
+            title: g._fullLayout && g._fullLayout.title ? String(g._fullLayout.title.text || '') : ''};
+  });
+  const wide = [...document.body.querySelectorAll('*')].filter(e => {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= w + 1) return false;
+    for (let p = e.parentElement; p; p = p.parentElement) {     // inside a box that scrolls: fine
+      const s = getComputedStyle(p);
+      if (['auto', 'scroll', 'hidden'].includes(s.overflowX) && p.getBoundingClientRect().right <= w + 1)
+        return false;
+    }
+    return true;
+  }).map(e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ?
+                                          '.' + e.className.split(' ')[0] : '')).slice(0, 10);
+  const vp = document.querySelector('meta[name=viewport]');
+  return {inner_width: w, scroll_width: document.documentElement.scrollWidth,
+          body_height: document.documentElement.scrollHeight,
+          viewport: vp ? vp.getAttribute('content') : null, figures: figs, too_wide: wide};
+})()"""
+
+
+@dataclass
+class PageLayout:
+    """How a page laid itself out at one window width."""
+
+    width_px: int
+    inner_width: int
+    scroll_width: int
+    body_height: int
+    viewport: str | None
+    figures: list[dict] = field(default_factory=list)
+    too_wide: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    pytest.skip("chromium is not installed (apt-get install -y chromium); browser check skipped")
+
+
+class _Page:
+    """One Chromium tab over the DevTools protocol's websocket."""
+
+    def __init__(self, ws_url: str):
+        import websocket
+
+        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        self.n = 0
+
+    def call(self, method: str, **params):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.n:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def js(self, expression: str):
+        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"JS error: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+
+@contextlib.contextmanager
+def open_chromium():
+    """A headless Chromium with its DevTools port; yields a function opening a new tab's :class:`_Page`."""
+    pytest.importorskip("websocket", reason="websocket-client is not installed; browser check skipped")
+    profile = Path(tempfile.mkdtemp(prefix="lab-chromium-"))
+    cmd = [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
+           "--remote-debugging-port=0", "about:blank"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        end = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            assert proc.poll() is None and time.monotonic() < end, "chromium did not start"
+            time.sleep(0.2)
+        port = int(port_file.read_text().split()[0])
+
+        def new_page() -> _Page:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return _Page(json.load(r)["webSocketDebuggerUrl"])
+
+        yield new_page
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def measure_page(new_page, page: Path, *, width_px: int, phone: bool, screenshot: Path | None = None,
+                 timeout_s: float = 120) -> PageLayout:
+    """Load ``page`` at ``width_px`` (``phone``: mobile emulation, touch, device pixel ratio 2) and
+    measure it once every Plotly figure on it is drawn; optionally save a full-page screenshot."""
+    tab = new_page()
+    try:
+        tab.call("Page.enable")
+        tab.call("Emulation.setDeviceMetricsOverride", width=width_px, height=844 if phone else 1000,
+                 deviceScaleFactor=2 if phone else 1, mobile=phone)
+        if phone:
+            tab.call("Emulation.setTouchEmulationEnabled", enabled=True, maxTouchPoints=5)
+        tab.call("Page.navigate", url=page.resolve().as_uri())
+        end = time.monotonic() + timeout_s
+        ready = ("document.readyState === 'complete' && [...document.querySelectorAll('.plotly-graph-div')]"
+                 ".every(g => g._fullLayout && g.querySelector('.main-svg'))")
+        while not tab.js(ready):
+            assert time.monotonic() < end, f"{page.name}: figures not drawn within {timeout_s:.0f} s"
+            time.sleep(0.5)
+        time.sleep(1.0)   # responsive figures settle after the first layout
+        m = tab.js(_MEASURE_JS)
+        shot = None
+        if screenshot is not None:
+            h = min(int(m["body_height"]), 16000)
+            data = tab.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                            clip=dict(x=0, y=0, width=width_px, height=h, scale=1))["data"]
+            screenshot.write_bytes(base64.b64decode(data))
+            shot = screenshot
+        return PageLayout(width_px=width_px, inner_width=m["inner_width"], scroll_width=m["scroll_width"],
+                          body_height=m["body_height"], viewport=m["viewport"], figures=m["figures"],
+                          too_wide=m["too_wide"], screenshot=shot)
+    finally:
+        with contextlib.suppress(Exception):
+            tab.call("Page.close")
+        tab.ws.close()

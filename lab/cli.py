@@ -35,6 +35,11 @@ def _out(msg: str) -> None:
     typer.echo(msg)
 
 
+def _progress(msg: str) -> None:
+    """A progress line on stderr: stdout keeps only the results a script reads."""
+    typer.echo(msg, err=True)
+
+
 # ----------------------------------------------------------------------- models
 @app.command()
 def models(build: Optional[list[str]] = typer.Option(None, "--get",
@@ -106,7 +111,9 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
            attempt: Optional[Path] = typer.Argument(None, help="Player's clip (video or pose file)."),
            output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for the report."),
            pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV/YAML of pairs: one report each + index.html."),
-           threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance threshold."),
+           threshold: Optional[float] = typer.Option(
+               None, "--threshold", help="A fixed same/different distance line (default: the verdict model's line "
+                                         "for this pair)."),
            mirror: str = typer.Option("auto", "--mirror", help="Also compare the mirror image: auto, no, yes."),
            model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
            video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video.")) -> None:
@@ -118,7 +125,7 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
             raise LabError("give either REFERENCE ATTEMPT or --pairs, not both", exit_code=2)
         items = read_pairs(pairs)
         index = write_reports(items, output or Path("reports") / pairs.stem, model=model, threshold=threshold,
-                              mirror=mirror, video=video,
+                              mirror=mirror, video=video, echo=_progress,
                               progress=lambda e: _out(f"{e['name']}: " + (
                                   f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)"
                                   if "summary" in e else e.get("error", "failed"))))
@@ -127,7 +134,9 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
     if reference is None or attempt is None:
         raise LabError("give REFERENCE and ATTEMPT clips (or --pairs FILE)", exit_code=2)
     out = output or Path("reports") / f"{reference.stem}_vs_{attempt.stem}"
-    _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video)))
+    _progress(f"lab report: {reference.name} (coach) against {attempt.name} (player) into {out}/")
+    _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video,
+                          echo=_progress)))
 
 
 # ---------------------------------------------------------------------- compare
@@ -168,7 +177,8 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
     if as_json:
         _out(json.dumps(a.to_dict()))
         return
-    _out(f"score {c.score:.0f}/100   verdict: {c.verdict.upper()}   (distance {c.distance:.2f}, "
+    p_same = "" if c.p_same is None else f"   probability of the same movement {c.p_same:.0%}"
+    _out(f"score {c.score:.0f}/100   verdict: {c.verdict.upper()}{p_same}   (distance {c.distance:.2f}, "
          f"threshold {c.threshold:.2f}{', attempt mirrored' if c.mirrored else ''})")
     if c.relative_azimuth_deg is not None:
         _out(f"viewpoints differ by {c.relative_azimuth_deg:+.0f} degrees of azimuth")

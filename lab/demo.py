@@ -39,23 +39,31 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
     from concurrent.futures import ThreadPoolExecutor
 
     from lab.io import LabError
-    from lab.report import report_entry, write_index, write_notebook_report
+    from lab.report import extract_with_progress, report_entry, write_index, write_notebook_report
     from lab.score.experiments import shared_dir
 
     echo = echo or (lambda s: None)
     t0 = time.perf_counter()
+
+    def elapsed() -> str:
+        return f"[{time.perf_counter() - t0:.0f} s]"
+
     files = ensure_samples()
     out = Path(output)
     pairs = [{**p, "reference": files[p["reference"]], "attempt": files[p["attempt"]]} for p in DEMO_PAIRS]
     run_experiment = experiment and (shared_dir() / "data" / "cmu_bvh").exists()
     echo(f"lab demo: {len(pairs)} comparison reports" + (" and the viewpoint experiment" if run_experiment else "")
-         + f", two at a time, into {out}/ (the first run extracts the sample clips: a few minutes)")
+         + f" into {out}/")
+    clips = sorted({str(p[k]) for p in pairs for k in ("reference", "attempt")})
+    echo(f"1/3 pose tracks of {len(clips)} sample clips (the first run extracts them: about a minute each)")
+    extract_with_progress(clips, model=model, echo=echo)   # one at a time; the reports then find them cached
+    echo(f"2/3 reports, {workers} at a time: analysis, then the page and its video")
 
     def pair_task(p):
-        e = report_entry(p, out, model=model)
+        e = report_entry(p, out, model=model, echo=lambda s, name=p["name"]: echo(f"  {name}:{s}"))
         echo(f"{e['name']}: " + (f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)  "
                                  f"{out / e['href']}" if "summary" in e else e.get("error", "failed"))
-             + f"  [{time.perf_counter() - t0:.0f} s]")
+             + f"  {elapsed()}")
         return e
 
     def experiment_task():
@@ -65,7 +73,7 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
         except LabError as exc:
             echo(f"viewpoint experiment: failed: {exc}")
             return {"name": "viewpoint_experiment", "error": f"failed: {exc}"}
-        echo(f"viewpoint experiment: {page}  [{time.perf_counter() - t0:.0f} s]")
+        echo(f"viewpoint experiment: {page}  {elapsed()}")
         return {"name": "viewpoint_experiment", "href": "viewpoint_experiment/report.html",
                 "about": EXPERIMENT_ABOUT, "summary": {"verdict": "experiment"}}
 
@@ -77,7 +85,7 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
     if experiment and not run_experiment:
         echo(f"viewpoint experiment skipped: no motion capture under {shared_dir()}")
     index = write_index(out, entries, title="lab demo")
-    echo(f"index: {index}")
+    echo(f"3/3 index: {index}  {elapsed()}")
     main = out / DEMO_PAIRS[0]["name"] / "report.html"
     if not main.exists():
         raise LabError(f"the main demo report was not written ({entries[0].get('error', 'unknown error')})",

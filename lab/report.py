@@ -277,7 +277,7 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360) -
     w = max(x.shape[1] for x in rows)
     rows = [np.pad(x, ((0, 8), (0, w - x.shape[1] + 16), (0, 0)))
             for x in rows]
-    columns = 2 if w < height_px * 1.2 else 1   # portrait clips: two matched moments per row
+    columns = 2 if w < height_px * 1.2 and len(rows) > 1 else 1   # portrait clips: two matched moments a row
     grid_rows = [np.concatenate(rows[i:i + columns] + [np.zeros_like(rows[0])] * (i + columns - len(rows)), axis=1)
                  for i in range(0, len(rows), columns)]
     return np.concatenate(grid_rows, axis=0)
@@ -474,7 +474,8 @@ def add_back_link(page: str, href: str, *, words: str = "All reports") -> str:
 
 # ----------------------------------------------------------------- writing
 def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: str | None = None,
-                          video: bool = True, back_href: str | None = None) -> Path:
+                          video: bool = True, back_href: str | None = None,
+                          echo: Callable[[str], None] | None = None) -> Path:
     """Render a computed analysis as ``output_dir/report.html``; return the page's path.
 
     Writes into ``output_dir``: ``report.html`` (self-contained, code hidden, no
@@ -488,9 +489,14 @@ def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: 
     ``report.html`` last; other files in ``output_dir`` are left alone.
 
     ``back_href`` (relative to the page) adds a link back to an index page at the
-    top and the foot of the page.
+    top and the foot of the page. ``echo`` receives one line per stage with the
+    seconds since this call began.
     """
     import dataclasses
+    import time
+
+    t0 = time.perf_counter()
+    say = echo or (lambda s: None)
 
     notebook = notebooks_dir() / COMPARE_NOTEBOOK
     out = Path(output_dir)
@@ -504,9 +510,12 @@ def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: 
         write_downloads(analysis, tmp, analysis_dir=saved)
         if analysis.attempt_video and (analysis.reference_video or analysis.ghost_px is not None):
             write_bytes_atomic(tmp / THUMBNAIL_PNG, side_by_side_png(analysis, n=1, height_px=180))
+        say(f"  analysis saved, downloads written ({time.perf_counter() - t0:.1f} s)")
         params = dict(analysis=str(saved.resolve()), overlay_video=OVERLAY_MP4 if video else None,
                       draw_only=True)
         executed = execute_notebook(notebook, tmp / EXECUTED_NB, parameters=params, cwd=tmp.resolve())
+        say(f"  page drawn{' with its side-by-side video' if (tmp / OVERLAY_MP4).exists() else ''} "
+            f"({time.perf_counter() - t0:.1f} s)")
         page = export_html(executed, title=title or f"{Path(analysis.reference_source).stem} vs "
                                                     f"{Path(analysis.attempt_source).stem}")
         if back_href:
@@ -558,8 +567,28 @@ def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Pa
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
     notebooks_dir()  # a missing notebook folder fails before any work
+    if echo is not None:
+        extract_with_progress([reference, attempt], model=model, echo=echo)
     analysis = analyze(reference, attempt, threshold=threshold, mirror=mirror, model=model, echo=echo)
-    return write_analysis_report(analysis, output_dir, title=title, video=video, back_href=back_href), analysis
+    return (write_analysis_report(analysis, output_dir, title=title, video=video, back_href=back_href, echo=echo),
+            analysis)
+
+
+def extract_with_progress(clips: Sequence[str | Path], *, model: str = "full",
+                          echo: Callable[[str], None]) -> None:
+    """Extract (or find cached) the pose track of every video among ``clips``, one at a time, with a progress
+    bar on stderr and one line each: the analysis that follows then finds them cached. Pose files and motion
+    capture (``.parquet``, ``.trc``, ``.bvh``) are left to the analysis."""
+    import time
+
+    from lab.pose.extract import extract_pose_cached
+
+    for clip in clips:
+        if Path(clip).suffix.lower() in (".parquet", ".trc", ".bvh"):
+            continue
+        t0 = time.perf_counter()
+        extract_pose_cached(clip, model=model, progress=True)
+        echo(f"  pose track of {Path(clip).name} ({time.perf_counter() - t0:.1f} s)")
 
 
 def read_pairs(path: str | Path) -> list[dict[str, Any]]:
@@ -727,7 +756,7 @@ def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, mo
 
     def one(p):
         entry = report_entry(p, output_dir, model=model, threshold=threshold, mirror=mirror, video=video,
-                             echo=echo)
+                             echo=(lambda s, name=p["name"]: echo(f"  {name}:{s}")) if echo else None)
         if progress:
             progress(entry)
         return entry

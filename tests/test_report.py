@@ -707,3 +707,25 @@ def test_index_explains_itself_and_links_each_reports_files(tmp_path):
     assert "Front against behind." in text and "Expected: same" in text and "90% likely the same" in text
     assert "Same movement — score 71/100" in text and "Different movement — score 20/100" in text
     assert "cam02.mp4" in text and "/a/" not in text
+
+
+def test_cli_report_prints_a_line_per_stage_on_stderr_and_only_the_page_on_stdout(tmp_path, capsys):
+    from cmp_helpers import skeleton_lab, track_from
+
+    from lab.cli import main
+    from lab.pose.track import write_track
+    t = np.arange(60) / 30.0
+    s = np.sin(2 * np.pi * 0.5 * t)
+    for name, knee in (("coach", 20 + 30 * s), ("player", 25 + 30 * s)):
+        write_track(track_from(skeleton_lab(left_knee_deg=knee, right_arm_deg=40 + 20 * s), frame="lab"),
+                    tmp_path / f"{name}.parquet")
+    code = main(["report", str(tmp_path / "coach.parquet"), str(tmp_path / "player.parquet"), "-o",
+                 str(tmp_path / "out"), "--no-video", "--mirror", "no"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.strip().splitlines() == [str(tmp_path / "out" / "report.html")]
+    err = captured.err.strip().splitlines()
+    assert err[0].startswith("lab report: coach.parquet (coach) against player.parquet (player)")
+    stages = [line for line in err if re.search(r"\(\d+\.\d s\)$", line)]
+    assert len(stages) >= 5, err                      # pose, models, comparison, ghost, downloads, page
+    assert any("comparison:" in line for line in stages) and stages[-1].lstrip().startswith("page drawn")

@@ -37,6 +37,7 @@ body { max-width: 1200px; margin: 0 auto; }
 .lab-technical th { text-align: left; vertical-align: top; padding-right: 1em; }
 .lab-technical td { word-break: break-word; }
 .lab-downloads li { margin: 0.3em 0; }
+.lab-nav { font-family: system-ui, sans-serif; font-size: 0.9em; max-width: 1200px; margin: 0.5em auto; padding: 0 1em; }
 video { max-width: 100%; height: auto; }
 @media (max-width: 600px) {
   .lab-verdict { font-size: 1.15em; padding: 0.5em 0.7em; }

@@ -53,12 +53,15 @@ def project_root() -> Path | None:
 
 
 def data_dir() -> Path:
-    """``$LAB_DATA_DIR``, else the checkout's ``data/``, else ``./data``."""
+    """Where samples and the library live: ``$LAB_DATA_DIR``, else ``data/`` in the current directory.
+
+    Never the folder the package is installed in: a user running ``lab app`` or
+    ``lab demo`` in their own folder finds what it wrote there.
+    """
     env = os.environ.get("LAB_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    root = project_root()
-    return (root / "data") if root else Path.cwd() / "data"
+    return Path.cwd() / "data"
 
 
 def samples_dir() -> Path:

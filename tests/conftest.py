@@ -12,6 +12,9 @@ from helpers import REPO, shared_path  # noqa: F401  (re-exported for fixtures)
 # rebuilds the models and re-extracts the samples (nothing borrowed from the
 # machine's user cache), and later runs in the same checkout reuse it.
 os.environ.setdefault("LAB_CACHE_DIR", str(REPO / ".pytest_cache" / "lab-cache"))
+# The samples (and a library given no root) live in the checkout's data/ whichever folder a test runs
+# lab in (lab's own default is the current directory's data/).
+os.environ.setdefault("LAB_DATA_DIR", str(REPO / "data"))
 
 
 @pytest.fixture(scope="session")

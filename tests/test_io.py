@@ -38,3 +38,20 @@ def test_quiet_stderr_overlapping_in_threads_restores_fd2(capfd):
     assert "progress from A" in err and "after both" in err
     after = os.fstat(2)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+def test_data_defaults_to_the_current_directory_never_the_install_folder(tmp_path, monkeypatch):
+    """Samples and the library go to ./data (or $LAB_DATA_DIR); the app's library is the user's."""
+    from lab.app import voila_environment
+    from lab.library import library_root
+    from lab.samples import data_dir, project_root, samples_dir
+    monkeypatch.delenv("LAB_DATA_DIR", raising=False)
+    monkeypatch.delenv("LAB_LIBRARY_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == tmp_path / "data" and samples_dir() == tmp_path / "data" / "samples"
+    assert library_root() == tmp_path / "data" / "library"
+    assert voila_environment()["LAB_LIBRARY_DIR"] == str((tmp_path / "data" / "library").resolve())
+    if project_root() is not None:
+        assert project_root() not in library_root().parents
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert library_root() == tmp_path / "elsewhere" / "library"

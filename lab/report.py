@@ -283,10 +283,24 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360) -
     return np.concatenate(grid_rows, axis=0)
 
 
-def overlay_frames(report: Analysis, *, height_px: int = 480):
+#: Height range of the side-by-side video (pixels): the player's clip's own height, within these.
+OVERLAY_HEIGHT_PX = (720, 1080)
+
+
+def overlay_height_px(report: Analysis) -> int:
+    """The side-by-side video's height: the player's video height (its source resolution), at least
+    720 and at most 1080 pixels (two 1080p panels side by side already make a 4K-wide frame)."""
+    h = report.attempt.meta.get("height") or report.reference.meta.get("height") or OVERLAY_HEIGHT_PX[0]
+    return int(np.clip(int(h), *OVERLAY_HEIGHT_PX)) // 2 * 2
+
+
+def overlay_frames(report: Analysis, *, height_px: int | None = None):
     """Frames of the side-by-side overlay video (see :func:`lab.viz.render_overlay_video`), the player's
-    joints coloured as in :func:`side_by_side_frames`."""
+    joints coloured as in :func:`side_by_side_frames`, each clip's time printed on it; ``height_px``
+    defaults to :func:`overlay_height_px`."""
     from lab.viz import render_overlay_video
+
+    height_px = height_px or overlay_height_px(report)
 
     return render_overlay_video(report.reference_video, report.reference, report.attempt_video,
                                 report.attempt, path=report.path_frames, ghost_px=report.ghost_px,
@@ -327,11 +341,12 @@ def side_by_side_png(report: Analysis, *, n: int = 4, height_px: int = 360) -> b
     return data
 
 
-def write_overlay_video(report: Analysis, path: str | Path, *, height_px: int = 480) -> Path:
+def write_overlay_video(report: Analysis, path: str | Path, *, height_px: int | None = None) -> Path:
     """Write the side-by-side overlay video (:func:`overlay_frames`, H.264) to ``path``; cached, so a
     report drawn again copies the video it made before instead of decoding and encoding both clips."""
     from lab.export.video import write_h264
 
+    height_px = height_px or overlay_height_px(report)
     cached = _media_path(report, "overlay", ".mp4", height_px=height_px)
     if not cached.exists():
         write_h264(overlay_frames(report, height_px=height_px), cached, fps=report.attempt.fps)
@@ -342,13 +357,117 @@ def write_overlay_video(report: Analysis, path: str | Path, *, height_px: int = 
     return make_shareable(path)
 
 
+_PLAYER_JS = r"""
+(function () {
+  var box = document.currentScript.previousElementSibling;
+  var d = JSON.parse(box.getAttribute('data-frames'));
+  var v = box.querySelector('video'), scrub = box.querySelector('.lab-scrub');
+  var label = box.querySelector('.lab-times'), play = box.querySelector('.lab-play');
+  var cues = Array.prototype.slice.call(box.querySelectorAll('.lab-cue'));
+  var n = d.coach.length;
+  function frame() { return Math.max(0, Math.min(n - 1, Math.floor(v.currentTime * d.fps + 1e-3))); }
+  function show() {
+    var i = frame(), c = d.coach[i];
+    box.setAttribute('data-frame', i);
+    scrub.value = i;
+    label.textContent = 'coach ' + c.toFixed(2) + ' s · player ' + d.player[i].toFixed(2) + ' s';
+    cues.forEach(function (e) {
+      var on = c >= parseFloat(e.getAttribute('data-start')) && c <= parseFloat(e.getAttribute('data-end'));
+      e.classList.toggle('lab-cue-now', on);
+    });
+    play.textContent = v.paused ? 'Play' : 'Pause';
+  }
+  function go(i) { v.pause(); v.currentTime = (Math.max(0, Math.min(n - 1, i)) + 0.5) / d.fps; }
+  function loop() { show(); if (!v.paused) requestAnimationFrame(loop); }
+  box.querySelector('.lab-prev').onclick = function () { go(frame() - 1); };
+  box.querySelector('.lab-next').onclick = function () { go(frame() + 1); };
+  play.onclick = function () { if (v.paused) { if (frame() >= n - 1) v.currentTime = 0; v.play(); } else v.pause(); };
+  box.querySelector('.lab-speed').onchange = function (e) { v.playbackRate = parseFloat(e.target.value); };
+  scrub.oninput = function () { go(parseInt(scrub.value, 10)); };
+  ['seeked', 'pause', 'loadeddata', 'timeupdate'].forEach(function (k) { v.addEventListener(k, show); });
+  v.addEventListener('play', loop);
+  show();
+})();
+"""
+
+
+def player_html(video_src: str, *, fps: float, coach_time_s: Sequence[float], player_time_s: Sequence[float],
+                cues: Sequence[tuple[str, float, float]] = ()) -> str:
+    """A side-by-side player for the overlay video (an HTML fragment, offline: no script is loaded).
+
+    Play and pause, one frame back or forward, 0.25x/0.5x/1x speed and a scrubber; it shows the coach's
+    and the player's time of the frame on screen, and highlights each sentence of ``cues`` while the
+    coach's time is inside its span.
+
+    Parameters
+    ----------
+    video_src : str
+        The overlay video, relative to the page (one frame per player frame, coach on the left).
+    fps : float
+        The video's frame rate.
+    coach_time_s, player_time_s : sequence of float, one per video frame
+        Seconds from each clip's start of the coach and player frames shown together.
+    cues : sequence of (sentence, start_s, end_s)
+        Sentences and the coach's time span each is about.
+    """
+    import json
+
+    frames = json.dumps({"fps": round(float(fps), 6), "coach": [round(float(t), 3) for t in coach_time_s],
+                         "player": [round(float(t), 3) for t in player_time_s]})
+    src = html.escape(video_src, quote=True)
+    n = len(coach_time_s)
+    cue_items = "".join(f'<li class="lab-cue" data-start="{a:.3f}" data-end="{b:.3f}">{html.escape(text)}</li>'
+                        for text, a, b in cues)
+    return (f'<div class="lab-player" data-frames="{html.escape(frames, quote=True)}" data-frame="0">'
+            f'<video src="{src}" muted playsinline preload="auto"></video>'
+            '<div class="lab-controls"><button class="lab-prev" type="button" title="one frame back">&#9664;|</button>'
+            '<button class="lab-play" type="button">Play</button>'
+            '<button class="lab-next" type="button" title="one frame forward">|&#9654;</button>'
+            '<select class="lab-speed" title="speed"><option value="0.25">0.25x</option>'
+            '<option value="0.5">0.5x</option><option value="1" selected>1x</option></select>'
+            '<span class="lab-times"></span></div>'
+            f'<input class="lab-scrub" type="range" min="0" max="{max(0, n - 1)}" step="1" value="0" '
+            'aria-label="time">'
+            + (f'<ul class="lab-cues">{cue_items}</ul>' if cue_items else "")
+            + f"</div><script>{_PLAYER_JS}</script>")
+
+
+def feedback_cues(report: Analysis) -> list[tuple[str, float, float]]:
+    """Each feedback sentence with the coach's time span it is about: its phase's span (from the
+    per-step table) when the sentence names a phase, else half a second either side of its time."""
+    c = report.comparison
+    ps = c.per_step
+    out = []
+    for sentence in c.feedback:
+        m = re.search(r"\(phase (\d+)", sentence)
+        rows = ps[ps["phase"] == int(m.group(1))] if (m and "phase" in ps.columns) else ps.iloc[:0]
+        if len(rows):
+            out.append((sentence, float(rows["reference_time_s"].min()), float(rows["reference_time_s"].max())))
+            continue
+        t = re.search(r"at (\d+(?:\.\d+)?) s", sentence)
+        if t:
+            out.append((sentence, float(t.group(1)) - 0.5, float(t.group(1)) + 0.5))
+    return out
+
+
+def report_player_html(report: Analysis, video_src: str) -> str:
+    """:func:`player_html` for the overlay video of ``report`` (:func:`write_overlay_video`): the coach's
+    frame shown with each player frame is the one the side-by-side video draws
+    (:func:`lab.viz.draw.match_reference_frames`)."""
+    from lab.viz.draw import match_reference_frames
+
+    ref, att = report.reference, report.attempt
+    match = np.clip(match_reference_frames(report.path_frames, att.n_frames), 0, ref.n_frames - 1)
+    return player_html(video_src, fps=att.fps, coach_time_s=ref.time_s[match] - ref.time_s[0],
+                       player_time_s=att.time_s - att.time_s[0], cues=feedback_cues(report))
+
+
 def video_html(relative_path: str) -> str:
-    """An HTML5 player and a link for the overlay video written beside the report."""
+    """What the side-by-side video shows, and a link to download it (an HTML fragment)."""
     src = html.escape(relative_path, quote=True)
-    return (f'<video src="{src}" controls muted playsinline style="max-width:100%"></video>'
-            f'<p><a href="{src}">Download the side-by-side video</a> (coach left, player right with the '
-            f'coach as a white dashed ghost; joints green = no difference these cameras can show, yellow to '
-            f'red = beyond it, grey = can\'t be judged).</p>')
+    return (f'<p class="lab-notes">Coach left, player right with the coach as a white dashed ghost; each clip\'s '
+            f'time is printed on it. Joints green = no difference these cameras can show, yellow to red = beyond '
+            f'it, grey = can\'t be judged. <a href="{src}">Download the side-by-side video</a>.</p>')
 
 
 def load_report_analysis(analysis: str | Path | None, *, draw_only: bool = False) -> Analysis:

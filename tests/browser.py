@@ -95,14 +95,17 @@ class _Page:
 
 
 @contextlib.contextmanager
-def open_chromium():
-    """A headless Chromium with its DevTools port; yields a function opening a new tab's :class:`_Page`."""
+def open_chromium(*, extra_args: tuple[str, ...] = ()):
+    """A headless Chromium with its DevTools port; yields a function opening a new tab's :class:`_Page`.
+
+    ``extra_args``: more command-line switches (e.g. ``--allow-file-access-from-files``, so that a page
+    may read the pixels of a video beside it)."""
     pytest.importorskip("websocket", reason="websocket-client is not installed; browser check skipped")
     profile = Path(tempfile.mkdtemp(prefix="lab-chromium-"))
     cmd = [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
            "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--hide-scrollbars", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-           "--remote-debugging-port=0", "about:blank"]
+           "--remote-debugging-port=0", *extra_args, "about:blank"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port_file = profile / "DevToolsActivePort"

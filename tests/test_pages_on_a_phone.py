@@ -82,3 +82,76 @@ def test_every_page_of_the_demo_fits_a_phone_and_a_desktop(tmp_path, samples):
                 if page.name == "report.html":
                     titles = [f["title"] for f in layout.figures]
                     assert len(titles) == 4 and all(len(re.sub("<br>.*", "", t)) <= 44 for t in titles), titles
+
+
+def test_side_by_side_player_steps_both_clips_to_their_matched_times(tmp_path):
+    """Offline, in Chromium: the player's buttons step the video one frame at a time; the pixels on screen
+    (left half the coach's frame, right half the player's, each painted with its own frame number) and
+    the times shown follow the DTW match; a sentence lights up inside its span."""
+    import json
+    import time
+
+    import numpy as np
+
+    from lab.export.video import write_h264
+    from lab.report import player_html
+    from lab.viz.draw import match_reference_frames
+
+    path = np.array([[0, 0], [1, 0], [2, 1], [3, 1], [4, 2], [5, 3], [5, 4], [5, 5], [6, 6], [8, 7], [9, 8]])
+    match = match_reference_frames(path, 9)
+    assert list(match) == [0, 2, 4, 5, 5, 5, 6, 8, 9]
+    level = lambda k: 20 + 22 * int(k)  # noqa: E731   frame k painted this grey
+    frames = [np.concatenate([np.full((32, 32, 3), level(match[j]), np.uint8),
+                              np.full((32, 32, 3), level(j), np.uint8)], axis=1) for j in range(9)]
+    write_h264(frames, tmp_path / "overlay.mp4", fps=10)
+    coach_t, player_t = match / 20.0, np.arange(9) / 10.0          # the coach filmed at 20 fps
+    page = tmp_path / "player.html"
+    page.write_text("<!DOCTYPE html><html><head><meta name='viewport' content='width=device-width, "
+                    "initial-scale=1'></head><body>"
+                    + player_html("overlay.mp4", fps=10, coach_time_s=coach_t, player_time_s=player_t,
+                                  cues=[("Left knee bends more", 0.24, 0.31)]) + "</body></html>")
+    probe = """(() => { const box = document.querySelector('.lab-player'), v = box.querySelector('video');
+      const c = document.createElement('canvas'); c.width = 64; c.height = 32;
+      const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 32);
+      const px = (x) => g.getImageData(x, 16, 1, 1).data[0];
+      return {frame: +box.getAttribute('data-frame'), left: px(16), right: px(48),
+              times: box.querySelector('.lab-times').textContent, ready: v.readyState,
+              seeking: v.seeking || +box.getAttribute('data-frame') !== Math.floor(v.currentTime * 10 + 1e-3),
+              lit: [...box.querySelectorAll('.lab-cue-now')].length}; })()"""
+    with open_chromium(extra_args=("--allow-file-access-from-files",)) as new_page:
+        tab = new_page()
+        tab.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
+        tab.call("Page.navigate", url=page.resolve().as_uri())
+
+        def settled():
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                s = tab.js(probe)
+                if s["ready"] >= 2 and not s["seeking"]:   # the video is there and the player has shown it
+                    return s
+                time.sleep(0.2)
+            raise AssertionError(f"the video did not settle: {s}")
+
+        end = time.monotonic() + 20
+        while not tab.js("document.readyState === 'complete' && !!document.querySelector('.lab-next')"):
+            assert time.monotonic() < end, "the page did not load"
+            time.sleep(0.2)
+        tab.js("document.querySelector('.lab-next').click()")     # frame 0 -> 1
+        seen = [settled()]
+        for _ in range(4):
+            tab.js("document.querySelector('.lab-next').click()")
+            seen.append(settled())
+        tab.js("document.querySelector('.lab-prev').click()")
+        seen.append(settled())
+        tab.js("(() => { const s = document.querySelector('.lab-speed'); s.value = '0.25';"
+               " s.dispatchEvent(new Event('change')); })()")
+        rate = tab.js("document.querySelector('video').playbackRate")
+    assert [s["frame"] for s in seen] == [1, 2, 3, 4, 5, 4]
+    for s in seen:
+        j = s["frame"]
+        assert abs(s["right"] - level(j)) <= 6, (s, level(j))                 # the player's frame j
+        assert abs(s["left"] - level(match[j])) <= 6, (s, level(match[j]))    # the coach's matched frame
+        assert s["times"] == f"coach {coach_t[j]:.2f} s \u00b7 player {player_t[j]:.2f} s"
+    assert [s["lit"] for s in seen] == [0, 0, 1, 1, 1, 1]       # coach 0.10, 0.20 s: before the span; then 0.25 s
+    assert rate == 0.25
+    assert json.loads(page.read_text().split('data-frames="')[1].split('"')[0].replace("&quot;", '"'))["fps"] == 10

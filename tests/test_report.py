@@ -394,6 +394,7 @@ def test_overlay_video_is_h264_with_one_frame_per_attempt_frame(sample_report, s
     info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(mp4)],
                           capture_output=True, text=True).stderr
     assert "h264" in info and "yuv420p" in info
+    assert re.search(r"\d+x1080", info), "the source's 1920-pixel height, held at 1080"
     n = sum(1 for _ in imageio_ffmpeg.read_frames(str(mp4))) - 1
     assert n == sample_tracks["pose2sim/cam02.mp4"].n_frames
 
@@ -729,3 +730,13 @@ def test_cli_report_prints_a_line_per_stage_on_stderr_and_only_the_page_on_stdou
     stages = [line for line in err if re.search(r"\(\d+\.\d s\)$", line)]
     assert len(stages) >= 5, err                      # pose, models, comparison, ghost, downloads, page
     assert any("comparison:" in line for line in stages) and stages[-1].lstrip().startswith("page drawn")
+
+
+def test_overlay_keeps_the_source_height_between_720_and_1080_pixels():
+    import dataclasses
+
+    from lab.report import overlay_height_px
+    a = _small_analysis()
+    for height, expected in ((480, 720), (994, 994), (1920, 1080), (721, 720)):
+        att = dataclasses.replace(a.attempt, meta={**a.attempt.meta, "height": height})
+        assert overlay_height_px(dataclasses.replace(a, attempt=att)) == expected

@@ -362,26 +362,43 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
     ------
     ndarray, shape (height_px, W, 3), uint8 : RGB frames, all the same size.
     """
+    import cv2
+
     from lab.pose.video import iter_frames
 
     height_px = _even(int(height_px))
-    # The reference is held in memory at the output height; the attempt is streamed.
-    ref_frames = []
-    for _i, _t, rgb in iter_frames(reference_video, max_side_px=None):
-        f = fit_height(rgb, height_px)
-        s = f.shape[1] / float(reference.meta.get("width") or rgb.shape[1])
-        if len(ref_frames) < reference.n_frames and reference.image_px is not None:
-            f = draw_skeleton(f, reference.image_px[len(ref_frames)] * s, keypoints=reference.keypoints)
-        ref_frames.append(label_image(f, "coach"))
+    n_attempt = attempt.n_frames if attempt.image_px is not None else None
+    match = match_reference_frames(path, n_attempt) if path is not None else None
+    needed = None if match is None else set(int(r) for r in match)
+
+    def clip_time_s(track: PoseTrack, i: int, t: float, first: list) -> float:
+        """Seconds from the clip's start: the track's clock, else the video's (frames past the track)."""
+        if i < track.n_frames:
+            return float(track.time_s[i] - track.time_s[0])
+        if not first:
+            first.append(float(track.time_s[0]) if track.n_frames else t)
+        return float(t - first[0])
+
+    # The reference frames the attempt is shown with are held in memory, JPEG-compressed, at the output
+    # height (a 1080-pixel frame is 6 MB raw); the attempt is streamed.
+    ref_frames: list[bytes | None] = []
+    first_ref: list = []
+    last = None
+    for i, t, rgb in iter_frames(reference_video, max_side_px=None):
+        if needed is not None and i not in needed:
+            ref_frames.append(None)
+            last = (i, t, rgb)
+            continue
+        last = None
+        ref_frames.append(_encode_reference_frame(rgb, reference, i, height_px,
+                                                  clip_time_s(reference, i, t, first_ref)))
     if not ref_frames:
         raise ValueError(f"no frames could be decoded from {reference_video}")
-    match = None
-    if path is not None:
-        p = np.asarray(path, dtype=int)
-        match = {}
-        for r, a in p:
-            match.setdefault(int(a), int(r))
+    if last is not None:   # the last frame stands in for any match beyond the clip's end
+        ref_frames[-1] = _encode_reference_frame(last[2], reference, last[0], height_px,
+                                                 clip_time_s(reference, last[0], last[1], first_ref))
     width = None
+    first_att: list = []
     for j, _t, rgb in iter_frames(attempt_video, max_side_px=None):
         f = fit_height(rgb, height_px)
         s = f.shape[1] / float(attempt.meta.get("width") or rgb.shape[1])
@@ -394,12 +411,17 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             elif deviation is not None and j < len(deviation):
                 cols = deviation_colors(np.asarray(deviation)[j], max_value=max_deviation)
             f = draw_skeleton(f, attempt.image_px[j] * s, keypoints=attempt.keypoints, colors_per_joint=cols)
-        f = label_image(f, "player" + (" + coach ghost" if ghost_px is not None else ""))
-        r = match.get(j) if match is not None else j
-        if r is None:  # attempt frame beyond the path: hold the last matched one
-            r = max(match.values()) if match else j
+        f = label_image(f, f"player {clip_time_s(attempt, j, _t, first_att):.2f} s"
+                        + (" + coach ghost" if ghost_px is not None else ""))
+        if match is None:
+            r = j
+        elif j < len(match):
+            r = int(match[j])
+        else:  # a frame the track does not have: hold the last matched one
+            r = int(match[-1]) if len(match) else j
         r = int(np.clip(r, 0, len(ref_frames) - 1))
-        both = np.concatenate([ref_frames[r], f], axis=1)
+        coach = ref_frames[r] if ref_frames[r] is not None else next(x for x in reversed(ref_frames) if x is not None)
+        both = np.concatenate([cv2.imdecode(np.frombuffer(coach, np.uint8), cv2.IMREAD_COLOR)[..., ::-1], f], axis=1)
         if width is None:
             width = _even(both.shape[1])
         if both.shape[1] != width:
@@ -407,6 +429,54 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
             pad[:, :min(width, both.shape[1])] = both[:, :width]
             both = pad
         yield np.ascontiguousarray(both[:, :width])
+
+
+def _encode_reference_frame(rgb: np.ndarray, reference: PoseTrack, i: int, height_px: int, time_s: float) -> bytes:
+    """One coach frame for the side-by-side video: scaled, skeleton and time drawn, JPEG bytes."""
+    import cv2
+
+    f = fit_height(rgb, height_px)
+    s = f.shape[1] / float(reference.meta.get("width") or rgb.shape[1])
+    if i < reference.n_frames and reference.image_px is not None:
+        f = draw_skeleton(f, reference.image_px[i] * s, keypoints=reference.keypoints)
+    f = label_image(f, f"coach {time_s:.2f} s")
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(f[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buf.tobytes()
+
+
+def match_reference_frames(path: np.ndarray, n_attempt: int | None = None) -> np.ndarray:
+    """The reference frame shown with each attempt frame in the side-by-side video.
+
+    Parameters
+    ----------
+    path : ndarray, shape (L, 2), int
+        DTW path ``(reference_frame, attempt_frame)``.
+    n_attempt : int, optional
+        Attempt frames (default: up to the last one on the path).
+
+    Returns
+    -------
+    ndarray, shape (n_attempt,), int : the first reference frame the path matches
+    to each attempt frame; attempt frames before the path's start (an open
+    begin) show its first matched reference frame, frames after its end its
+    last.
+    """
+    p = np.asarray(path, dtype=int).reshape(-1, 2)
+    n = int(n_attempt) if n_attempt is not None else (int(p[:, 1].max()) + 1 if len(p) else 0)
+    out = np.full(n, -1, dtype=int)
+    for r, a in p:
+        if 0 <= a < n and out[a] < 0:
+            out[a] = int(r)
+    known = np.flatnonzero(out >= 0)
+    if not len(known):
+        return np.zeros(n, dtype=int)
+    out[:known[0]] = out[known[0]]
+    for a in range(known[0] + 1, n):   # past the path's end (or a gap): hold the last matched frame
+        if out[a] < 0:
+            out[a] = out[a - 1]
+    return out
 
 
 def to_png(image_rgb: np.ndarray) -> bytes:

@@ -152,3 +152,10 @@ def test_frame_grid_on_real_footage_draws_the_skeleton(samples, sample_tracks):
     s = w / track.meta["width"]
     x, y = np.round(track.image_px[0, track.index("left_hip")] * s).astype(int)
     assert tuple(grid[y, x]) == (40, 200, 255)
+
+
+def test_each_player_frame_is_shown_with_its_first_matched_coach_frame():
+    from lab.viz.draw import match_reference_frames
+    path = np.array([[3, 2], [4, 2], [5, 3], [7, 4], [8, 5]])      # open begin: player frames 0-1 unmatched
+    np.testing.assert_array_equal(match_reference_frames(path, 8), [3, 3, 3, 5, 7, 8, 8, 8])
+    np.testing.assert_array_equal(match_reference_frames(path), [3, 3, 3, 5, 7, 8])

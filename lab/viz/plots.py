@@ -712,7 +712,9 @@ def plot_auc_by_gap(summary, *, positives: str | None = None, title: str | None 
                                  line=dict(color=TRACK_COLORS[i % len(TRACK_COLORS)] if i < 4 else None,
                                            width=4 if "ours" in str(m) else 2)))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#999", annotation_text="chance")
-    fig.update_layout(title=title or "Same/different AUC vs camera view gap" + (f" ({positives})" if positives else ""),
-                      xaxis_title="view gap between coach and player cameras (deg)",
-                      yaxis_title="ROC AUC", yaxis_range=[0, 1.05], template="plotly_white", height=450)
+    heading = title or "AUC against the view gap" + (f" ({positives})" if positives else "")
+    fig.update_layout(title=_title(heading), xaxis_title="view gap between the cameras (deg)",
+                      yaxis_title="ROC AUC", yaxis_range=[0, 1.05], template="plotly_white", height=500,
+                      legend=_legend_below(), margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False),
+                                                          b=140))
     return fig

@@ -679,9 +679,13 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | 
         result["drill_id"] = drill_id
         write_bytes_atomic(staging / "result.json", json.dumps(result, indent=1).encode())
         if overlay and (root / drill["video"]).exists():
-            try:
-                img = overlay_image(root / drill["video"], read_entry_track(drill_id, root=root),
-                                    staging / f"video{video.suffix.lower()}", track, path_time_s=c.path_time_s)
+            try:   # what the report's "matched moments" show: the ghost, joints coloured against the noise
+                import dataclasses
+
+                from lab.report import side_by_side_frames
+                drawn = dataclasses.replace(analysis, reference_video=str(root / drill["video"]),
+                                            attempt_video=str(staging / f"video{video.suffix.lower()}"))
+                img = side_by_side_frames(drawn, n=4, height_px=360)
                 write_bytes_atomic(staging / "overlay.png", to_png(img))
             except (LabError, ValueError) as exc:  # the overlay is a picture; the result stands without it
                 result.setdefault("warnings", []).append(f"no overlay image: {exc}")

@@ -118,12 +118,18 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
            model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
            video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video.")) -> None:
     """Write a shareable HTML comparison report (verdict, frames, 3D, angles, feedback, viewpoints)."""
-    from lab.report import read_pairs, write_report, write_reports
+    from lab.report import extract_with_progress, read_pairs, write_report, write_reports
+
+    if mirror not in ("auto", "no", "yes"):   # before any pose is extracted
+        raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
 
     if pairs is not None:
         if reference is not None or attempt is not None:
             raise LabError("give either REFERENCE ATTEMPT or --pairs, not both", exit_code=2)
         items = read_pairs(pairs)
+        _progress(f"lab report: {len(items)} pairs; pose tracks first")
+        extract_with_progress([p[k] for p in items for k in ("reference", "attempt") if Path(p[k]).is_file()],
+                              model=model, echo=_progress, skip_failures=True)
         index = write_reports(items, output or Path("reports") / pairs.stem, model=model, threshold=threshold,
                               mirror=mirror, video=video, echo=_progress,
                               progress=lambda e: _out(f"{e['name']}: " + (
@@ -135,6 +141,8 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
         raise LabError("give REFERENCE and ATTEMPT clips (or --pairs FILE)", exit_code=2)
     out = output or Path("reports") / f"{reference.stem}_vs_{attempt.stem}"
     _progress(f"lab report: {reference.name} (coach) against {attempt.name} (player) into {out}/")
+    if reference.is_file() and attempt.is_file():
+        extract_with_progress([reference, attempt], model=model, echo=_progress)
     _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video,
                           echo=_progress)))
 

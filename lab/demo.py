@@ -60,7 +60,7 @@ def run_demo(output: str | Path, *, model: str = "full", experiment: bool = True
     echo(f"2/3 reports, {workers} at a time: analysis, then the page and its video")
 
     def pair_task(p):
-        e = report_entry(p, out, model=model, echo=lambda s, name=p["name"]: echo(f"  {name}:{s}"))
+        e = report_entry(p, out, model=model, echo=lambda s, name=p["name"]: echo(f"  {name}: {s.strip()}"))
         echo(f"{e['name']}: " + (f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)  "
                                  f"{out / e['href']}" if "summary" in e else e.get("error", "failed"))
              + f"  {elapsed()}")

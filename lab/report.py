@@ -686,27 +686,31 @@ def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Pa
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
     notebooks_dir()  # a missing notebook folder fails before any work
-    if echo is not None:
-        extract_with_progress([reference, attempt], model=model, echo=echo)
     analysis = analyze(reference, attempt, threshold=threshold, mirror=mirror, model=model, echo=echo)
     return (write_analysis_report(analysis, output_dir, title=title, video=video, back_href=back_href, echo=echo),
             analysis)
 
 
 def extract_with_progress(clips: Sequence[str | Path], *, model: str = "full",
-                          echo: Callable[[str], None]) -> None:
+                          echo: Callable[[str], None], skip_failures: bool = False) -> None:
     """Extract (or find cached) the pose track of every video among ``clips``, one at a time, with a progress
-    bar on stderr and one line each: the analysis that follows then finds them cached. Pose files and motion
-    capture (``.parquet``, ``.trc``, ``.bvh``) are left to the analysis."""
+    bar on stderr and one line each: the analyses that follow then find them cached. Pose files and motion
+    capture (``.parquet``, ``.trc``, ``.bvh``) are left to the analysis. ``skip_failures`` leaves a clip that
+    cannot be read to the analysis (which reports it) instead of raising :class:`LabError`."""
     import time
 
     from lab.pose.extract import extract_pose_cached
 
-    for clip in clips:
+    for clip in dict.fromkeys(str(c) for c in clips):
         if Path(clip).suffix.lower() in (".parquet", ".trc", ".bvh"):
             continue
         t0 = time.perf_counter()
-        extract_pose_cached(clip, model=model, progress=True)
+        try:
+            extract_pose_cached(clip, model=model, progress=True)
+        except LabError:
+            if not skip_failures:
+                raise
+            continue
         echo(f"  pose track of {Path(clip).name} ({time.perf_counter() - t0:.1f} s)")
 
 
@@ -875,7 +879,7 @@ def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, mo
 
     def one(p):
         entry = report_entry(p, output_dir, model=model, threshold=threshold, mirror=mirror, video=video,
-                             echo=(lambda s, name=p["name"]: echo(f"  {name}:{s}")) if echo else None)
+                             echo=(lambda s, name=p["name"]: echo(f"  {name}: {s.strip()}")) if echo else None)
         if progress:
             progress(entry)
         return entry

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser import measure_page, open_chromium
-from test_report import _small_analysis
+from test_report import DEVELOPER_TEXT, _small_analysis, split_technical_section
 
 from lab.report import report_entry, write_analysis_report, write_index
 
@@ -68,6 +68,11 @@ def test_every_page_of_the_demo_fits_a_phone_and_a_desktop(tmp_path, samples):
                for p in DEMO_PAIRS]
     index = write_index(out, entries, title="lab demo")
     pages = [index] + [out / e["href"] for e in entries]
+    for page in pages[1:]:          # words for a coach on the real pages too, and the player
+        body = page.read_text()
+        rest, technical = split_technical_section(body)
+        assert not DEVELOPER_TEXT.search(rest) and "How this was computed" in technical
+        assert 'class="lab-player"' in body and 'href="../index.html"' in body
     text = index.read_text()
     for e in entries:
         assert "summary" in e, e

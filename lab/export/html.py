@@ -39,7 +39,7 @@ body { max-width: 1200px; margin: 0 auto; }
 .lab-downloads li { margin: 0.3em 0; }
 .lab-nav { font-family: system-ui, sans-serif; font-size: 0.9em; max-width: 1200px; margin: 0.5em auto; padding: 0 1em; }
 video { max-width: 100%; height: auto; }
-.lab-player video { width: 100%; background: #000; }
+.lab-player video { width: 100%; max-height: 75vh; background: #000; object-fit: contain; }
 .lab-controls { display: flex; flex-wrap: wrap; gap: 0.4em; align-items: center; margin: 0.3em 0; }
 .lab-controls button, .lab-controls select { font-size: 1em; padding: 0.3em 0.7em; }
 .lab-times { font-variant-numeric: tabular-nums; }

@@ -550,7 +550,7 @@ def comparison_record(c) -> dict[str, Any]:
             "reference": c.reference.to_dict(), "attempt": c.attempt.to_dict(),
             "joints": [j.to_dict() for j in c.joints], "feedback": list(c.feedback), "warnings": list(c.warnings),
             "evidence": c.evidence.to_dict(), "settings": c.settings, "cannot_judge": list(c.cannot_judge),
-            "summary": c.summary}
+            "summary": c.summary, "p_same": c.p_same, "verdict_terms": dict(c.verdict_terms)}
 
 
 def comparison_from_record(d: dict[str, Any], *, path_time_s: np.ndarray, per_step) -> Any:
@@ -566,7 +566,8 @@ def comparison_from_record(d: dict[str, Any], *, path_time_s: np.ndarray, per_st
                       relative_azimuth_deg=d["relative_azimuth_deg"],
                       joints=[JointResult(**j) for j in d["joints"]], feedback=d["feedback"], warnings=d["warnings"],
                       evidence=Evidence(**d["evidence"]), per_step=per_step, settings=d["settings"],
-                      cannot_judge=list(d.get("cannot_judge", [])), summary=d.get("summary", ""))
+                      cannot_judge=list(d.get("cannot_judge", [])), summary=d.get("summary", ""),
+                      p_same=d.get("p_same"), verdict_terms=dict(d.get("verdict_terms", {})))
 
 
 # ------------------------------------------------------------------------------ analyze

@@ -69,3 +69,23 @@ def scale_features(fs: FeatureSet, *, weighting: str = "noise",
     elif weighting != "flat":
         raise ValueError(f"weighting must be 'noise' or 'flat', got {weighting!r}")
     return fs.values * scale, w
+
+
+def measure_motion_amplitude(fs: FeatureSet, *, weighting: str = "noise",
+                             noise: dict[str, float] | None = None) -> float:
+    """How much a clip moves, in the distance's own unit (degree-equivalents).
+
+    The weighted RMS, over time and features, of each scaled feature's
+    deviation from its own median (:func:`scale_features`; NaN ignored): the
+    distance a clip would have from a statue of its own median pose. NaN when
+    no feature has two finite values.
+    """
+    x, w = scale_features(fs, weighting=weighting, noise=noise)
+    finite = np.isfinite(x)
+    use = finite.sum(axis=0) >= 2
+    if not use.any():
+        return float("nan")
+    x, w, finite = x[:, use], w[use], finite[:, use]
+    dev = np.where(finite, x - np.nanmedian(x, axis=0), 0.0)
+    ms = (dev ** 2).sum(axis=0) / finite.sum(axis=0)
+    return float(np.sqrt(np.sum(w * ms) / np.sum(w)))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from lab.features import ANGLE_WORDS, FeatureSet, compute_features, mirror_features, resample_features
-from lab.features.scale import KIND_WEIGHTS, POSITION_DEG_PER_TORSO, VELOCITY_S, scale_features
+from lab.features.scale import KIND_WEIGHTS, POSITION_DEG_PER_TORSO, VELOCITY_S, measure_motion_amplitude, scale_features
 from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
 from lab.score.uncertainty import (
@@ -35,6 +35,7 @@ from lab.score.uncertainty import (
     measure_range_of_motion,
     summarize_phase_differences,
 )
+from lab.score.verdict import VERDICT_FILE, VerdictModel, compute_terms, load_verdict_model
 
 __all__ = ["POSITION_DEG_PER_TORSO", "VELOCITY_S", "KIND_WEIGHTS", "scale_features"]
 
@@ -250,6 +251,8 @@ class Comparison:
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     cannot_judge: list[str] = dataclasses.field(default_factory=list)
     summary: str = ""
+    p_same: float | None = None
+    verdict_terms: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def joint(self, name: str) -> JointResult:
         """The :class:`JointResult` of the coach's joint ``name``."""
@@ -264,7 +267,8 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         f = _round
         return {
-            "score": f(self.score), "distance": f(self.distance), "threshold": f(self.threshold),
+            "score": f(self.score), "p_same": f(self.p_same), "distance": f(self.distance),
+            "threshold": f(self.threshold),
             "threshold_provenance": self.threshold_provenance,
             "verdict": self.verdict, "mirrored": bool(self.mirrored),
             "distances_tried": {k: f(v) for k, v in self.mirror_costs.items()},
@@ -282,6 +286,8 @@ class Comparison:
 #: Global speed ratios tried (attempt duration / reference duration); the DTW
 #: band then only absorbs the remaining tempo changes.
 DEFAULT_SPEEDS: tuple[float, ...] = (0.67, 0.8, 1.0, 1.25, 1.5)
+#: Distance factor per unit of |ln speed| (:func:`tempo_factor`): 1.5x slower or faster costs 8% more.
+TEMPO_PENALTY = 0.2
 
 
 def prepare_features(track: PoseTrack, *, lift: bool = True) -> FeatureSet:
@@ -315,7 +321,7 @@ class Match:
     alignment: Any               # lab.dtw.Alignment, indices into reference / attempt below
     reference: FeatureSet        # resampled at rate_hz
     attempt: FeatureSet          # resampled at rate_hz / speed, mirrored if ``mirrored``
-    tried: dict[str, float]      # "plain@1" / "mirrored@1.25"... -> distance
+    tried: dict[str, float]      # "plain@1" / "mirrored@1.25"... -> distance (tempo factor included)
 
     @property
     def slope(self) -> float:
@@ -323,16 +329,24 @@ class Match:
         return float(self.speed * self.alignment.slope())
 
 
+def tempo_factor(speed: float, *, tempo_penalty: float = TEMPO_PENALTY) -> float:
+    """What stretching the attempt's time by ``speed`` multiplies the distance by: ``1 + tempo_penalty * |ln speed|``."""
+    return 1.0 + tempo_penalty * abs(math.log(speed))
+
+
 def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
                    window_s: float | None = 0.3, open_ends: bool = True, mirror: str = "auto",
                    speeds: tuple[float, ...] = DEFAULT_SPEEDS, weighting: str = "noise",
-                   noise: dict[str, float] | None = None) -> Match:
+                   noise: dict[str, float] | None = None, tempo_penalty: float = TEMPO_PENALTY) -> Match:
     """Best DTW match of ``att`` against ``ref`` over mirror options and global speeds.
 
     The reference is resampled at ``rate_hz``; for each speed ``s`` the attempt
     is resampled at ``rate_hz / s`` (so an attempt ``s`` times slower lies on
-    the diagonal) and aligned with a Sakoe-Chiba band of ``window_s``; the
-    lowest mean cost wins. ``mirror``: "auto" (both), "no", "yes".
+    the diagonal) and aligned with a Sakoe-Chiba band of ``window_s``. Each
+    alignment's distance is multiplied by :func:`tempo_factor` (a stretched
+    match must be that much better to win, so a different movement cannot
+    match by stretching alone: see the README); the lowest wins. ``mirror``:
+    "auto" (both), "no", "yes".
     """
     if mirror not in ("auto", "no", "yes"):
         raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
@@ -347,10 +361,11 @@ def match_features(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
                                         open_ends=open_ends, weighting=weighting, noise=noise)
             except ValueError:
                 continue
-            tried[f"{'mirrored' if m else 'plain'}@{s:g}"] = al.distance
-            if best is None or al.cost < best.alignment.cost:
-                best = Match(distance=al.distance, mirrored=m, speed=s, alignment=al, reference=ref_r,
-                             attempt=fs, tried=tried)
+            d = al.distance * tempo_factor(s, tempo_penalty=tempo_penalty)
+            tried[f"{'mirrored' if m else 'plain'}@{s:g}"] = d
+            if best is None or d < best.distance:
+                best = Match(distance=d, mirrored=m, speed=s, alignment=al, reference=ref_r, attempt=fs,
+                             tried=tried)
     if best is None:
         raise ValueError("no alignment found inside the window at any speed")
     return best
@@ -366,6 +381,28 @@ def distance_between(ref: FeatureSet, att: FeatureSet, *, rate_hz: float = 30.0,
     m = match_features(ref, att, rate_hz=rate_hz, window_s=window_s, open_ends=open_ends,
                        mirror=mirror, speeds=speeds, weighting=weighting, noise=noise)
     return m.distance, m.mirrored, m.alignment
+
+
+def describe_match(match: Match, reference: FeatureSet, attempt: FeatureSet, *,
+                   speeds: tuple[float, ...] = DEFAULT_SPEEDS) -> dict[str, Any]:
+    """What the verdict model (:mod:`lab.score.verdict`) needs to know about a match, besides its distance.
+
+    Returns
+    -------
+    dict
+        ``distance`` (degree-equivalents), ``reference_motion_deg`` and
+        ``attempt_motion_deg`` (how much each clip moves,
+        :func:`lab.features.scale.measure_motion_amplitude`), ``matched_fraction``
+        (share of the reference's duration the path covers), ``speed`` (global
+        tempo chosen) and ``extreme_speed`` (the slowest or fastest of ``speeds``).
+    """
+    path = match.alignment.path
+    span = float(match.reference.time_s[path[-1, 0]] - match.reference.time_s[path[0, 0]])
+    duration = float(reference.time_s[-1] - reference.time_s[0]) if len(reference.time_s) else 0.0
+    return {"distance": float(match.distance), "reference_motion_deg": measure_motion_amplitude(reference),
+            "attempt_motion_deg": measure_motion_amplitude(attempt),
+            "matched_fraction": span / duration if duration > 0 else float("nan"),
+            "speed": float(match.speed), "extreme_speed": bool(match.speed in (min(speeds), max(speeds)))}
 
 
 def estimate_clip_view(track: PoseTrack, *, body: PoseTrack | None = None):
@@ -431,7 +468,8 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
                      attempt_info: ClipInfo, mirror: str = "auto", rate_hz: float = 30.0,
                      window_s: float | None = 0.3, open_ends: bool = True, threshold: float | None = None,
                      speeds: tuple[float, ...] = DEFAULT_SPEEDS, n_phases: int = 4, lift: bool = True,
-                     notes: list[str] | None = None, error_model: AngleErrorModel | None = None) -> Comparison:
+                     notes: list[str] | None = None, error_model: AngleErrorModel | None = None,
+                     verdict_model: VerdictModel | None = None) -> Comparison:
     """Score, verdict and feedback of two clips' features.
 
     Parameters
@@ -451,8 +489,9 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     open_ends : bool
         Either clip may hold extra movement before/after the shared part.
     threshold : float, optional
-        Distance (degree-equivalents) above which the verdict is "different";
-        default :func:`default_threshold`.
+        A fixed line: distance (degree-equivalents) above which the verdict is
+        "different". Default: this pair's line from the verdict model (the
+        distance at which ``p_same`` = 0.5, see ``verdict_model``).
     speeds : tuple of float
         Global tempo ratios tried (attempt duration / reference duration).
     n_phases : int
@@ -464,14 +503,20 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     error_model : AngleErrorModel, optional
         How MediaPipe's joint angles err (default :func:`lab.score.uncertainty.load_angle_error_model`):
         each step's standard error, hence what a difference must exceed to be reported.
+    verdict_model : VerdictModel, optional
+        Turns the match into ``p_same`` and this pair's line (default the shipped one,
+        :func:`lab.score.verdict.load_verdict_model`; without it, the fixed line of ``threshold.json``).
 
     Returns
     -------
     Comparison
         ``distance`` = RMS of the degree-equivalent feature differences along
-        the DTW path; ``score`` = :func:`score_from_distance`; ``verdict`` =
-        "same" / "different", or "uncertain" when the evidence is too thin
-        (see ``evidence`` and ``warnings``). ``feedback`` (only for "same"):
+        the DTW path (times :func:`tempo_factor`); ``p_same`` = the verdict
+        model's probability of the same movement; ``score`` =
+        :func:`score_from_distance` (50 at the line); ``verdict`` = "same" /
+        "different", or "uncertain" when the evidence is too thin (see
+        ``evidence`` and ``warnings``) or ``p_same`` lies in the model's
+        uncertain band. ``feedback`` (only for "same"):
         per joint and phase, differences beyond the 95% minimal detectable
         difference; ``cannot_judge``: joints these cameras cannot judge;
         ``summary``: the whole movement in words.
@@ -482,13 +527,21 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     if mirror not in ("auto", "no", "yes"):
         raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
     warn: list[str] = list(notes or [])
-    provenance = "given"
-    if threshold is None:
-        threshold, provenance = default_threshold()
     best = match_features(reference, attempt, rate_hz=rate_hz, window_s=window_s, open_ends=open_ends,
                           mirror=mirror, speeds=speeds)
     al, ref_fs, att_used, mirrored = best.alignment, best.reference, best.attempt, best.mirrored
     distance = best.distance
+    # the line for this pair: where the verdict model's p_same is 0.5 (or the fixed line given / shipped)
+    verdict_model = verdict_model or load_verdict_model()
+    terms = compute_terms(**{k: v for k, v in describe_match(best, reference, attempt, speeds=speeds).items()
+                             if k != "speed"})
+    p_same = verdict_model.p_same(terms) if verdict_model is not None else None
+    if threshold is not None:
+        provenance = "given"
+    elif verdict_model is not None:
+        threshold, provenance = verdict_model.threshold_distance(terms), f"{VERDICT_FILE.name}: {verdict_model.provenance}"
+    else:
+        threshold, provenance = default_threshold()
     score = score_from_distance(distance, threshold=threshold)
     path = al.path
     path_t = np.stack([ref_fs.time_s[path[:, 0]], att_used.time_s[path[:, 1]]], axis=1)
@@ -561,10 +614,14 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
                         reference_detection_rate=ref_d.detection_rate,
                         attempt_detection_rate=att_d.detection_rate, view_ambiguous=view_ambiguous,
                         margin=round(float(margin), 3))
+    near_line = False
     if thin:
         verdict = "uncertain"
-    else:
+    elif provenance == "given" or verdict_model is None or p_same is None:
         verdict = "same" if distance <= threshold else "different"
+    else:
+        verdict = verdict_model.verdict(p_same)
+        near_line = verdict == "uncertain"
     if verdict != "uncertain" and margin < 0.1:
         warn.append(f"the distance {distance:.1f} is within 10% of the threshold {threshold:.1f}: a close call")
     # --- words: technique only for the same movement, and only beyond what these cameras can show
@@ -576,12 +633,18 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     elif verdict == "different":
         summary = summarize_different(ref_fs, att_used, reference_source=ref_src, attempt_source=att_src,
                                       mirrored=bool(mirrored), model=model)
+    elif near_line:
+        summary = (f"Uncertain: the two clips are neither clearly the same movement nor clearly a different one "
+                   f"(probability of the same movement {p_same:.0%}, between {verdict_model.uncertain_band[0]:.0%} "
+                   f"and {verdict_model.uncertain_band[1]:.0%}). Missing evidence: a longer attempt, or one filmed "
+                   "closer to the coach's viewpoint, would decide. No technique advice until then.")
     else:
         summary = ("Uncertain: " + "; ".join(thin) + ". No technique advice until both clips show the whole "
                    "movement with the person in view.")
     settings = {"rate_hz": rate_hz, "window_s": window_s, "open_ends": open_ends, "mirror": mirror,
-                "lift": lift, "n_phases": n_phases, "speeds": list(speeds), "speed_used": best.speed}
-    return Comparison(score=score, distance=distance, threshold=threshold,
+                "lift": lift, "n_phases": n_phases, "speeds": list(speeds), "speed_used": best.speed,
+                "tempo_penalty": TEMPO_PENALTY}
+    return Comparison(score=score, distance=distance, threshold=threshold, p_same=p_same, verdict_terms=terms,
                       threshold_provenance=provenance, verdict=verdict, mirrored=bool(mirrored),
                       mirror_costs=best.tried, path_time_s=path_t, slope=best.slope, reference=ref_d,
                       attempt=att_d, relative_azimuth_deg=rel, joints=joints, feedback=feedback,

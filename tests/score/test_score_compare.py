@@ -157,3 +157,51 @@ def test_feedback_names_the_players_own_side_when_mirrored():
     assert any(f.startswith("Right knee bends") and "less than the coach at" in f for f in c.feedback), c.feedback
     assert not any("coach's" in f for f in c.feedback + c.cannot_judge), c.feedback
     assert "mirror image" in c.summary
+
+
+def test_the_verdict_model_gives_p_same_the_line_and_an_uncertain_band():
+    import math
+
+    from lab.score.verdict import VerdictModel
+
+    t = np.arange(0, 4, 1 / FPS)
+    ref = _view(_drill(t), 0.0)
+    att = _view(_drill(t, knee_scale=1.3), 60.0)         # the same drill, the left knee bent more
+    base = compare_tracks(ref, att, lift=False, threshold=100.0)
+    d = base.distance
+
+    def model(line, band=(0.5, 0.5)):                   # p_same = 0.5 exactly at distance `line`
+        return VerdictModel(terms=("log_distance",), coefficients=(-4.0,), intercept=4.0 * math.log(line),
+                            uncertain_band=band)
+
+    from lab.features import compute_features
+    from lab.score.compare import compare_features, describe_clip
+
+    fr, fa = compute_features(ref, lift=False), compute_features(att, lift=False)
+    info = dict(reference_info=describe_clip(ref), attempt_info=describe_clip(att))
+    same = compare_features(fr, fa, **info, verdict_model=model(2 * d))
+    assert same.verdict == "same" and same.p_same == pytest.approx(1 / (1 + 2 ** -4))
+    assert same.threshold == pytest.approx(2 * d) and same.score > 50
+    assert same.to_dict()["p_same"] == pytest.approx(same.p_same, abs=1e-3)
+    diff = compare_features(fr, fa, **info, verdict_model=model(d / 2))
+    assert diff.verdict == "different" and diff.p_same < 0.5 and diff.score < 50 and diff.feedback == []
+    unsure = compare_features(fr, fa, **info, verdict_model=model(d * 1.05, band=(0.3, 0.7)))
+    assert unsure.verdict == "uncertain" and unsure.summary.startswith("Uncertain") and "probability" in unsure.summary
+    assert unsure.feedback == []
+    # a line given by the user wins over the model's; p_same is still reported
+    fixed = compare_features(fr, fa, **info, verdict_model=model(d / 2), threshold=2 * d)
+    assert fixed.verdict == "same" and fixed.threshold_provenance == "given" and fixed.p_same < 0.5
+
+
+def test_stretching_costs_distance():
+    from lab.score.compare import TEMPO_PENALTY, tempo_factor
+
+    assert tempo_factor(1.0) == 1.0
+    assert tempo_factor(1.5) == pytest.approx(tempo_factor(1 / 1.5)) == pytest.approx(1 + TEMPO_PENALTY * np.log(1.5))
+    t = np.arange(0, 4, 1 / FPS)
+    ref = _view(_drill(t), 0.0)
+    att = _view(_drill(t), 30.0)
+    c = compare_tracks(ref, att, lift=False, threshold=8.0)
+    tried = c.mirror_costs
+    # the same tempo wins; each stretched try is reported with its factor included
+    assert c.settings["speed_used"] == 1.0 and min(tried, key=tried.get) == "plain@1"

@@ -35,9 +35,12 @@ def test_cross_view_pairs_same_and_jumping_jacks_different(tracks):
     assert gap > 0
     d = same[0].to_dict()
     json.dumps(d)
-    for key in ("score", "distance", "threshold", "verdict", "mirrored", "relative_azimuth_deg",
+    for key in ("score", "p_same", "distance", "threshold", "verdict", "mirrored", "relative_azimuth_deg",
                 "reference", "attempt", "joints"):
         assert key in d
+    # p_same is the verdict's probability: same above one half, and the 0-100 score agrees with it
+    assert all(c.p_same >= 0.5 and c.score > 50 for c in same), [c.p_same for c in same]
+    assert all(c.p_same < 0.5 and c.score < 50 for c in diff), [c.p_same for c in diff]
     assert {"path", "frames", "fps", "view"} <= set(d["reference"])
     assert {"name", "mean_abs_deg", "worst_time_s"} <= set(d["joints"][0])
 

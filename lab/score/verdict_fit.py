@@ -1,0 +1,330 @@
+"""Fitting the verdict model (:mod:`lab.score.verdict`) on the calibration set, cross-validated by motion.
+
+``python -m lab.score.verdict_fit`` builds the calibration set
+(:mod:`lab.score.calibration_pairs`), compares candidate term sets and the peer
+methods on the same folds, measures the uncertain band on out-of-fold
+predictions, writes ``verdict.json`` and prints the README's tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lab.score.verdict import TERMS, VERDICT_FILE, VerdictModel, compute_terms
+
+
+# ------------------------------------------------------------------ fitting
+def term_matrix(table, terms: tuple[str, ...]) -> np.ndarray:
+    """(n, len(terms)) terms of a calibration table (rows with :func:`compute_terms`'s inputs)."""
+    rows = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
+                          attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
+                          extreme_speed=bool(r.extreme_speed)) for r in table.itertuples(index=False)]
+    return np.array([[row[t] for t in terms] for row in rows], float)
+
+
+def weigh_pairs(table) -> np.ndarray:
+    """Per-pair weights (n,): every ``set`` of the table (synthetic motion capture, real footage) counts as
+    much as every other in total, and within a set "same" and "different" count alike. Without a ``set``
+    column, the classes alone are balanced."""
+    y = table["same"].to_numpy(bool)
+    sets = table["set"].to_numpy() if "set" in table else np.zeros(len(table))
+    w = np.zeros(len(table))
+    names = np.unique(sets)
+    for name in names:
+        for cls in (True, False):
+            sel = (sets == name) & (y == cls)
+            if sel.any():
+                w[sel] = 1.0 / (sel.sum() * 2 * len(names))
+    return w * len(table)
+
+
+def fit_verdict_model(table, *, terms: tuple[str, ...] = TERMS, regularization: float = 1.0,
+                      uncertain_band: tuple[float, float] = (0.5, 0.5), provenance: str = "") -> VerdictModel:
+    """Logistic regression of ``same`` on the ``terms`` of ``table``, pairs weighed by :func:`weigh_pairs`,
+    L2 ``regularization`` as scikit-learn's ``C``."""
+    from sklearn.linear_model import LogisticRegression
+
+    if terms[0] != "log_distance":
+        raise ValueError("the first term must be log_distance")
+    X = term_matrix(table, terms)
+    y = table["same"].to_numpy(bool)
+    lr = LogisticRegression(C=regularization, max_iter=1000).fit(X, y, sample_weight=weigh_pairs(table))
+    return VerdictModel(terms=tuple(terms), coefficients=tuple(float(c) for c in lr.coef_[0]),
+                        intercept=float(lr.intercept_[0]), uncertain_band=tuple(uncertain_band),
+                        provenance=provenance)
+
+
+def assign_motion_folds(motions, *, n_folds: int, seed: int) -> dict[str, int]:
+    """Each motion to one of ``n_folds`` folds, at random (``seed``), sizes as equal as possible."""
+    names = sorted(set(motions))
+    order = np.random.default_rng(seed).permutation(len(names))
+    return {names[i]: k % n_folds for k, i in enumerate(order)}
+
+
+def cross_validate(table, *, predict, n_folds: int = 4, repeats: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold predictions, folds by motion: a pair is predicted by a model fitted on pairs none of
+    whose motions is either of its own (so neither its recordings nor its movements were seen).
+
+    ``predict(train, test) -> scores`` (higher = more alike). Motions are dealt into ``n_folds`` folds
+    ``repeats`` times with different seeds; a pair is tested when both its motions fall in one fold, and its
+    predictions are averaged over the repeats that tested it (NaN if none did).
+    """
+    ref = table["reference_motion"].to_numpy()
+    att = table["attempt_motion"].to_numpy()
+    total, count = np.zeros(len(table)), np.zeros(len(table))
+    for r in range(repeats):
+        folds = assign_motion_folds(np.concatenate([ref, att]), n_folds=n_folds, seed=seed + r)
+        fr = np.array([folds[m] for m in ref])
+        fa = np.array([folds[m] for m in att])
+        for k in range(n_folds):
+            test = (fr == k) & (fa == k)
+            train = (fr != k) & (fa != k)
+            if not test.any() or table["same"][train].nunique() < 2:
+                continue
+            total[test] += predict(table[train], table[test])
+            count[test] += 1
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def expected_calibration_error(p, y, *, n_bins: int = 10) -> float:
+    """Expected calibration error: the mean over equal-width bins of |mean p - share same|, weighted by count."""
+    p, y = np.asarray(p, float), np.asarray(y, bool)
+    ok = np.isfinite(p)
+    p, y = p[ok], y[ok]
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    return float(sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).sum()
+                     for b in range(n_bins) if (bins == b).any()) / max(len(p), 1))
+
+
+def reliability_table(p, y, *, n_bins: int = 10):
+    """Per bin of ``p_same``: count, mean predicted, share actually same (a reliability diagram's points)."""
+    import pandas as pd
+
+    p, y = np.asarray(p, float), np.asarray(y, bool)
+    ok = np.isfinite(p)
+    p, y = p[ok], y[ok]
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    return pd.DataFrame([{"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "count": int((bins == b).sum()),
+                          "mean_p_same": float(p[bins == b].mean()), "share_same": float(y[bins == b].mean())}
+                         for b in range(n_bins) if (bins == b).any()])
+
+
+# ------------------------------------------------------------------ evaluation
+#: Term sets compared by :func:`evaluate_verdict_models` (the first is the distance alone: one fixed line).
+CANDIDATE_TERMS: dict[str, tuple[str, ...]] = {
+    "distance alone (one fixed line)": ("log_distance",),
+    "distance / motion of both clips": ("log_distance", "log_reference_motion", "log_attempt_motion"),
+    "distance / motion + coverage": ("log_distance", "log_reference_motion", "log_attempt_motion",
+                                     "matched_fraction"),
+    "all terms": TERMS,
+}
+
+
+def _logistic_predictor(terms: tuple[str, ...]):
+    def predict(train, test):
+        return np.array([fit_verdict_model(train, terms=terms).p_same(dict(zip(terms, row)))
+                         for row in term_matrix(test, terms)]) if len(test) else np.array([])
+    return predict
+
+
+def _fast_logistic_predictor(terms: tuple[str, ...]):
+    def predict(train, test):
+        m = fit_verdict_model(train, terms=terms)
+        z = m.intercept + term_matrix(test, terms) @ np.array(m.coefficients)
+        return 1.0 / (1.0 + np.exp(-z))
+    return predict
+
+
+def _peer_predictor(column: str):
+    """A peer's distance with its own fixed line, fitted on the training folds (logistic on its log)."""
+    from sklearn.linear_model import LogisticRegression
+
+    def predict(train, test):
+        x = np.log(np.maximum(train[column].to_numpy(float), 1e-9))[:, None]
+        ok = np.isfinite(x[:, 0])
+        lr = LogisticRegression(max_iter=1000).fit(x[ok], train["same"].to_numpy(bool)[ok],
+                                                   sample_weight=weigh_pairs(train)[ok])
+        xt = np.log(np.maximum(test[column].to_numpy(float), 1e-9))[:, None]
+        out = np.full(len(test), np.nan)
+        okt = np.isfinite(xt[:, 0])
+        if okt.any():
+            out[okt] = lr.predict_proba(xt[okt])[:, 1]
+        return out
+    return predict
+
+
+def score_predictions(table, p, *, by: str = "gap_deg"):
+    """AUC, accuracy at ``p >= 0.5``, expected calibration error and counts, per ``by`` and overall."""
+    import pandas as pd
+
+    from lab.score.calibrate import roc_auc
+
+    rows = []
+    groups = [(g, table[by] == g) for g in sorted(table[by].unique())] + [("all", np.ones(len(table), bool))]
+    for g, sel in groups:
+        sel = np.asarray(sel) & np.isfinite(p)
+        y = table["same"].to_numpy(bool)[sel]
+        q = p[sel]
+        rows.append({by: g, "n_same": int(y.sum()), "n_different": int((~y).sum()),
+                     "auc": roc_auc(-q, y) if len(q) else np.nan,
+                     "accuracy": float(((q >= 0.5) == y).mean()) if len(q) else np.nan,
+                     "ece": expected_calibration_error(q, y)})
+    return pd.DataFrame(rows)
+
+
+def choose_uncertain_band(p, y, *, target_accuracy: float = 0.95, max_half_width: float = 0.25,
+                          step: float = 0.025) -> tuple[float, float]:
+    """The narrowest band ``[0.5 - h, 0.5 + h)`` outside which out-of-fold verdicts reach ``target_accuracy``
+    (``h`` at most ``max_half_width``)."""
+    p, y = np.asarray(p, float), np.asarray(y, bool)
+    ok = np.isfinite(p)
+    p, y = p[ok], y[ok]
+    h = 0.0
+    while h < max_half_width - 1e-9:
+        out = (p < 0.5 - h) | (p >= 0.5 + h)
+        if out.any() and ((p[out] >= 0.5) == y[out]).mean() >= target_accuracy:
+            break
+        h += step
+    return (round(0.5 - h, 3), round(0.5 + h, 3))
+
+
+def evaluate_verdict_models(table, *, peers: tuple[str, ...] = (), repeats: int = 5, seed: int = 0):
+    """Out-of-fold p for each candidate term set (:data:`CANDIDATE_TERMS`) and each peer column.
+
+    Returns
+    -------
+    (dict name -> out-of-fold p array, long DataFrame of :func:`score_predictions` with a ``method`` column)
+    """
+    import pandas as pd
+
+    preds, tables = {}, []
+    methods = {f"ours: {k}": _fast_logistic_predictor(v) for k, v in CANDIDATE_TERMS.items()}
+    methods.update({f"peer: {c}": _peer_predictor(c) for c in peers})
+    for name, fn in methods.items():
+        p = cross_validate(table, predict=fn, repeats=repeats, seed=seed)
+        preds[name] = p
+        tables.append(score_predictions(table, p).assign(method=name))
+    return preds, pd.concat(tables, ignore_index=True)
+
+
+# ------------------------------------------------------------------ the shipped model
+#: The term set shipped in ``verdict.json`` (chosen by :func:`evaluate_verdict_models`, see the README).
+SHIPPED_TERMS: str = "distance / motion + coverage"
+#: "uncertain" when p_same is within this of one half: closer to a coin flip than 55/45.
+UNCERTAIN_HALF_WIDTH: float = 0.05
+#: Peer methods measured on the same folds (columns of the calibration table).
+PEERS: tuple[str, ...] = ("just_dance_2d", "pose_trainer_2d_angles", "world_angles_plain_dtw")
+
+
+def build_calibration_table(*, progress: bool = False):
+    """The whole calibration set: motion capture through synthetic cameras (``set`` "synthetic") and the
+    samples' real pairs (``set`` "real footage"), one row per pair (see :mod:`lab.score.calibration_pairs`)."""
+    import pandas as pd
+
+    from lab.score.calibration_pairs import measure_calibration_pairs_cached, measure_sample_pairs
+
+    synthetic = measure_calibration_pairs_cached(progress=progress).assign(set="synthetic", group="synthetic")
+    real = measure_sample_pairs().assign(set="real footage")
+    table = pd.concat([synthetic, real], ignore_index=True)
+    return table[np.isfinite(table["distance"].to_numpy(float))].reset_index(drop=True)
+
+
+def fit_shipped_model(table, *, repeats: int = 5, seed: int = 0):
+    """Cross-validate the shipped term set (:data:`SHIPPED_TERMS`) and fit it on the whole table, with the
+    uncertain band of :data:`UNCERTAIN_HALF_WIDTH`. Returns (model, out-of-fold p)."""
+    terms = CANDIDATE_TERMS[SHIPPED_TERMS]
+    oof = cross_validate(table, predict=_fast_logistic_predictor(terms), repeats=repeats, seed=seed)
+    band = (0.5 - UNCERTAIN_HALF_WIDTH, 0.5 + UNCERTAIN_HALF_WIDTH)
+    counts = table.groupby("set")["same"].agg(["sum", "count"])
+    provenance = ("lab.score.verdict_fit: logistic regression of same/different on " + ", ".join(terms)
+                  + f"; {len(table)} pairs (" + "; ".join(f"{s}: {int(r['sum'])} same, {int(r['count'] - r['sum'])}"
+                                                           f" different" for s, r in counts.iterrows())
+                  + "), each set weighed alike; cross-validated with folds by motion")
+    model = fit_verdict_model(table, terms=terms, uncertain_band=band, provenance=provenance)
+    return model, oof
+
+
+def write_verdict_file(model: VerdictModel, *, path: str | Path | None = None, figures: dict | None = None) -> Path:
+    """Write ``verdict.json`` (the model, and the cross-validated ``figures`` it was shipped with)."""
+    from lab.io import write_bytes_atomic
+
+    out = model.to_dict() | ({"cross_validated": figures} if figures else {})
+    target = Path(path or VERDICT_FILE)
+    write_bytes_atomic(target, (json.dumps(out, indent=1) + "\n").encode())
+    return target
+
+
+def _markdown(df, digits: int = 3) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for r in df.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in r) + " |")
+    return "\n".join(lines)
+
+
+def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurement script
+    import argparse
+
+    import pandas as pd
+
+    ap = argparse.ArgumentParser(description="Build the calibration set, cross-validate, write verdict.json.")
+    ap.add_argument("--no-write", action="store_true", help="print the tables only")
+    args = ap.parse_args(argv)
+    table = build_calibration_table(progress=True)
+    synth = table["set"] == "synthetic"
+    preds, scores = evaluate_verdict_models(table[synth].reset_index(drop=True), peers=PEERS)
+    print("\n## Cross-validated per view gap (synthetic views of motion capture, folds by motion)\n")
+    wide = scores.pivot_table(index=["method"], columns="gap_deg", values="auc", sort=False)
+    print("AUC\n" + _markdown(wide.reset_index()))
+    wide = scores.pivot_table(index=["method"], columns="gap_deg", values="accuracy", sort=False)
+    print("\nverdict accuracy at p_same >= 0.5\n" + _markdown(wide.reset_index()))
+    wide = scores.pivot_table(index=["method"], columns="gap_deg", values="ece", sort=False)
+    print("\nexpected calibration error\n" + _markdown(wide.reset_index()))
+    model, oof = fit_shipped_model(table)
+    y = table["same"].to_numpy(bool)
+    shipped = score_predictions(table.assign(gap_deg=table["gap_deg"].fillna(-1.0)), oof)
+    low, high = model.uncertain_band
+    decided = np.isfinite(oof) & ((oof < low) | (oof >= high))
+    print(f"\nshipped ({SHIPPED_TERMS}), out of fold, all sets (gap -1 = real footage):\n" + _markdown(shipped))
+    inside = np.isfinite(oof) & ~decided
+    print(f"\nuncertain band [{low}, {high}): {np.mean(~decided[np.isfinite(oof)]):.1%} of pairs, right "
+          f"{np.mean((oof[inside] >= 0.5) == y[inside]):.3f} of the time inside; accuracy of the others "
+          f"{np.mean((oof[decided] >= 0.5) == y[decided]):.3f}")
+    wide_low, wide_high = choose_uncertain_band(oof, y)
+    wide = np.isfinite(oof) & ((oof < wide_low) | (oof >= wide_high))
+    print(f"a band for 95% right decided verdicts would be [{wide_low}, {wide_high}): "
+          f"{1 - wide[np.isfinite(oof)].mean():.1%} of pairs uncertain, the others right "
+          f"{np.mean((oof[wide] >= 0.5) == y[wide]):.3f}")
+    print("\nreliability (shipped, out of fold)\n" + _markdown(reliability_table(oof, y)))
+    ext = table[synth].groupby("same")["extreme_speed"].mean()
+    print(f"\nextreme tempo chosen: same {ext.get(True, np.nan):.1%}, different {ext.get(False, np.nan):.1%}")
+    real = table[~synth]
+    terms = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
+                           attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
+                           extreme_speed=bool(r.extreme_speed)) for r in real.itertuples()]
+    verdicts = pd.DataFrame({"group": real["group"].to_numpy(), "same": real["same"].to_numpy(),
+                             "verdict": [model.verdict(model.p_same(t)) for t in terms]})
+    print("\nshipped model on the samples' real pairs (fitted with them)\n"
+          + _markdown(verdicts.value_counts().reset_index()))
+    print("\n" + json.dumps(model.to_dict(), indent=1))
+    if not args.no_write:
+        figures = {"per_gap": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+                               for r in scores.to_dict("records")],
+                   "shipped_out_of_fold": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+                                           for r in shipped.to_dict("records")],
+                   "reliability": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+                                   for r in reliability_table(oof, y).to_dict("records")],
+                   "uncertain_share": round(float(np.mean(~decided[np.isfinite(oof)])), 4),
+                   "decided_accuracy": round(float(np.mean((oof[decided] >= 0.5) == y[decided])), 4),
+                   "inside_band_accuracy": round(float(np.mean((oof[inside] >= 0.5) == y[inside])), 4),
+                   "extreme_speed_share": {"same": round(float(ext.get(True, np.nan)), 4),
+                                           "different": round(float(ext.get(False, np.nan)), 4)}}
+        print(f"wrote {write_verdict_file(model, figures=figures)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

@@ -1,0 +1,118 @@
+"""The verdict model: terms, fitting, folds by motion, calibration error, on tables with known answers."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lab.score.verdict import VerdictModel, compute_terms, load_verdict_model
+from lab.score.verdict_fit import (
+    assign_motion_folds,
+    choose_uncertain_band,
+    cross_validate,
+    expected_calibration_error,
+    fit_verdict_model,
+    reliability_table,
+    score_predictions,
+)
+
+
+def synthetic_table(n_motions=8, pairs_per_motion=30, seed=0):
+    """Pairs whose distance is the noise times how much the clips move: "same" pairs sit at 1.0x the
+    motion amplitude, "different" ones at 1.6x. The distance alone mixes them (amplitudes vary 10x);
+    divided by the motion it separates them."""
+    rng = np.random.default_rng(seed)
+    motions = [f"m{k}" for k in range(n_motions)]
+    amp = {m: a for m, a in zip(motions, np.geomspace(2, 20, n_motions))}
+    rows = []
+    for m in motions:
+        for _ in range(pairs_per_motion):
+            same = rng.random() < 0.5
+            other = m if same else rng.choice([o for o in motions if o != m])
+            motion = math.sqrt(amp[m] * amp[other])
+            d = motion * (1.0 if same else 1.6) * math.exp(rng.normal(0, 0.1))
+            rows.append({"reference_motion": m, "attempt_motion": other, "same": bool(same), "gap_deg": 0.0,
+                         "distance": d, "reference_motion_deg": amp[m], "attempt_motion_deg": amp[other],
+                         "matched_fraction": 1.0, "extreme_speed": False})
+    return pd.DataFrame(rows)
+
+
+def test_terms_are_logs_with_floors_and_bounded_coverage():
+    t = compute_terms(distance=10.0, reference_motion_deg=0.0, attempt_motion_deg=np.nan, matched_fraction=1.7,
+                      extreme_speed=True)
+    assert t["log_distance"] == pytest.approx(math.log(10))
+    assert t["log_reference_motion"] == t["log_attempt_motion"] == 0.0  # floored at 1 degree
+    assert t["matched_fraction"] == 1.0 and t["extreme_speed"] == 1.0
+
+
+def test_dividing_by_the_motion_separates_what_one_line_cannot():
+    table = synthetic_table()
+    alone = cross_validate(table, predict=lambda tr, te: -np.log(te["distance"].to_numpy()), repeats=2)
+    fitted = fit_verdict_model(table, terms=("log_distance", "log_reference_motion", "log_attempt_motion"))
+    oof = cross_validate(table, repeats=2, predict=lambda tr, te: np.array(
+        [fit_verdict_model(tr, terms=fitted.terms).p_same(compute_terms(
+            distance=r.distance, reference_motion_deg=r.reference_motion_deg,
+            attempt_motion_deg=r.attempt_motion_deg, matched_fraction=1.0, extreme_speed=False))
+         for r in te.itertuples()]))
+    s_alone = score_predictions(table, alone).iloc[-1]
+    s_norm = score_predictions(table, oof).iloc[-1]
+    assert s_alone["auc"] < 0.8 < 0.97 < s_norm["auc"]
+    assert s_norm["accuracy"] > 0.9
+    # the distance is divided by the motion: coefficients of about -b, +b/2, +b/2
+    b = -fitted.coefficients[0]
+    assert b > 0 and fitted.coefficients[1] == pytest.approx(b / 2, rel=0.3)
+    # the line for a pair is where p_same = 0.5
+    terms = compute_terms(distance=5.0, reference_motion_deg=10.0, attempt_motion_deg=10.0, matched_fraction=1.0,
+                          extreme_speed=False)
+    line = fitted.threshold_distance(terms)
+    assert fitted.p_same({**terms, "log_distance": math.log(line)}) == pytest.approx(0.5, abs=1e-6)
+    assert 10.0 < line < 16.0  # between "same" (1.0x the motion) and "different" (1.6x)
+
+
+def test_folds_never_put_a_motion_on_both_sides():
+    table = synthetic_table(n_motions=6, pairs_per_motion=10)
+    seen = []
+
+    def spy(train, test):
+        tr = set(train["reference_motion"]) | set(train["attempt_motion"])
+        te = set(test["reference_motion"]) | set(test["attempt_motion"])
+        seen.append(tr & te)
+        return np.zeros(len(test))
+    p = cross_validate(table, predict=spy, n_folds=3, repeats=3)
+    assert seen and all(s == set() for s in seen)
+    assert np.isfinite(p).mean() > 0.3  # every pair whose two motions share a fold gets a prediction
+    folds = assign_motion_folds(["a", "b", "c", "d", "e"], n_folds=2, seed=1)
+    assert sorted(np.bincount(list(folds.values()))) == [2, 3]
+
+
+def test_calibration_error_and_reliability():
+    rng = np.random.default_rng(3)
+    p = rng.random(20000)
+    y = rng.random(20000) < p  # calibrated by construction
+    assert expected_calibration_error(p, y) < 0.02
+    assert expected_calibration_error(np.clip(p + 0.3, 0, 1), y) > 0.2
+    rel = reliability_table(p, y)
+    assert len(rel) == 10 and (abs(rel["mean_p_same"] - rel["share_same"]) < 0.05).all()
+
+
+def test_uncertain_band_widens_until_the_decided_verdicts_are_right():
+    p = np.array([0.05, 0.1, 0.45, 0.55, 0.6, 0.9, 0.95, 0.48, 0.52])
+    y = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1], bool)
+    low, high = choose_uncertain_band(p, y, target_accuracy=1.0)
+    decided = (p < low) | (p >= high)
+    assert ((p[decided] >= 0.5) == y[decided]).all()
+    assert low <= 0.45 and high > 0.55
+
+
+def test_model_verdicts_and_file_round_trip(tmp_path):
+    m = VerdictModel(terms=("log_distance",), coefficients=(-2.0,), intercept=4.0, uncertain_band=(0.4, 0.6))
+    assert m.threshold_distance({"log_distance": 0.0}) == pytest.approx(math.exp(2.0))
+    assert [m.verdict(p) for p in (0.1, 0.45, 0.59, 0.6, 0.9)] == ["different", "uncertain", "uncertain",
+                                                                  "same", "same"]
+    f = tmp_path / "verdict.json"
+    import json
+    f.write_text(json.dumps(m.to_dict()))
+    assert load_verdict_model(f) == m
+    f.write_text("{not json")
+    assert load_verdict_model(f) is None

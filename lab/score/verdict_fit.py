@@ -124,13 +124,6 @@ CANDIDATE_TERMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _logistic_predictor(terms: tuple[str, ...]):
-    def predict(train, test):
-        return np.array([fit_verdict_model(train, terms=terms).p_same(dict(zip(terms, row)))
-                         for row in term_matrix(test, terms)]) if len(test) else np.array([])
-    return predict
-
-
 def _fast_logistic_predictor(terms: tuple[str, ...]):
     def predict(train, test):
         m = fit_verdict_model(train, terms=terms)

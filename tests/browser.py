@@ -68,14 +68,16 @@ def find_chromium() -> str:
     pytest.skip("chromium is not installed (apt-get install -y chromium); browser check skipped")
 
 
-class _Page:
-    """One Chromium tab over the DevTools protocol's websocket."""
+class DevToolsPage:
+    """One Chromium tab over the DevTools protocol's websocket; events that arrive while waiting for a
+    reply are kept in ``events``."""
 
-    def __init__(self, ws_url: str):
+    def __init__(self, ws_url: str, *, timeout_s: float = 60):
         import websocket
 
-        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        self.ws = websocket.create_connection(ws_url, timeout=timeout_s, suppress_origin=True)
         self.n = 0
+        self.events: list[dict] = []
 
     def call(self, method: str, **params):
         self.n += 1
@@ -86,17 +88,21 @@ class _Page:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
+            if "method" in msg:
+                self.events.append(msg)
 
     def js(self, expression: str):
-        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        """The value of ``expression``, run as if from a user's gesture (so it may open a file chooser)."""
+        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True,
+                      userGesture=True)
         if "exceptionDetails" in r:
-            raise RuntimeError(f"JS error: {r['exceptionDetails']}")
+            raise RuntimeError(f"JS error in {expression!r}: {r['exceptionDetails']}")
         return r["result"].get("value")
 
 
 @contextlib.contextmanager
 def open_chromium(*, extra_args: tuple[str, ...] = ()):
-    """A headless Chromium with its DevTools port; yields a function opening a new tab's :class:`_Page`.
+    """A headless Chromium with its DevTools port; yields a function opening a new tab's :class:`DevToolsPage`.
 
     ``extra_args``: more command-line switches (e.g. ``--allow-file-access-from-files``, so that a page
     may read the pixels of a video beside it)."""
@@ -115,10 +121,10 @@ def open_chromium(*, extra_args: tuple[str, ...] = ()):
             time.sleep(0.2)
         port = int(port_file.read_text().split()[0])
 
-        def new_page() -> _Page:
+        def new_page() -> DevToolsPage:
             req = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank", method="PUT")
             with urllib.request.urlopen(req, timeout=10) as r:
-                return _Page(json.load(r)["webSocketDebuggerUrl"])
+                return DevToolsPage(json.load(r)["webSocketDebuggerUrl"])
 
         yield new_page
     finally:

@@ -6,7 +6,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import DevToolsPage, find_chromium
 
 from lab import library as L
 from lab.app import build_app, upload_to_file, voila_command, voila_environment
@@ -106,41 +106,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    pytest.skip("chromium is not installed (apt-get install -y chromium); browser test skipped")
-
-
-class CDP:
-    """Minimal Chrome DevTools Protocol client over one page's websocket."""
+class CDP(DevToolsPage):
+    """The app's page, with what a user does on it: wait, choose a file, type, click."""
 
     def __init__(self, ws_url: str):
-        import websocket
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.n = 0
-
-        self.events: list[dict] = []
-
-    def call(self, method: str, **params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.n:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-
-    def js(self, expression: str):
-        r = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True,
-                      userGesture=True)
-        if "exceptionDetails" in r:
-            raise RuntimeError(f"JS error in {expression!r}: {r['exceptionDetails']}")
-        return r["result"].get("value")
+        super().__init__(ws_url, timeout_s=30)
 
     def wait(self, expression: str, *, timeout_s: float, what: str, fail: str | None = None):
         end = time.monotonic() + timeout_s
@@ -200,7 +170,7 @@ def _process(cmd, **kw):
 def test_app_in_voila_with_headless_chromium(tmp_path, samples):
     pytest.importorskip("voila", reason="voila is not installed (pip install voila); app browser test skipped")
     pytest.importorskip("websocket", reason="websocket-client is not installed; app browser test skipped")
-    chromium = _chromium()
+    chromium = find_chromium()
     root, profile = tmp_path / "lib", tmp_path / "profile"
     port = _free_port()
     env = voila_environment(root)

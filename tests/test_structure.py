@@ -22,6 +22,7 @@ LAYERS = [
     {"lab.align"},
     {"lab.dtw"},
     {"lab.score"},
+    {"lab.reps"},
     {"lab.viz"},
     {"lab.pipeline"},
     {"lab.export", "lab.report", "lab.library", "lab.batch", "lab.tuning", "lab.demo", "lab.app", "lab.app_server",

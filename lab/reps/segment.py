@@ -1,0 +1,467 @@
+"""Find the repetitions of a movement in a clip, on body-frame features (so the view does not matter).
+
+A repetition is a stretch of the clip that matches the coach's repetition (the
+*query*) by subsequence DTW: every query sample is matched exactly once, the
+clip's local tempo may lie anywhere between half and twice the query's (steps
+(1,1), (1,2) and (2,1)), and the match may start and end anywhere in the
+clip. Its cost is the mean local cost over the query's samples, in the
+comparison's own units (:func:`lab.features.scale.scale_features`: squared
+degree-equivalents, noise-weighted), so it is comparable with what a statue
+of the query's median pose would cost (:func:`lab.features.scale.measure_motion_amplitude`
+squared). Matches are taken best first, never overlapping, as long as they
+cost clearly less than that statue; what is left at either end of the clip and
+moves like part of the query is reported as a partial repetition.
+
+A coach's clip holding several repetitions is summarised by one typical
+repetition (:func:`typical_repetition`): its period from the features'
+autocorrelation, a first cut of one period starting at its stillest moment,
+then the medoid of the repetitions that cut finds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numba
+import numpy as np
+
+from lab.dtw import dtw_from_costs, local_costs
+from lab.features import FeatureSet, mirror_features, resample_features
+from lab.features.scale import measure_motion_amplitude, scale_features
+
+#: A match is a repetition when its cost is at most this fraction of the statue's (squared units):
+#: its RMS difference from the query is then at most sqrt(0.9) = 0.95 of the query's own motion.
+#: Chosen on the tuning styles of :mod:`lab.reps.evaluate` (0.6, 0.75, 0.9 and 1.2 tried).
+MAX_COST_FRACTION = 0.9
+#: A repetition moves at least this fraction of the query's motion (RMS about the median pose): a
+#: stretch of standing still can otherwise match a repetition that hardly moves.
+MIN_MOTION_RATIO = 0.7
+#: Matches may share at most this fraction of the shorter one's duration.
+MAX_OVERLAP = 0.2
+#: What is left at an end of the clip is a partial repetition when it lasts at least this fraction
+#: of the query and moves at least this fraction of the query's motion (RMS, as the statue cost).
+MIN_PARTIAL_FRACTION = 0.25
+MIN_PARTIAL_MOTION = 0.35
+#: A partial repetition starts (or ends) within this many seconds of the clip's start (end).
+EDGE_S = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class Repetition:
+    """One repetition found in a clip.
+
+    Attributes
+    ----------
+    index : int
+        1-based, in time order.
+    start_s, end_s : float
+        Seconds, on the clip's own time base.
+    partial : bool
+        Cut off by the start or the end of the clip.
+    cost_fraction : float
+        The match's cost as a fraction of the statue's (0 = identical to the
+        query; :data:`MAX_COST_FRACTION` is the limit for a full repetition).
+    """
+
+    index: int
+    start_s: float
+    end_s: float
+    partial: bool
+    cost_fraction: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
+                "partial": self.partial, "cost_fraction": round(self.cost_fraction, 3)}
+
+
+@numba.njit(cache=True)
+def _subsequence_dp(c):
+    """Subsequence DTW with slopes in [1/2, 2]: every query row visited once.
+
+    ``c`` (N, M) local costs, query x clip. Returns ``D`` (N, M) summed cost of
+    the best path from row 0 (any column) to each cell, and ``S`` (N, M) the
+    clip column where that path starts.
+    """
+    N, M = c.shape
+    INF = np.inf
+    D = np.full((N, M), INF)
+    S = np.zeros((N, M), np.int64)
+    for j in range(M):
+        D[0, j] = c[0, j]
+        S[0, j] = j
+    for i in range(1, N):
+        for j in range(1, M):
+            best = D[i - 1, j - 1]
+            s = S[i - 1, j - 1]
+            if j >= 2 and D[i - 1, j - 2] < best:  # the clip runs faster: one of its samples skipped
+                best = D[i - 1, j - 2]
+                s = S[i - 1, j - 2]
+            if i >= 2:  # the clip runs slower: two query samples on one clip sample
+                v = D[i - 2, j - 1] + c[i - 1, j]
+                if v < best:
+                    best = v
+                    s = S[i - 2, j - 1]
+            if best < INF:
+                D[i, j] = best + c[i, j]
+                S[i, j] = s
+    return D, S
+
+
+def _scaled(fs: FeatureSet, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sub = fs.select(names)
+    x, w = scale_features(sub)
+    return x, sub.confidence, w
+
+
+def match_costs(query: FeatureSet, clip: FeatureSet, *, offset: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per clip sample, the best match of the whole query ending there.
+
+    Both feature sets on the same uniform time base (:func:`lab.features.resample_features`).
+
+    Returns
+    -------
+    cost : ndarray (M,)
+        Mean local cost over the query's samples (squared degree-equivalents); inf where no match ends.
+    start : ndarray (M,) of int
+        Clip sample where that match starts.
+    statue : float
+        What a statue of the query's median pose would cost (same units).
+    """
+    names = tuple(n for n in query.names if n in clip.names)
+    x, cx, w = _scaled(query, names)
+    y, cy, _ = _scaled(clip, names)
+    if offset is not None:
+        y = y - offset
+    c = local_costs(x, y, conf_x=cx, conf_y=cy, feature_weights=w)
+    D, S = _subsequence_dp(np.ascontiguousarray(c, dtype=np.float64))
+    return D[-1] / len(x), S[-1], measure_motion_amplitude(query.select(names)) ** 2
+
+
+def _local_minima(cost: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(cost)
+    left = np.concatenate([[np.inf], cost[:-1]])
+    right = np.concatenate([cost[1:], [np.inf]])
+    return np.flatnonzero(finite & (cost <= left) & (cost <= right))
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    shorter = min(a[1] - a[0], b[1] - b[0]) + 1
+    return max(0, inter) / max(shorter, 1)
+
+
+def _motion(z: np.ndarray, w: np.ndarray) -> float:
+    """Weighted RMS deviation of scaled features (T, F) from their medians: :func:`measure_motion_amplitude`."""
+    ok = np.isfinite(z)
+    use = ok.sum(axis=0) >= 2
+    if not use.any():
+        return float("nan")
+    z, w, ok = z[:, use], w[use], ok[:, use]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dev = np.where(ok, z - np.nanmedian(z, axis=0), 0.0)
+    return float(np.sqrt(np.sum(w * (dev ** 2).sum(axis=0) / ok.sum(axis=0)) / np.sum(w)))
+
+
+def _select(cost: np.ndarray, start: np.ndarray, *, limit: float, statue: float, z: np.ndarray, w: np.ndarray,
+            min_motion: float) -> list[list]:
+    """Non-overlapping matches below ``limit`` that move at least ``min_motion`` (clip values ``z``,
+    weights ``w``), best first; returned in time order as ``[first, last, fraction]``."""
+    chosen: list[list] = []
+    for j in sorted(_local_minima(cost), key=lambda j: cost[j]):
+        if cost[j] > limit:
+            break
+        span = (int(start[j]), int(j))
+        if not _motion(z[span[0]:span[1] + 1], w) >= min_motion:
+            continue
+        if all(_overlap(span, (a, b)) <= MAX_OVERLAP for a, b, _ in chosen):
+            chosen.append([*span, float(cost[j] / statue)])
+    chosen.sort()
+    for k in range(1, len(chosen)):  # matches that overlap a little meet halfway through the shared part
+        if chosen[k][0] <= chosen[k - 1][1]:
+            mid = (chosen[k][0] + chosen[k - 1][1]) // 2
+            chosen[k - 1][1], chosen[k][0] = mid, mid + 1
+    return chosen
+
+
+def _offsets(q: FeatureSet, y: FeatureSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled query and clip values (shared features) and the clip-minus-query medians (0 where either has none)."""
+    names = tuple(n for n in q.names if n in y.names)
+    x, _, _ = _scaled(q, names)
+    z, _, _ = _scaled(y, names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN features
+        return x, z, np.nan_to_num(np.nanmedian(z, axis=0) - np.nanmedian(x, axis=0))
+
+
+def _path_offset(x: np.ndarray, z: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Per feature, the median of clip minus query along a match from clip sample ``first`` to ``last``
+    (query sample i taken at ``first + i (last - first) / (N - 1)``)."""
+    j = np.round(np.linspace(first, last, len(x))).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nan_to_num(np.nanmedian(z[j] - x, axis=0))
+
+
+def find_repetitions(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False,
+                     max_cost_fraction: float = MAX_COST_FRACTION) -> list[Repetition]:
+    """Each repetition of ``query`` in ``clip``, in time order.
+
+    Each feature may differ between the two clips by a constant (one
+    camera's constant error against another's, or a player's constant
+    posture): the search is run as given and with the clip's feature medians
+    moved onto the query's, the better best match is kept, the constants are
+    then re-estimated along that match and the search run once more with
+    them. Matches are taken best first, without overlapping, while they cost
+    at most ``max_cost_fraction`` of the query's statue cost, if they move at
+    least :data:`MIN_MOTION_RATIO` as much as the query.
+
+    Parameters
+    ----------
+    query : FeatureSet
+        One repetition (the coach's), on its own frame times.
+    clip : FeatureSet
+        The clip to search, on its own frame times.
+    rate_hz : float
+        Common time base, Hz.
+    mirrored : bool
+        Search the clip's left/right mirror image (an attempt filmed or
+        performed mirrored; see :attr:`lab.score.Comparison.mirrored`).
+    max_cost_fraction : float
+        A full repetition costs at most this fraction of the statue cost.
+
+    Returns
+    -------
+    list of Repetition
+        Full repetitions and, at either end, partial ones.
+    """
+    q = resample_features(query, rate_hz=rate_hz)
+    y = resample_features(mirror_features(clip) if mirrored else clip, rate_hz=rate_hz)
+    if len(q.time_s) < 3 or len(y.time_s) < 2:
+        return []
+    x, z, median_offset = _offsets(q, y)
+    tries = []
+    for offset in (np.zeros_like(median_offset), median_offset):
+        cost, start, statue = match_costs(q, y, offset=offset)
+        if not np.isfinite(statue) or statue <= 0 or not np.isfinite(cost).any():
+            return []
+        j = int(np.nanargmin(np.where(np.isfinite(cost), cost, np.nan)))
+        tries.append((cost[j], j, int(start[j])))
+    _, j, first = min(tries)
+    offset = _path_offset(x, z, first, j)
+    cost, start, statue = match_costs(q, y, offset=offset)
+    limit = max_cost_fraction * statue
+    w = _scaled(q, tuple(n for n in q.names if n in y.names))[2]
+    spans = _select(cost, start, limit=limit, statue=statue, z=z, w=w,
+                    min_motion=MIN_MOTION_RATIO * _motion(x, w))
+    t = y.time_s
+    reps = [(float(t[a]), float(t[b]), False, f) for a, b, f in spans]
+    reps += _partial_ends(q, y, spans, statue=statue, limit=limit, offset=offset)
+    reps.sort(key=lambda r: r[0])
+    return [Repetition(index=i + 1, start_s=a, end_s=b, partial=p, cost_fraction=f)
+            for i, (a, b, p, f) in enumerate(reps)]
+
+
+def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, limit: float,
+                  offset: np.ndarray) -> list[tuple]:
+    """Partial repetitions in what is left before the first and after the last full one."""
+    n_q, n_y = len(q.time_s), len(y.time_s)
+    first = spans[0][0] if spans else n_y
+    last = spans[-1][1] if spans else -1
+    ends = [(0, first - 1)] + ([(last + 1, n_y - 1)] if spans else [])
+    names = tuple(n for n in q.names if n in y.names)
+    x, cx, w = _scaled(q, names)
+    out = []
+    speed_q = _speed(x, w)
+    speed_y = _speed(_scaled(y, names)[0] - offset, w)
+    still = 0.2 * float(np.nanmedian(speed_q)) if np.isfinite(speed_q).any() else 0.0
+    for k, (a, b) in enumerate(ends):
+        # a pause (0.1 s or more held still) between the partial repetition and the full ones is not part of it
+        runs = _still_runs(speed_y[a:b + 1] <= still, min_len=3)
+        if runs and k == 0:
+            b = a + runs[-1][0] - 1
+        elif runs:
+            a = a + runs[0][1] + 1
+        n = b - a + 1
+        if n < MIN_PARTIAL_FRACTION * n_q or n < 3:
+            continue
+        part = dataclasses.replace(y, time_s=y.time_s[a:b + 1], values=y.values[a:b + 1],
+                                   confidence=y.confidence[a:b + 1])
+        if not measure_motion_amplitude(part.select(names)) ** 2 >= MIN_PARTIAL_MOTION ** 2 * statue:
+            continue
+        yy, cy, _ = _scaled(part, names)
+        yy = yy - offset
+        c = local_costs(x, yy, conf_x=cx, conf_y=cy, feature_weights=w)
+        try:  # the shorter of the two is matched whole against a stretch of the other
+            al = dtw_from_costs(c, open_begin=True, open_end=True)
+        except ValueError:
+            continue
+        if al.cost > limit:
+            continue
+        used = al.path[:, 1]
+        lo, hi = a + int(used.min()), a + int(used.max())
+        # a partial repetition is cut off by the clip: it touches the clip's first or last sample
+        edge = int(round(EDGE_S * (len(y.time_s) - 1) / max(y.time_s[-1] - y.time_s[0], 1e-9)))
+        if (k == 0 and lo > edge) or (k == 1 and hi < n_y - 1 - edge):
+            continue
+        out.append((float(y.time_s[lo]), float(y.time_s[hi]), True, float(al.cost / statue)))
+    return out
+
+
+def _speed(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per sample, how fast the scaled features change (weighted RMS of the step to the next sample,
+    smoothed over 5 samples); the last sample repeats the one before."""
+    d = np.diff(x, axis=0, append=x[-1:])
+    ok = np.isfinite(d)
+    v = np.sqrt(np.where(ok, d ** 2, 0.0) @ w / np.maximum(ok @ w, 1e-12))
+    if len(v) > 1:
+        v[-1] = v[-2]
+    return np.convolve(v, np.ones(5) / 5, mode="same")
+
+
+def _still_runs(still: np.ndarray, *, min_len: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True at least ``min_len`` long."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], still.astype(int), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_len]
+
+
+#: A window repeats when its best copy elsewhere in the clip costs at most this fraction of its statue.
+MAX_MOTIF_FRACTION = 0.35
+
+
+def find_motif(fs: FeatureSet, *, rate_hz: float = 30.0, min_period_s: float = 0.6,
+               max_motif_fraction: float = MAX_MOTIF_FRACTION) -> tuple[float, float] | None:
+    """The longest stretch of a clip that happens again later in it: ``(start_s, period_s)``, or None.
+
+    For every window length ``P`` from ``min_period_s`` to half the clip and
+    every start, the window is compared with every later window of the same
+    length that does not overlap it (mean local cost along the diagonal, the
+    comparison's scaled units). A window *repeats* when that cost is at most
+    ``max_motif_fraction`` of its own statue cost and it moves at least half
+    as much as the clip's most moving window of that length (two stretches of
+    standing still also look alike). The period is the shortest shift from a
+    repeating window to its copy, among windows at least half that long
+    (shorter ones may repeat within a repetition); its start is that
+    window's. None when nothing repeats: the clip is one repetition.
+    """
+    r = resample_features(fs, rate_hz=rate_hz)
+    x, w = scale_features(r)
+    T = len(x)
+    lo = max(3, int(round(min_period_s * rate_hz)))
+    if T < 2 * lo:
+        return None
+    c = local_costs(x, x, conf_x=r.confidence, conf_y=r.confidence, feature_weights=w)
+    G = np.zeros((T + 1, T + 1))  # G[i+1, j+1] = c[i, j] + G[i, j]: sums along diagonals
+    for k in range(T):
+        G[k + 1, 1:] = c[k] + G[k, :-1]
+    ok = np.isfinite(x)
+    xw = np.where(ok, x, 0.0)
+    best = None  # (start sample, cost fraction, shift in samples)
+    # each window's statue (weighted variance of its features) from running sums
+    cs = np.vstack([np.zeros(x.shape[1]), np.cumsum(xw, axis=0)])
+    cs2 = np.vstack([np.zeros(x.shape[1]), np.cumsum(xw ** 2, axis=0)])
+    n = np.vstack([np.zeros(x.shape[1]), np.cumsum(ok, axis=0)])
+    for P in range(lo, T // 2 + 1):
+        starts = np.arange(T - P + 1)
+        cnt = np.maximum(n[P:] - n[:-P], 1)
+        mean = (cs[P:] - cs[:-P]) / cnt
+        var = np.maximum((cs2[P:] - cs2[:-P]) / cnt - mean ** 2, 0.0)
+        statue = (var * w).sum(axis=1) / w.sum()
+        moving = statue >= 0.25 * statue.max()
+        found = None
+        for s in starts[moving]:
+            later = np.arange(s + P, T - P + 1)
+            if not len(later):
+                continue
+            d = (G[s + P, later + P] - G[s, later]) / P
+            k = int(np.argmin(d))
+            if d[k] <= max_motif_fraction * statue[s] and (found is None or d[k] / statue[s] < found[1]):
+                found = (s, d[k] / statue[s], int(later[k] - s))
+        # the period is the shift to the copy; windows shorter than half of it are parts of a repetition
+        if found is not None and 2 * P >= found[2] and (best is None or found[2] < best[2]):
+            best = found
+    return None if best is None else (float(r.time_s[best[0]]), best[2] / rate_hz)
+
+
+def self_similarity(fs: FeatureSet, *, rate_hz: float = 30.0, max_samples: int = 1800
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """How far each moment of a clip is from every other: ``(time_s (T,), distance (T, T))``.
+
+    ``distance`` is the RMS difference of the scaled features (degree-equivalents,
+    the comparison's own units) between two samples; repetitions show as dark
+    stripes parallel to the diagonal. Longer clips are subsampled to ``max_samples``.
+    """
+    r = resample_features(fs, rate_hz=rate_hz)
+    step = max(1, int(np.ceil(len(r.time_s) / max_samples)))
+    x, w = scale_features(r)
+    x, conf = x[::step], r.confidence[::step]
+    c = local_costs(x, x, conf_x=conf, conf_y=conf, feature_weights=w)
+    return r.time_s[::step], np.sqrt(c)
+
+
+def cut_features(fs: FeatureSet, *, start_s: float, end_s: float) -> FeatureSet:
+    """The frames of ``fs`` with ``start_s <= time_s <= end_s``."""
+    keep = (fs.time_s >= start_s - 1e-9) & (fs.time_s <= end_s + 1e-9)
+    return dataclasses.replace(fs, time_s=fs.time_s[keep], values=fs.values[keep],
+                               confidence=fs.confidence[keep])
+
+
+def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[FeatureSet, list[Repetition]]:
+    """One typical repetition of a clip that may hold several, and the repetitions found in it.
+
+    A clip with no repeating stretch (:func:`find_motif` is None) is one
+    repetition, returned whole. Otherwise one period of it finds the
+    repetitions: cut at the phase (of eight through the motif's first period,
+    and its stillest moment) that finds the most full repetitions, the worst
+    of them matching best (:func:`find_repetitions`); the typical one is their medoid (smallest
+    summed DTW cost to the others).
+    """
+    whole = [Repetition(index=1, start_s=float(fs.time_s[0]), end_s=float(fs.time_s[-1]), partial=False,
+                        cost_fraction=0.0)]
+    motif = find_motif(fs, rate_hz=rate_hz)
+    if motif is None:
+        return fs, whole
+    start_s, period_s = motif
+    # where a repetition starts: of eight phases through the motif's first period, and the stillest
+    # moment there, the one whose cut finds the most full repetitions (then the closest worst match:
+    # the cut always matches itself)
+    r = resample_features(fs, rate_hz=rate_hz)
+    x, w = scale_features(r)
+    speed = _speed(x, w)
+    P = int(round(period_s * rate_hz))
+    s0 = int(np.searchsorted(r.time_s, start_s))
+    window = speed[s0:s0 + P]
+    candidates = {s0 + int(round(k * P / 8)) for k in range(8)}
+    if np.isfinite(window).any():
+        candidates.add(s0 + int(np.nanargmin(window)))
+    best = None
+    for s in sorted(candidates):
+        if s + P >= len(r.time_s):
+            s = max(0, s - P)
+        first = cut_features(r, start_s=r.time_s[s], end_s=r.time_s[min(s + P, len(r.time_s) - 1)])
+        found = find_repetitions(first, fs, rate_hz=rate_hz)
+        full = [rep for rep in found if not rep.partial]
+        key = (-len(full), max(rep.cost_fraction for rep in full) if full else np.inf)
+        if best is None or key < best[0]:
+            best = (key, found)
+    reps = best[1]
+    full = [rep for rep in reps if not rep.partial]
+    if len(full) < 2:
+        return fs, whole
+    scaled = [_scaled(cut_features(r, start_s=rep.start_s, end_s=rep.end_s), r.names) for rep in full]
+    total = np.zeros(len(full))
+    for i in range(len(full)):
+        for j in range(i + 1, len(full)):
+            (xi, ci, wi), (xj, cj, _) = scaled[i], scaled[j]
+            d = dtw_from_costs(local_costs(xi, xj, conf_x=ci, conf_y=cj, feature_weights=wi)).cost
+            total[i] += d
+            total[j] += d
+    best = full[int(np.argmin(total))]
+    return cut_features(fs, start_s=best.start_s, end_s=best.end_s), reps

@@ -1,0 +1,121 @@
+"""Finding repetitions: known answers (a synthetic figure repeated), the real samples (counted by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lab.align.synthetic import synthetic_body_track
+from lab.features import compute_features, mirror_features
+from lab.reps import cut_features, find_motif, find_repetitions, typical_repetition
+from lab.reps.synthetic import repeat_motion, warp
+
+
+def _rep():
+    """One cycle of the synthetic figure (arms swing, knees bend), 1 s at 30 Hz, from one turning point
+    of the swing to the next (where it is still)."""
+    track = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=50.0).select_frames(np.arange(8, 39))
+    return track.replace(time_s=track.time_s - track.time_s[0])
+
+
+def _features(track):
+    return compute_features(track, lift=False, body=track)
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 7])
+def test_every_repetition_is_found_at_varying_tempo_with_pauses(count):
+    rep = _rep()
+    clip = repeat_motion(rep, count=count, rng=np.random.default_rng(count))
+    found = find_repetitions(_features(rep), _features(clip.track))
+    full = [r for r in found if not r.partial]
+    assert len(full) == count
+    assert not any(r.partial for r in found)
+    assert [r.index for r in found] == list(range(1, len(found) + 1))
+    errors = [abs(r.start_s - s) for r, s in zip(full, clip.starts_s)] + \
+             [abs(r.end_s - e) for r, e in zip(full, clip.ends_s)]
+    assert np.median(errors) <= 0.1
+    assert max(errors) <= 0.3
+
+
+def test_a_repetition_cut_by_the_start_is_reported_as_partial():
+    rep = _rep()
+    clip = repeat_motion(rep, count=3, rng=np.random.default_rng(5), partial_front=True, pause_range_s=(0.3, 0.6))
+    found = find_repetitions(_features(rep), _features(clip.track))
+    assert [r.partial for r in found] == [True, False, False, False]
+    assert found[0].start_s < 0.1 and abs(found[0].end_s - clip.partial[1]) <= 0.15
+
+
+def test_a_mirrored_clip_is_searched_as_a_mirror_image():
+    rep = _rep()
+    asym = rep.replace(world_m=rep.world_m.copy())
+    clip = repeat_motion(asym, count=3, rng=np.random.default_rng(2))
+    mirrored = mirror_features(_features(clip.track))
+    assert len(find_repetitions(_features(asym), mirrored, mirrored=True)) == 3
+
+
+def test_a_different_movement_has_no_repetition():
+    """A still figure holds nothing of a swinging one."""
+    rep = _rep()
+    still = rep.replace(world_m=np.repeat(rep.world_m[:1], 150, axis=0), time_s=np.arange(150) / 30.0,
+                        visibility=None, presence=None)
+    assert find_repetitions(_features(rep), _features(still)) == []
+
+
+def test_the_period_of_a_repeated_clip_is_found_and_one_repetition_is_not_cut():
+    rep = _rep()
+    clip = repeat_motion(rep, count=4, rng=np.random.default_rng(1), tempo_range=(1.0, 1.0),
+                         pause_range_s=(0.0, 0.0))
+    motif = find_motif(_features(clip.track))
+    assert motif is not None and abs(motif[1] - 1.0) <= 0.1
+    assert find_motif(_features(rep)) is None
+    typical, reps = typical_repetition(_features(clip.track))
+    assert sum(not r.partial for r in reps) == 4
+    assert 0.85 <= typical.time_s[-1] - typical.time_s[0] <= 1.15
+
+
+def test_warp_changes_duration_only():
+    rep = _rep()
+    slow = warp(rep, tempo=1.3, rate_hz=30.0)
+    assert abs(slow.time_s[-1] - 1.3 * rep.time_s[-1]) <= 1 / 30
+    np.testing.assert_allclose(slow.world_m[0], rep.world_m[0])
+    np.testing.assert_allclose(slow.world_m[-1], rep.world_m[-1], atol=1e-9)
+
+
+# ------------------------------------------------------------------ real footage
+@pytest.fixture(scope="module")
+def sample_features(sample_tracks):
+    from lab.pipeline import features_stage, lift_stage
+
+    out = {}
+    for name, track in sample_tracks.items():
+        body, method, _ = lift_stage(track)
+        out[name] = features_stage(track, body, method=method)
+    return out
+
+
+def test_sports2d_holds_two_jumping_jacks(sample_features):
+    """Counted by hand on the video, frame by frame (every third frame from 0 to 130): the man on
+    the box raises his arms overhead twice (frames 18-30 and 54-63) between arms down at frames
+    0-6, 42 and 78-90; then he stands until his flip at about 5.6 s. Two jumping jacks, the first
+    from about 0.2 to 1.4 s, the second to about 2.6 s."""
+    clip = sample_features["sports2d/demo.mp4"]
+    jack = cut_features(clip, start_s=0.2, end_s=1.4)
+    found = find_repetitions(jack, clip)
+    assert [r.partial for r in found] == [False, False]
+    assert abs(found[1].end_s - 2.6) <= 0.3
+    typical, reps = typical_repetition(clip)  # the coach's clip holding both: summarized as one
+    assert sum(not r.partial for r in reps) == 2
+    assert 0.6 <= typical.time_s[-1] - typical.time_s[0] <= 1.6
+    assert sum(not r.partial for r in find_repetitions(typical, clip)) == 2
+
+
+@pytest.mark.parametrize("view", ["cam02", "cam03", "cam04"])
+def test_pose2sim_is_one_repetition_from_every_view(sample_features, view):
+    """The Pose2Sim clip is one performance of one movement (1.65 s)."""
+    coach = sample_features["pose2sim/cam01.mp4"]
+    player = sample_features[f"pose2sim/{view}.mp4"]
+    assert find_motif(player) is None
+    found = find_repetitions(coach, player)
+    assert [r.partial for r in found] == [False]
+    jack = cut_features(sample_features["sports2d/demo.mp4"], start_s=0.2, end_s=1.4)
+    assert find_repetitions(jack, player) == []

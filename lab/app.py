@@ -173,6 +173,32 @@ def _joints_html(joints: list[dict[str, Any]]) -> str:
             + "</tbody></table>")
 
 
+#: Timeline colour per repetition verdict (as in the report).
+_REP_COLORS = {"same": "#2ca02c", "different": "#d62728", "uncertain": "#7f7f7f", "partial": "#c7c7c7"}
+
+
+def _repetitions_html(result: dict[str, Any]) -> str:
+    """The attempt's repetitions: their count and summary, a timeline of coloured bars (one per
+    repetition, along the clip) and the repetitions that do not match; empty without repetitions."""
+    reps = result.get("repetitions")
+    if not reps or not reps.get("reps"):
+        return ""
+    items = reps["reps"]
+    end = max(float(r["end_s"]) for r in items) or 1.0
+    bars = "".join(
+        f'<div title="{html.escape(str(r["index"]))}: {float(r["start_s"]):.1f}-{float(r["end_s"]):.1f} s, '
+        f'{html.escape(r["verdict"])}" style="position:absolute;left:{100 * float(r["start_s"]) / end:.2f}%;'
+        f'width:{max(100 * (float(r["end_s"]) - float(r["start_s"])) / end, 0.5):.2f}%;top:0;bottom:0;'
+        f'background:{_REP_COLORS.get(r["verdict"], "#999")};color:#fff;font-size:12px;text-align:center;'
+        f'overflow:hidden">{int(r["index"])}</div>' for r in items)
+    off = "".join(f"<li>Repetition {int(r['index'])} ({html.escape(r['verdict'])}): "
+                  f"{html.escape((r.get('feedback') or [r.get('summary', '')])[0])}</li>"
+                  for r in items if r["verdict"] in ("different", "uncertain"))
+    return (f'<div class="lab-reps"><b>Repetitions: {int(reps["rep_count"])}</b> &mdash; {html.escape(reps["summary"])}'
+            f'<div style="position:relative;height:20px;margin:4px 0;background:#f3f3f3">{bars}</div>'
+            + (f"<ul>{off}</ul>" if off else "") + "</div>")
+
+
 def _verdict_html(row: dict[str, Any], result: dict[str, Any]) -> str:
     color = {"same": "#1b7f3b", "different": "#b00020"}.get(row["verdict"], "#a66a00")
     fb = "".join(f"<li>{html.escape(s)}</li>" for s in result.get("feedback", []))
@@ -186,6 +212,7 @@ def _verdict_html(row: dict[str, Any], result: dict[str, Any]) -> str:
             f'<div>distance {row["distance"]:.2f} (threshold {result.get("threshold", float("nan")):.2f}){mirrored}; '
             f'attempt id <code>{html.escape(row["id"])}</code></div>'
             + (f'<p class="lab-summary">{html.escape(summary)}</p>' if summary else "")
+            + _repetitions_html(result)
             + (f"<div><b>What to work on</b></div><ul>{fb}</ul>" if fb else "")
             + (f"<details><summary>Joint by joint: what these cameras can show</summary>{_joints_html(joints)}"
                "</details>" if joints else "")

@@ -6,7 +6,8 @@ result goes to ``<out>/items/<name>/result.json``, written atomically and
 last, so a re-run skips the items that finished and retries the others. A
 failing item is recorded in ``error.json`` and in the results table; it never
 stops the rest. The table (one row per item) is ``<out>/results.csv`` and
-``<out>/results.parquet``.
+``<out>/results.parquet``; with repetitions (``reps``), ``<out>/repetitions.csv``
+and ``.parquet`` hold one row per repetition as well.
 
 The default cluster is local (``LocalCluster(n_workers=2, threads_per_worker=1)``,
 worker processes); ``scheduler="tcp://host:8786"`` uses any Dask scheduler
@@ -31,7 +32,9 @@ RESULT_JSON = "result.json"
 ERROR_JSON = "error.json"
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["name", "status", "attempt", "reference", "score", "verdict", "distance", "threshold",
-                  "mirrored", "frames", "seconds", "report", "error", "skipped"]
+                  "mirrored", "frames", "rep_count", "seconds", "report", "error", "skipped"]
+#: Columns of the repetitions table (``reps``), in order.
+REP_COLUMNS = ["name", "index", "start_s", "end_s", "partial", "verdict", "score", "p_same", "feedback"]
 
 
 def _safe_name(text: str) -> str:
@@ -85,7 +88,8 @@ def library_items(*, root: str | Path | None = None, drill_id: str | None = None
     return items
 
 
-def item_key(item: dict[str, Any], *, mirror: str, threshold: float | None, report: bool, model: str) -> str:
+def item_key(item: dict[str, Any], *, mirror: str, threshold: float | None, report: bool, model: str,
+             reps: bool = False) -> str:
     """What an item's result depends on: every input's content hash and every setting.
 
     A result stored under another key (another reference file at the same path,
@@ -97,13 +101,17 @@ def item_key(item: dict[str, Any], *, mirror: str, threshold: float | None, repo
     files = {k: item.get(k) for k in ("attempt", "reference", "reference_model", "attempt_model",
                                       "reference_video", "attempt_video")}
     digests = {k: (sha256_file(v) if v and Path(v).is_file() else None) for k, v in files.items()}
-    blob = json.dumps({"files": digests, "mirror": mirror, "threshold": threshold, "report": bool(report),
-                       "model": model, "lab": __version__}, sort_keys=True)
+    settings = {"files": digests, "mirror": mirror, "threshold": threshold, "report": bool(report),
+                "model": model, "lab": __version__}
+    if reps:
+        settings["reps"] = True
+    blob = json.dumps(settings, sort_keys=True)
     return sha256_bytes(blob.encode())[:32]
 
 
 def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto",
-                 threshold: float | None = None, report: bool = False, model: str = "full") -> dict[str, Any]:
+                 threshold: float | None = None, report: bool = False, model: str = "full",
+                 reps: bool = False) -> dict[str, Any]:
     """Process one item (runs on a worker): :func:`lab.pipeline.analyze`, and the report. Never raises.
 
     Writes ``<out_dir>/items/<name>/`` (``track.parquet``, ``model.parquet``,
@@ -119,7 +127,7 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
     row: dict[str, Any] = {"name": item["name"], "attempt": item["attempt"], "reference": item["reference"],
                            "skipped": False}
     try:
-        key = item_key(item, mirror=mirror, threshold=threshold, report=report, model=model)
+        key = item_key(item, mirror=mirror, threshold=threshold, report=report, model=model, reps=reps)
         folder.mkdir(parents=True, exist_ok=True)
         a = Path(item["attempt"])
         att_video = item.get("attempt_video") or (str(a) if a.suffix.lower() in VIDEO_SUFFIXES else None)
@@ -128,7 +136,7 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
         analysis = analyze(item["reference"], a, mirror=mirror, threshold=threshold, model=model,
                            reference_body=bodies["reference"], attempt_body=bodies["attempt"],
                            reference_video=item.get("reference_video"), attempt_video=att_video,
-                           extract_workers=1)
+                           extract_workers=1, reps=reps)
         write_track(analysis.attempt, folder / "track.parquet")
         write_track(analysis.attempt_body, folder / "model.parquet")
         analysis.save(folder / "analysis")
@@ -139,8 +147,11 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
         c = analysis.comparison
         row.update(status="ok", score=float(c.score), verdict=c.verdict, distance=float(c.distance),
                    threshold=float(c.threshold), mirrored=bool(c.mirrored), frames=int(analysis.attempt.n_frames),
+                   rep_count=None if analysis.repetitions is None else analysis.repetitions.rep_count,
                    report=page, error=None, seconds=round(time.perf_counter() - t0, 3))
         result = {"row": row, "key": key, "comparison": c.to_dict()}
+        if analysis.repetitions is not None:
+            result["repetitions"] = analysis.repetitions.to_dict()
         write_bytes_atomic(folder / RESULT_JSON, json.dumps(result, indent=1, default=str).encode())
         (folder / ERROR_JSON).unlink(missing_ok=True)
     except Exception as exc:  # one item's failure is reported, never fatal for the batch
@@ -156,7 +167,7 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
 
 
 def done_row(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto", threshold: float | None = None,
-             report: bool = False, model: str = "full") -> dict[str, Any] | None:
+             report: bool = False, model: str = "full", reps: bool = False) -> dict[str, Any] | None:
     """The stored row of an item that finished in an earlier run with the same inputs (content) and
     settings (:func:`item_key`), else None."""
     path = Path(out_dir) / "items" / item["name"] / RESULT_JSON
@@ -168,26 +179,50 @@ def done_row(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "auto",
     except (ValueError, KeyError, TypeError):
         return None
     if row.get("status") != "ok" or key != item_key(item, mirror=item.get("mirror") or mirror, threshold=threshold,
-                                                    report=report, model=model):
+                                                    report=report, model=model, reps=reps):
         return None
     return dict(row, skipped=True)
 
 
+def repetition_rows(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> list[dict[str, Any]]:
+    """One row per repetition of every finished item that has them (read from its ``result.json``)."""
+    out = []
+    for row in rows:
+        if row.get("status") != "ok" or row.get("rep_count") is None:
+            continue
+        try:
+            stored = json.loads((Path(out_dir) / "items" / row["name"] / RESULT_JSON).read_text())
+            reps = stored["repetitions"]["reps"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        out += [{"name": row["name"], **{k: r.get(k) for k in REP_COLUMNS[1:-1]},
+                 "feedback": " | ".join(r.get("feedback") or [])} for r in reps]
+    return out
+
+
 def write_results(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> pd.DataFrame:
-    """The results table (one row per item, sorted by name) as ``results.csv`` and ``results.parquet``."""
+    """The results table (one row per item, sorted by name) as ``results.csv`` and ``results.parquet``;
+    items with repetitions also get ``repetitions.csv`` and ``repetitions.parquet`` (one row per repetition)."""
     df = pd.DataFrame(list(rows), columns=RESULT_COLUMNS).sort_values("name").reset_index(drop=True)
     out = Path(out_dir)
     with atomic_path(out / "results.csv") as tmp:
         df.to_csv(tmp, index=False)
     with atomic_path(out / "results.parquet") as tmp:
         df.to_parquet(tmp, index=False)
+    reps = repetition_rows(list(rows), out)
+    if reps:
+        table = pd.DataFrame(reps, columns=REP_COLUMNS).sort_values(["name", "index"]).reset_index(drop=True)
+        with atomic_path(out / "repetitions.csv") as tmp:
+            table.to_csv(tmp, index=False)
+        with atomic_path(out / "repetitions.parquet") as tmp:
+            table.to_parquet(tmp, index=False)
     return df
 
 
 def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler: str | None = None,
               n_workers: int = 2, mirror: str = "auto", threshold: float | None = None, report: bool = False,
               model: str = "full", progress: bool | Callable[[dict[str, Any]], None] = True,
-              connect_timeout_s: float = 20.0) -> pd.DataFrame:
+              connect_timeout_s: float = 20.0, reps: bool = False) -> pd.DataFrame:
     """Process ``items`` in parallel on Dask; skip those already done; return the results table.
 
     Parameters
@@ -198,6 +233,7 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
         ``n_workers`` processes with one thread each.
     progress : True for a tqdm bar, a callable called with each finished row, or False.
     connect_timeout_s : how long to try reaching ``scheduler``, seconds.
+    reps : also find and judge each repetition (``repetitions.csv``, one row per repetition).
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -210,7 +246,7 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
         raise LabError("batch item names must be unique", exit_code=2)
     rows, todo = [], []
     for item in items:
-        prev = done_row(item, out, mirror=mirror, threshold=threshold, report=report, model=model)
+        prev = done_row(item, out, mirror=mirror, threshold=threshold, report=report, model=model, reps=reps)
         (rows.append(prev) if prev is not None else todo.append(item))
     bar = None
     if progress is True:
@@ -229,7 +265,8 @@ def run_batch(items: Sequence[dict[str, Any]], out_dir: str | Path, *, scheduler
             raise LabError(f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}", exit_code=3) from None
         try:
             futures = {client.submit(process_item, item, str(out.resolve()), mirror=mirror, threshold=threshold,
-                                     report=report, model=model, key=f"lab-batch-{item['name']}-{time.time_ns()}",
+                                     report=report, model=model, reps=reps,
+                                     key=f"lab-batch-{item['name']}-{time.time_ns()}",
                                      pure=False): item for item in todo}
             for fut in as_completed(futures):
                 item = futures[fut]

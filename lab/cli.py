@@ -116,7 +116,8 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
                                          "for this pair)."),
            mirror: str = typer.Option("auto", "--mirror", help="Also compare the mirror image: auto, no, yes."),
            model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
-           video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video.")) -> None:
+           video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video."),
+           reps: bool = typer.Option(False, "--reps", help="Also find and judge each repetition (one pair).")) -> None:
     """Write a shareable HTML comparison report (verdict, frames, 3D, angles, feedback, viewpoints)."""
     from lab.report import extract_with_progress, read_pairs, write_report, write_reports
 
@@ -144,7 +145,7 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
     if reference.is_file() and attempt.is_file():
         extract_with_progress([reference, attempt], model=model, echo=_progress)
     _out(str(write_report(reference, attempt, out, threshold=threshold, mirror=mirror, model=model, video=video,
-                          echo=_progress)))
+                          reps=reps, echo=_progress)))
 
 
 # ---------------------------------------------------------------------- compare
@@ -172,13 +173,15 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
                                            "global tempo tried, seconds."),
             model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
             save: Optional[Path] = typer.Option(None, "--save", help="Also save the whole analysis in this "
-                                                "folder (read back by lab.pipeline.Analysis.load).")) -> None:
+                                                "folder (read back by lab.pipeline.Analysis.load)."),
+            reps: bool = typer.Option(False, "--reps", help="Find each repetition of the coach's movement in "
+                                      "the attempt and judge each one.")) -> None:
     """Compare an attempt with a reference movement from any viewpoint: score, verdict, feedback."""
     from lab.pipeline import analyze, check_save_target
 
     if save is not None:
         check_save_target(save)
-    a = analyze(reference, attempt, mirror=mirror, threshold=threshold, window_s=window_s, model=model)
+    a = analyze(reference, attempt, mirror=mirror, threshold=threshold, window_s=window_s, model=model, reps=reps)
     if save is not None:
         a.save(save)
     c = a.comparison
@@ -198,6 +201,14 @@ def compare(reference: Path = typer.Argument(..., help="Coach's clip: video or p
         _out(f"  ({line})")
     for w in c.warnings:
         _out(f"note: {w}")
+    if a.repetitions is not None:
+        _out(f"repetitions: {a.repetitions.summary}")
+        for r in a.repetitions.results:
+            rep = r.repetition
+            score = "" if r.score is None else f" score {r.score:.0f}/100"
+            _out(f"  {rep.index:2d}. {rep.start_s:6.2f}-{rep.end_s:6.2f} s  {r.verdict}{score}")
+            for line in (*r.unlike_others, *r.feedback):
+                _out(f"      - {line}")
     if save is not None:
         _out(f"analysis saved in {save}")
 
@@ -239,7 +250,9 @@ def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt 
           report: bool = typer.Option(False, "--report", help="Also write each item's HTML report."),
           mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes."),
           threshold: Optional[float] = typer.Option(None, "--threshold", help="Same/different distance."),
-          model: str = typer.Option("full", "--model", help="lite, full or heavy.")) -> None:
+          model: str = typer.Option("full", "--model", help="lite, full or heavy."),
+          reps: bool = typer.Option(False, "--reps", help="Also find and judge each repetition "
+                                    "(repetitions.csv: one row per repetition).")) -> None:
     """Extract, lift, compare (and report) many clips in parallel on Dask; resumes where it stopped."""
     from lab.batch import folder_items, library_items, run_batch
 
@@ -262,7 +275,7 @@ def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt 
         else:
             items = folder_items(folder, reference=reference)
     df = run_batch(items, output, scheduler=scheduler, n_workers=workers, mirror=mirror, threshold=threshold,
-                   report=report, model=model)
+                   report=report, model=model, reps=reps)
     for _, r in df.iterrows():
         what = (f"{r['verdict']:9s} {r['score']:5.1f}/100" if r["status"] == "ok" else f"FAILED   {r['error']}")
         _out(f"{r['name']:24s} {what}{'  (done before)' if r['skipped'] else ''}")

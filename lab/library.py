@@ -586,9 +586,10 @@ def set_drill_sided(drill_id: str, sided: bool, *, root: str | Path | None = Non
 
 def analyze_with_drill(drill_id: str, attempt, *, attempt_body=None, mirror: str = "auto",
                        threshold: float | None = None, attempt_video: str | Path | None = None,
-                       root: str | Path | None = None):
+                       root: str | Path | None = None, reps: bool = False):
     """Analyse a PoseTrack against a drill's STORED pose track and model (nothing of the drill is
-    extracted or lifted again). Returns a :class:`lab.pipeline.Analysis`."""
+    extracted or lifted again); ``reps`` also finds and judges each repetition. Returns a
+    :class:`lab.pipeline.Analysis`."""
     from lab.pipeline import analyze
 
     root = library_root(root)
@@ -598,7 +599,7 @@ def analyze_with_drill(drill_id: str, attempt, *, attempt_body=None, mirror: str
     ref_video = root / drill["video"] if drill.get("video") else None
     try:
         return analyze(ref, attempt, reference_body=ref_body, attempt_body=attempt_body, mirror=mirror,
-                       threshold=threshold, reference_video=ref_video, attempt_video=attempt_video)
+                       threshold=threshold, reference_video=ref_video, attempt_video=attempt_video, reps=reps)
     except LabError as exc:
         raise LabError(f"cannot compare with drill {drill_id}: {exc}", exit_code=exc.exit_code) from None
 
@@ -653,7 +654,8 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | 
     ``mirror`` None takes the drill's setting (:func:`drill_mirror`: "no" for a sided drill,
     whose mirror image is a different movement; else "auto"); "auto", "no" or "yes" overrides it.
     Returns its catalogue row (``score``, ``verdict``, ``distance``, ``mirrored``...);
-    the full comparison is in ``attempts/<id>/result.json`` (:func:`show`).
+    the full comparison is in ``attempts/<id>/result.json`` (:func:`show`), with its repetitions
+    (``repetitions``: :meth:`lab.reps.RepetitionReport.to_dict`).
     """
     from lab.viz.draw import to_png
 
@@ -672,11 +674,12 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | 
         track, body = _process_video(video, staging, model=model, source_name=source_name)
         final_video = root / "attempts" / entry_id / f"video{video.suffix.lower()}"
         analysis = analyze_with_drill(drill_id, track, attempt_body=body, mirror=mirror, threshold=threshold,
-                                      attempt_video=final_video, root=root)
+                                      attempt_video=final_video, root=root, reps=True)
         analysis.save(staging / "analysis")
         c = analysis.comparison
         result = _result_json(c)
         result["drill_id"] = drill_id
+        result["repetitions"] = analysis.repetitions.to_dict()
         write_bytes_atomic(staging / "result.json", json.dumps(result, indent=1).encode())
         if overlay and (root / drill["video"]).exists():
             try:   # what the report's "matched moments" show: the ghost, joints coloured against the noise

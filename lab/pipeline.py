@@ -66,10 +66,12 @@ ANALYSIS_FILES = {
                         "each clip's standard error (degrees)",
     "attempt_frames.parquet": "per player frame: deviation from the coach at each landmark (deg) and the "
                               "coach's ghost in the player's pixels",
+    "repetitions.json": "with repetitions (lab compare --reps): the coach's repetitions, the player's, each "
+                        "one's times, partial flag, score, p_same, verdict, feedback and summary",
 }
 
 #: Stages run by :func:`analyze`, in order (the keys of :data:`STAGE_LOG` entries).
-STAGES = ("pose", "lift", "view", "features", "compare", "ghost")
+STAGES = ("pose", "lift", "view", "features", "compare", "ghost", "reps")
 
 #: One entry per stage run (``{"stage", "clip", "status": "computed" | "cached", "seconds"}``); tests
 #: and benchmarks read it to check that every stage runs once. Cleared by nobody: callers slice it.
@@ -373,6 +375,9 @@ class Analysis:
         The parameters of :func:`analyze`.
     provenance : dict
         lab version, creation time, and each stage's cache key.
+    repetitions : lab.reps.RepetitionReport or None
+        Each repetition of the coach's movement in the player's clip and its verdict
+        (``analyze(..., reps=True)``); None otherwise.
     """
 
     reference: PoseTrack
@@ -393,11 +398,19 @@ class Analysis:
     notes: tuple[str, ...]
     settings: dict[str, Any]
     provenance: dict[str, Any]
+    repetitions: Any = None
 
     # ------------------------------------------------------------ summaries
     def to_dict(self) -> dict[str, Any]:
-        """What ``lab compare --json`` prints (:meth:`lab.score.Comparison.to_dict`)."""
-        return self.comparison.to_dict()
+        """What ``lab compare --json`` prints (:meth:`lab.score.Comparison.to_dict`; with repetitions,
+        also ``rep_count``, ``reps`` and ``repetitions``: :meth:`lab.reps.RepetitionReport.to_dict`)."""
+        out = self.comparison.to_dict()
+        if self.repetitions is not None:
+            reps = self.repetitions.to_dict()
+            out["rep_count"] = reps["rep_count"]
+            out["reps"] = reps["reps"]
+            out["repetitions"] = {k: v for k, v in reps.items() if k not in ("rep_count", "reps")}
+        return out
 
     def summary(self) -> dict[str, Any]:
         """Small JSON-able summary (index pages, batch tables)."""
@@ -456,6 +469,9 @@ class Analysis:
                    "comparison": comparison_record(c), "views": views,
                    "camera_positions_m": {k: np.asarray(v).tolist() for k, v in self.camera_positions_m.items()},
                    "notes": list(self.notes), "provenance": self.provenance}
+            if self.repetitions is not None:
+                (tmp / "repetitions.json").write_text(json.dumps(self.repetitions.to_dict(), indent=1,
+                                                                 default=_json_default))
             (tmp / "analysis.json").write_text(json.dumps(doc, indent=1, default=_json_default))
             _make_shareable(tmp)
             old = None
@@ -502,7 +518,13 @@ class Analysis:
             path_df, _ = _read_table(folder / "path.parquet")
             per_step, _ = _read_table(folder / "per_step.parquet")
             frames, fmeta = _read_table(folder / "attempt_frames.parquet")
-        except (OSError, KeyError, ValueError) as exc:
+            reps_path = folder / "repetitions.json"
+            repetitions = None
+            if reps_path.exists():
+                from lab.reps import RepetitionReport
+
+                repetitions = RepetitionReport.from_dict(json.loads(reps_path.read_text()))
+        except (OSError, KeyError, ValueError, TypeError) as exc:
             raise LabError(f"{folder}: damaged analysis ({exc.__class__.__name__}: {exc})", exit_code=2) from None
         kp = fmeta["keypoints"]
         deviation = frames[[f"deviation_deg:{k}" for k in kp]].to_numpy(float)
@@ -520,7 +542,8 @@ class Analysis:
                    camera_positions_m={k: np.asarray(v, float) for k, v in doc["camera_positions_m"].items()},
                    reference_source=doc["reference"]["source"], attempt_source=doc["attempt"]["source"],
                    reference_video=doc["reference"]["video"], attempt_video=doc["attempt"]["video"],
-                   notes=tuple(doc["notes"]), settings=doc["settings"], provenance=doc["provenance"])
+                   notes=tuple(doc["notes"]), settings=doc["settings"], provenance=doc["provenance"],
+                   repetitions=repetitions)
 
 
 def check_save_target(folder: str | Path) -> Path:
@@ -642,7 +665,8 @@ def analyze(reference: str | Path | PoseTrack, attempt: str | Path | PoseTrack, 
             rate_hz: float = 30.0, lift: bool = True, n_phases: int = 4,
             reference_body: PoseTrack | None = None, attempt_body: PoseTrack | None = None,
             reference_video: str | Path | None = None, attempt_video: str | Path | None = None,
-            extract_workers: int | None = None, echo: Callable[[str], None] | None = None) -> Analysis:
+            extract_workers: int | None = None, reps: bool = False,
+            echo: Callable[[str], None] | None = None) -> Analysis:
     """Analyse a player's attempt against a coach's reference: every stage once, each cached.
 
     Parameters
@@ -669,6 +693,9 @@ def analyze(reference: str | Path | PoseTrack, attempt: str | Path | PoseTrack, 
         drawing frames).
     extract_workers : int, optional
         Landmarker threads for a video's extraction (default: one per core on long clips).
+    reps : bool
+        Also find each repetition of the coach's movement in the player's clip and judge
+        each one (:func:`lab.reps.judge_repetitions`; ``Analysis.repetitions``).
     echo : callable, optional
         Called with one line per stage and its elapsed time.
 
@@ -749,8 +776,20 @@ def analyze(reference: str | Path | PoseTrack, attempt: str | Path | PoseTrack, 
     att_view = views["attempt"]
     done("ghost and deviations")
 
+    repetitions = None
+    if reps:
+        from lab.reps import judge_repetitions
+
+        t0 = time.perf_counter()
+        _check_may_compute("reps")
+        repetitions = judge_repetitions(out["reference"]["features"], out["attempt"]["features"],
+                                        reference_info=infos["reference"], attempt_info=infos["attempt"],
+                                        mirror=mirror, rate_hz=rate_hz, window_s=window_s, n_phases=n_phases,
+                                        lift=lift, threshold=threshold)
+        _log("reps", "pair", "computed", t0)
+        done(f"repetitions: {repetitions.rep_count} found")
     settings = {"mirror": mirror, "threshold": threshold, "model": model, "window_s": window_s,
-                "rate_hz": rate_hz, "lift": lift, "n_phases": n_phases}
+                "rate_hz": rate_hz, "lift": lift, "n_phases": n_phases, "reps": reps}
     provenance = {"lab_version": _lab_version(),
                   "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                   "stages": STAGE_LOG[first:]}
@@ -761,7 +800,7 @@ def analyze(reference: str | Path | PoseTrack, attempt: str | Path | PoseTrack, 
                     path_frames=path_frames, deviation_deg=deviation, ghost_px=ghost,
                     camera_positions_m=positions, reference_source=ref_src, attempt_source=att_src,
                     reference_video=ref_vid, attempt_video=att_vid, notes=tuple(notes), settings=settings,
-                    provenance=provenance)
+                    provenance=provenance, repetitions=repetitions)
 
 
 def _lab_version() -> str:

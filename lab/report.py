@@ -203,6 +203,36 @@ def feedback_table_html(table) -> str:
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
+#: Row colour of a repetition per verdict (the timeline's colours, lighter).
+REP_TINTS = {"same": "#e3f4e3", "different": "#fbe0e0", "uncertain": "#eeeeee", "partial": "#f6f6f6"}
+
+
+def repetitions_html(report: Analysis) -> str:
+    """The repetitions section (``lab report --reps``): a heading, the clip's summary and one row per
+    repetition (times, verdict, score, what to work on); an empty string for an analysis without them."""
+    reps = report.repetitions
+    if reps is None:
+        return ""
+    rows = []
+    for r in reps.results:
+        rep = r.repetition
+        words = "; ".join((*r.unlike_others, *r.feedback)) or (r.summary if r.verdict != "same" else "")
+        score = "" if r.score is None else f"{r.score:.0f}"
+        rows.append(f'<tr style="background:{REP_TINTS.get(r.verdict, "#fff")}"><th>{rep.index}</th>'
+                    f'<td style="text-align:right">{rep.start_s:.2f}-{rep.end_s:.2f} s</td>'
+                    f"<td>{html.escape(r.verdict)}</td><td style='text-align:right'>{score}</td>"
+                    f"<td style='text-align:left'>{html.escape(words)}</td></tr>")
+    coach = sum(not r.partial for r in reps.reference_repetitions)
+    source = ("the coach's clip is one repetition" if coach <= 1 else
+              f"the coach's clip holds {coach} repetitions; compared with the typical one "
+              f"({reps.typical_s[0]:.1f}-{reps.typical_s[1]:.1f} s)")
+    return (f"<h2>Repetitions: {reps.rep_count}</h2><p><b>{html.escape(reps.summary)}</b></p>"
+            f"<p style='color:#555'>Each repetition is compared on its own ({html.escape(source)}), and with the "
+            "player's other repetitions: a repetition unlike the others is marked different.</p>"
+            '<div class="lab-scroll"><table><thead><tr><th>#</th><th>time in the player\'s clip</th><th>verdict</th>'
+            f"<th>score</th><th>what to work on</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
 def measure_noise_ratio(report: Analysis) -> np.ndarray:
     """Per player frame and landmark, |difference| / that joint's threshold (NaN where no joint that can
     be judged sits); what colours the player's skeleton (:func:`lab.viz.color_by_noise_ratio`)."""
@@ -664,20 +694,20 @@ def write_analysis_report(analysis: Analysis, output_dir: str | Path, *, title: 
 
 def write_report(reference: str | Path, attempt: str | Path, output_dir: str | Path, *,
                  threshold: float | None = None, mirror: str = "auto", model: str = "full",
-                 title: str | None = None, video: bool = True,
+                 title: str | None = None, video: bool = True, reps: bool = False,
                  echo: Callable[[str], None] | None = None) -> Path:
     """Analyse one pair (:func:`lab.pipeline.analyze`) and write its report; return the HTML path.
 
-    See :func:`write_analysis_report` for what is written.
+    See :func:`write_analysis_report` for what is written; ``reps`` adds the repetitions.
     """
     return report_pair(reference, attempt, output_dir, threshold=threshold, mirror=mirror, model=model,
-                       title=title, video=video, echo=echo)[0]
+                       title=title, video=video, reps=reps, echo=echo)[0]
 
 
 def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Path, *,
                 threshold: float | None = None, mirror: str = "auto", model: str = "full",
                 title: str | None = None, video: bool = True, back_href: str | None = None,
-                echo: Callable[[str], None] | None = None) -> tuple[Path, Analysis]:
+                reps: bool = False, echo: Callable[[str], None] | None = None) -> tuple[Path, Analysis]:
     """:func:`write_report`, also returning the :class:`lab.pipeline.Analysis` it rendered (``back_href``:
     see :func:`write_analysis_report`)."""
     for p in (reference, attempt):
@@ -686,7 +716,7 @@ def report_pair(reference: str | Path, attempt: str | Path, output_dir: str | Pa
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, got {mirror!r}", exit_code=2)
     notebooks_dir()  # a missing notebook folder fails before any work
-    analysis = analyze(reference, attempt, threshold=threshold, mirror=mirror, model=model, echo=echo)
+    analysis = analyze(reference, attempt, threshold=threshold, mirror=mirror, model=model, reps=reps, echo=echo)
     return (write_analysis_report(analysis, output_dir, title=title, video=video, back_href=back_href, echo=echo),
             analysis)
 

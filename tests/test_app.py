@@ -58,6 +58,29 @@ def test_verdict_shows_each_joints_detectable_difference_in_the_players_own_side
     assert "background" not in rows["left elbow"]
 
 
+def test_verdict_shows_the_repetitions_as_a_timeline():
+    import html
+    import re
+
+    from lab.app import _verdict_html
+    row = {"verdict": "same", "score": 70.0, "distance": 5.0, "id": "a-2", "mirrored": False}
+    reps = {"rep_count": 3, "summary": "2 of 3 repetitions match; repetition 2 (different): Right knee bends 25 "
+                                      "degrees more than in the player's other repetitions at 3.1 s (phase 2).",
+            "reps": [{"index": 1, "start_s": 0.0, "end_s": 2.0, "verdict": "same", "feedback": []},
+                     {"index": 2, "start_s": 2.4, "end_s": 4.5, "verdict": "different",
+                      "feedback": ["Right knee bends 25 degrees more than in the player's other repetitions"]},
+                     {"index": 3, "start_s": 5.0, "end_s": 7.0, "verdict": "same", "feedback": []}]}
+    page = _verdict_html(row, {"threshold": 7.9, "feedback": [], "summary": "", "joints": [], "warnings": [],
+                               "repetitions": reps})
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "Repetitions: 3" in text and "2 of 3 repetitions match" in text
+    assert "Repetition 2 (different): Right knee bends 25 degrees more" in text
+    bars = re.findall(r'left:([\d.]+)%;width:([\d.]+)%[^"]*background:(#[0-9a-f]+)', page)
+    assert [b[2] for b in bars] == ["#2ca02c", "#d62728", "#2ca02c"]
+    assert float(bars[1][0]) == pytest.approx(100 * 2.4 / 7.0, abs=0.01)
+    assert "Repetitions" not in _verdict_html(row, {"threshold": 7.9, "feedback": [], "joints": [], "warnings": []})
+
+
 def test_upload_checks(tmp_path, samples):
     item = _upload(samples["pose2sim/cam01.mp4"])[0]
     p = upload_to_file(item, tmp_path)

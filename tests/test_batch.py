@@ -164,3 +164,22 @@ def test_a_result_is_reused_only_for_the_same_inputs_and_settings(tmp_path, samp
     shutil.copyfile(samples["pose2sim/cam03.mp4"], ref)                 # same path, other content
     again = run_batch(items, out, n_workers=1, progress=False, threshold=3.0, mirror="no").set_index("name")
     assert not again.loc["cam02", "skipped"]
+
+
+def test_batch_with_repetitions_writes_one_row_per_repetition(tmp_path, sample_tracks):
+    """``--reps``: each item's repetitions in ``repetitions.csv`` (Sports2D against itself: two jumping jacks)."""
+    from lab.batch import repetition_rows, write_results
+    from lab.pose.track import write_track
+
+    demo = write_track(sample_tracks["sports2d/demo.mp4"], tmp_path / "demo.parquet")
+    item = {"name": "demo", "attempt": str(demo), "reference": str(demo)}
+    out = tmp_path / "out"
+    row = process_item(item, out, reps=True)
+    assert row["status"] == "ok" and row["rep_count"] == 2
+    write_results([row], out)
+    reps = pd.read_csv(out / "repetitions.csv")
+    assert reps["name"].tolist() == ["demo"] * len(reps) and reps["index"].tolist() == list(range(1, len(reps) + 1))
+    assert int((~reps["partial"]).sum()) == 2
+    assert set(reps["verdict"]) <= {"same", "different", "uncertain", "partial"}
+    plain = process_item(item, tmp_path / "plain")
+    assert plain["rep_count"] is None and repetition_rows([plain], tmp_path / "plain") == []

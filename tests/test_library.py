@@ -68,6 +68,10 @@ def test_add_list_compare_remove(tmp_path, samples, monkeypatch):
     s1 = L.show(a1["id"], root=root)
     assert s1["result"]["verdict"] == "same" and s1["result"]["score"] == pytest.approx(a1["score"], abs=1e-3)
     assert s1["overlay_path"] and (root / "attempts" / a1["id"] / "overlay.png").stat().st_size > 1000
+    # each attempt's repetitions are stored with it: one balance in cam02, none in the jumping jacks
+    assert s1["result"]["repetitions"]["rep_count"] == 1
+    assert s1["result"]["repetitions"]["reps"][0]["verdict"] == "same"
+    assert L.show(a2["id"], root=root)["result"]["repetitions"]["rep_count"] == 0
 
     # the library result equals comparing the two videos directly
     from lab.pose.extract import extract_pose_cached

@@ -13,7 +13,7 @@ from helpers import REPO
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))   # the stage notebooks
 ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))           # nbval runs them all (the app too)
 EXPECTED = ["01_extract_quality", "02_model_3d", "03_viewpoint", "04_compare", "05_threshold_tuning",
-            "06_viewpoint_experiment"]
+            "06_viewpoint_experiment", "07_repetitions"]
 
 
 def test_all_stage_notebooks_exist():

@@ -1,5 +1,6 @@
 """Repetitions: find each repetition of the coach's movement in a clip, and judge each one."""
 
+from lab.reps.judge import RepetitionReport, RepetitionResult, judge_repetitions, summarize_repetitions
 from lab.reps.segment import (
     Repetition,
     cut_features,
@@ -9,4 +10,5 @@ from lab.reps.segment import (
     typical_repetition,
 )
 
-__all__ = ["Repetition", "cut_features", "find_motif", "find_repetitions", "self_similarity", "typical_repetition"]
+__all__ = ["RepetitionReport", "RepetitionResult", "Repetition", "cut_features", "find_motif", "find_repetitions",
+           "judge_repetitions", "self_similarity", "summarize_repetitions", "typical_repetition"]

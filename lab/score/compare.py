@@ -656,11 +656,12 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def describe_difference(joint: str, difference_deg: float, time_s: float) -> str:
+def describe_difference(joint: str, difference_deg: float, time_s: float, *, than: str = "the coach") -> str:
     """One sentence: how the attempt's ``joint`` angle differs from the coach's at ``time_s``.
 
     ``difference_deg`` is attempt minus reference, in the conventions of
-    :mod:`lab.features.angles` (positive = more flexion / lean / elevation).
+    :mod:`lab.features.angles` (positive = more flexion / lean / elevation);
+    ``than`` names what it is compared with.
     """
     key = next((k for k in ("hip_abduction", "trunk_lean", "neck", "knee", "elbow", "shoulder",
                             "ankle", "hip") if k in joint), None)
@@ -671,7 +672,7 @@ def describe_difference(joint: str, difference_deg: float, time_s: float) -> str
         subject = subject.replace(" hip abduction", " leg")
     elif subject.endswith("shoulder"):
         subject = subject.replace("shoulder", "arm")
-    return f"{subject} {verb} than the coach at {time_s:.1f} s"
+    return f"{subject} {verb} than {than} at {time_s:.1f} s"
 
 
 #: A joint whose detectable difference exceeds this (degrees) cannot be judged from these cameras.

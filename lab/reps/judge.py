@@ -1,0 +1,259 @@
+"""Judge each repetition: against the coach's repetition, and against the player's other repetitions.
+
+Each full repetition of the player's clip is compared with the coach's typical
+repetition exactly as a whole clip is (:func:`lab.score.compare_features`: score,
+``p_same``, verdict, feedback under the uncertainty rules). Then, with four
+repetitions or more, each one is compared with the player's *other*
+repetitions: the same camera, the same person, so what the camera gets wrong
+is mostly shared and the spread between repetitions measures the rest. Per
+joint and phase (quarters of the coach's repetition), a repetition's mean
+angle is set against the median of the others; its robust z uses the
+repetitions' own spread (1.4826 x MAD), and it is reported beyond the
+Bonferroni z over joints x phases x repetitions (5% family-wise) and at least
+:data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is "different": unlike the
+others, whatever its match with the coach.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from lab.features import FeatureSet
+from lab.reps.segment import Repetition, cut_features, find_repetitions, typical_repetition
+from lab.score.compare import ClipInfo, Comparison, compare_features, describe_difference
+from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
+
+#: A repetition's phase mean must also differ from the others' median by at least this much (degrees).
+MIN_REP_DIFFERENCE_DEG = 10.0
+#: Repetitions needed before they are compared with each other.
+MIN_REPS_FOR_CONSISTENCY = 4
+#: Seconds of the clip kept on each side of a repetition when it is compared with the coach's.
+MARGIN_S = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class RepetitionResult:
+    """One repetition of the player's clip and what is said about it.
+
+    ``verdict`` is "same", "different" or "uncertain" (as a whole comparison's),
+    or "partial" for a repetition cut off by the clip (not judged).
+    ``unlike_others`` holds the sentences saying how it differs from the
+    player's other repetitions (empty when it does not).
+    """
+
+    repetition: Repetition
+    verdict: str
+    score: float | None
+    p_same: float | None
+    feedback: tuple[str, ...]
+    unlike_others: tuple[str, ...]
+    summary: str
+    comparison: Comparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.repetition
+        return {"index": r.index, "start_s": round(r.start_s, 3), "end_s": round(r.end_s, 3),
+                "partial": r.partial, "cost_fraction": round(r.cost_fraction, 3),
+                "score": None if self.score is None else round(float(self.score), 1),
+                "p_same": None if self.p_same is None else round(float(self.p_same), 3),
+                "verdict": self.verdict, "feedback": list(self.unlike_others) + list(self.feedback),
+                "summary": self.summary}
+
+
+@dataclasses.dataclass(frozen=True)
+class RepetitionReport:
+    """The repetitions of an attempt and their verdicts.
+
+    Attributes
+    ----------
+    reference_repetitions : tuple of Repetition
+        Repetitions found in the coach's clip (one, the whole clip, when it does not repeat).
+    typical_s : tuple of float
+        Start and end (seconds, coach's clip) of the repetition everything is compared with.
+    mirrored : bool
+        The player's clip was searched as a mirror image.
+    results : tuple of RepetitionResult
+        In time order, partial ones included.
+    summary : str
+        The clip in one sentence.
+    """
+
+    reference_repetitions: tuple[Repetition, ...]
+    typical_s: tuple[float, float]
+    mirrored: bool
+    results: tuple[RepetitionResult, ...]
+    summary: str
+
+    @property
+    def rep_count(self) -> int:
+        """Full repetitions in the player's clip."""
+        return sum(not r.repetition.partial for r in self.results)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RepetitionReport":
+        """Read back what :meth:`to_dict` wrote (the per-repetition comparisons are not kept)."""
+        results = tuple(RepetitionResult(
+            repetition=Repetition(index=int(r["index"]), start_s=float(r["start_s"]), end_s=float(r["end_s"]),
+                                  partial=bool(r["partial"]), cost_fraction=float(r.get("cost_fraction", np.nan))),
+            verdict=r["verdict"], score=r["score"], p_same=r["p_same"], feedback=tuple(r["feedback"]),
+            unlike_others=(), summary=r["summary"]) for r in d["reps"])
+        refs = tuple(Repetition(index=int(r["index"]), start_s=float(r["start_s"]), end_s=float(r["end_s"]),
+                                partial=bool(r["partial"]), cost_fraction=float(r["cost_fraction"]))
+                     for r in d["reference_reps"])
+        return cls(reference_repetitions=refs, typical_s=tuple(d["reference_typical_s"]), mirrored=d["mirrored"],
+                   results=results, summary=d["summary"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rep_count": self.rep_count, "partial_count": len(self.results) - self.rep_count,
+                "reference_rep_count": sum(not r.partial for r in self.reference_repetitions),
+                "reference_typical_s": [round(t, 3) for t in self.typical_s], "mirrored": self.mirrored,
+                "reference_reps": [r.to_dict() for r in self.reference_repetitions],
+                "summary": self.summary, "reps": [r.to_dict() for r in self.results]}
+
+
+def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float
+                   ) -> tuple[bool, list[Repetition]]:
+    options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
+    found = {m: find_repetitions(typical, attempt, rate_hz=rate_hz, mirrored=m) for m in options}
+
+    def quality(m: bool) -> tuple[int, float]:
+        full = [r for r in found[m] if not r.partial]
+        return (-len(full), float(np.mean([r.cost_fraction for r in full])) if full else np.inf)
+
+    best = min(options, key=quality)
+    return best, found[best]
+
+
+def compare_with_other_reps(comparisons: dict[int, Comparison], *, alpha: float = FAMILY_ALPHA,
+                            min_difference_deg: float = MIN_REP_DIFFERENCE_DEG) -> dict[int, list[str]]:
+    """Per repetition index, sentences on the joints where it differs from the player's other repetitions.
+
+    ``comparisons``: each full repetition's comparison with the coach's
+    repetition (its ``per_step`` table gives, per joint and phase, the
+    player's mean angle). Empty lists with fewer than
+    :data:`MIN_REPS_FOR_CONSISTENCY` repetitions.
+    """
+    out: dict[int, list[str]] = {k: [] for k in comparisons}
+    if len(comparisons) < MIN_REPS_FOR_CONSISTENCY:
+        return out
+    tables = []
+    for k, c in comparisons.items():
+        ps = c.per_step
+        ok = np.isfinite(ps["attempt_deg"].to_numpy(float)) & (ps["confidence"].to_numpy(float) > 0.05)
+        g = ps[ok].groupby(["attempt_joint", "phase"])
+        tables.append(g.agg(mean_deg=("attempt_deg", "mean"), time_s=("attempt_time_s", "median"))
+                      .assign(rep=k).reset_index())
+    import pandas as pd
+
+    df = pd.concat(tables, ignore_index=True)
+    n_tests = df.groupby(["attempt_joint", "phase"]).ngroups * len(comparisons)
+    z_crit = compute_family_z(n_tests, alpha=alpha)
+    found: dict[int, list[tuple[float, str]]] = {k: [] for k in comparisons}
+    for (joint, phase), g in df.groupby(["attempt_joint", "phase"]):
+        if len(g) < MIN_REPS_FOR_CONSISTENCY:
+            continue
+        values = g["mean_deg"].to_numpy(float)
+        for row, value in zip(g.itertuples(index=False), values):
+            others = values[g["rep"].to_numpy() != row.rep]
+            centre = float(np.median(others))
+            spread = 1.4826 * float(np.median(np.abs(others - centre)))
+            spread = max(spread, 1.0) * np.sqrt(1.0 + 1.0 / len(others))
+            dev = float(value - centre)
+            if abs(dev) >= max(z_crit * spread, min_difference_deg):
+                text = describe_difference(joint, dev, float(row.time_s),
+                                           than="in the player's other repetitions")
+                found[int(row.rep)].append((abs(dev) / spread, f"{text[0].upper()}{text[1:]} (phase {int(phase)})"))
+    for k, items in found.items():
+        out[k] = [t for _, t in sorted(items, reverse=True)[:3]]
+    return out
+
+
+def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_info: ClipInfo,
+                      attempt_info: ClipInfo, mirror: str = "auto", rate_hz: float = 30.0,
+                      window_s: float | None = 0.3, n_phases: int = 4, lift: bool = True,
+                      threshold: float | None = None, verdict_model=None) -> RepetitionReport:
+    """Find the repetitions of the coach's movement in the player's clip and judge each one.
+
+    Parameters
+    ----------
+    reference, attempt : FeatureSet
+        The coach's and the player's clips, on their own frame times; the
+        coach's may hold several repetitions (:func:`lab.reps.typical_repetition`).
+    reference_info, attempt_info : ClipInfo
+        As for :func:`lab.score.compare_features`.
+    mirror : {"auto", "no", "yes"}
+        Search the player's clip as a mirror image too ("auto": whichever
+        finds more repetitions).
+    rate_hz, window_s, n_phases, lift, threshold, verdict_model
+        As for :func:`lab.score.compare_features`.
+
+    Returns
+    -------
+    RepetitionReport
+    """
+    if verdict_model is None and threshold is None:
+        from lab.score.verdict import load_verdict_model
+
+        verdict_model = load_verdict_model()
+    typical, reference_reps = typical_repetition(reference, rate_hz=rate_hz)
+    mirrored, reps = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz)
+    comparisons: dict[int, Comparison] = {}
+    failed: dict[int, str] = {}
+    for rep in reps:
+        if rep.partial:
+            continue
+        piece = cut_features(attempt, start_s=rep.start_s - MARGIN_S, end_s=rep.end_s + MARGIN_S)
+        try:
+            comparisons[rep.index] = compare_features(
+                typical, piece, reference_info=reference_info, attempt_info=attempt_info,
+                mirror="yes" if mirrored else "no", rate_hz=rate_hz, window_s=window_s, threshold=threshold,
+                n_phases=n_phases, lift=lift, verdict_model=verdict_model)
+        except ValueError as exc:
+            failed[rep.index] = str(exc)
+    unlike = compare_with_other_reps(comparisons)
+    results = []
+    for rep in reps:
+        if rep.partial:
+            results.append(RepetitionResult(repetition=rep, verdict="partial", score=None, p_same=None,
+                                            feedback=(), unlike_others=(),
+                                            summary="Partial: cut off by the clip's "
+                                                    + ("start." if rep.index == 1 else "end.")))
+            continue
+        c = comparisons.get(rep.index)
+        if c is None:
+            results.append(RepetitionResult(repetition=rep, verdict="uncertain", score=None, p_same=None,
+                                            feedback=(), unlike_others=(),
+                                            summary=f"Uncertain: cannot compare this repetition ({failed[rep.index]})."))
+            continue
+        odd = tuple(unlike.get(rep.index, []))
+        verdict = "different" if odd and c.verdict != "different" else c.verdict
+        summary = (f"Unlike the player's other repetitions: {odd[0]}." if odd and c.verdict != "different"
+                   else c.summary)
+        results.append(RepetitionResult(repetition=rep, verdict=verdict, score=c.score, p_same=c.p_same,
+                                        feedback=tuple(c.feedback), unlike_others=odd, summary=summary,
+                                        comparison=c))
+    return RepetitionReport(reference_repetitions=tuple(reference_reps),
+                            typical_s=(float(typical.time_s[0]), float(typical.time_s[-1])), mirrored=mirrored,
+                            results=tuple(results), summary=summarize_repetitions(results))
+
+
+def summarize_repetitions(results: list[RepetitionResult]) -> str:
+    """The clip in one sentence: how many repetitions match, and what is wrong with the others."""
+    full = [r for r in results if r.verdict != "partial"]
+    partial = len(results) - len(full)
+    tail = f" ({partial} partial repetition{'s' if partial != 1 else ''} at the ends, not judged)" if partial else ""
+    if not full:
+        return "No repetition of the coach's movement was found" + tail + "."
+    same = [r for r in full if r.verdict == "same"]
+    text = f"{len(same)} of {len(full)} repetition{'s' if len(full) != 1 else ''} match{'es' if len(full) == 1 else ''}"
+    off = [r for r in full if r.verdict != "same"]
+    if off:
+        parts = []
+        for r in off[:4]:
+            why = (r.unlike_others or r.feedback or (r.verdict,))[0]
+            parts.append(f"repetition {r.repetition.index} ({r.verdict}): {why}")
+        text += "; " + "; ".join(parts)
+    return text + tail + "."

@@ -1,0 +1,105 @@
+"""Judging each repetition: the altered one is the one called different; JSON, the analysis, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lab.align.synthetic import synthetic_body_track
+from lab.features import compute_features
+from lab.reps import RepetitionReport, judge_repetitions, summarize_repetitions
+from lab.reps.synthetic import repeat_motion
+from lab.score import describe_clip
+from lab.score.detectability import add_flexion
+
+
+def _rep():
+    track = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=50.0).select_frames(np.arange(8, 39))
+    return track.replace(time_s=track.time_s - track.time_s[0])
+
+
+def _judge(reference, attempt):
+    ref_fs = compute_features(reference, lift=False, body=reference)
+    att_fs = compute_features(attempt, lift=False, body=attempt)
+    return judge_repetitions(ref_fs, att_fs, reference_info=describe_clip(reference),
+                             attempt_info=describe_clip(attempt))
+
+
+def _alter(w):
+    d = float(w.time_s[-1] - w.time_s[0])
+    return add_flexion(w, "right_knee", extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
+
+
+def test_the_altered_repetition_is_the_only_one_called_different():
+    clip = repeat_motion(_rep(), count=6, rng=np.random.default_rng(3), alter=_alter)
+    report = _judge(_rep(), clip.track)
+    assert report.rep_count == 6
+    verdicts = [r.verdict for r in report.results]
+    assert verdicts.count("different") == 1
+    odd = report.results[clip.altered]
+    assert odd.verdict == "different"
+    assert odd.unlike_others and odd.unlike_others[0].startswith("Right knee bends")
+    assert "more than in the player's other repetitions" in odd.unlike_others[0]
+    assert all(v == "same" for i, v in enumerate(verdicts) if i != clip.altered)
+    assert f"5 of 6 repetitions match; repetition {clip.altered + 1} (different): Right knee" in report.summary
+
+
+def test_too_few_repetitions_are_not_compared_with_each_other():
+    clip = repeat_motion(_rep(), count=3, rng=np.random.default_rng(4), alter=_alter)
+    report = _judge(_rep(), clip.track)
+    assert report.rep_count == 3
+    assert not any(r.unlike_others for r in report.results)
+
+
+def test_the_report_round_trips_through_json():
+    clip = repeat_motion(_rep(), count=4, rng=np.random.default_rng(5), partial_front=True)
+    report = _judge(_rep(), clip.track)
+    d = report.to_dict()
+    assert d["rep_count"] == 4 and d["partial_count"] == 1
+    assert [r["partial"] for r in d["reps"]] == [True, False, False, False, False]
+    assert d["reps"][0]["verdict"] == "partial" and d["reps"][0]["score"] is None
+    assert {"index", "start_s", "end_s", "partial", "score", "verdict", "feedback"} <= set(d["reps"][1])
+    back = RepetitionReport.from_dict(json.loads(json.dumps(d)))
+    assert back.to_dict() == d
+
+
+def test_summary_of_no_repetition():
+    assert summarize_repetitions([]) == "No repetition of the coach's movement was found."
+
+
+# ------------------------------------------------------------------ the analysis and the CLI
+@pytest.fixture(scope="module")
+def pose_files(sample_tracks, tmp_path_factory):
+    from lab.pose.track import write_track
+
+    d = tmp_path_factory.mktemp("reps")
+    return {n: write_track(sample_tracks[f"{n}.mp4"], d / f"{n.replace('/', '_')}.parquet")
+            for n in ("sports2d/demo", "pose2sim/cam01", "pose2sim/cam02")}
+
+
+def test_analysis_with_repetitions_saves_and_loads(pose_files, tmp_path):
+    from lab.pipeline import Analysis, analyze
+
+    a = analyze(pose_files["sports2d/demo"], pose_files["sports2d/demo"], reps=True)
+    d = a.to_dict()
+    assert d["rep_count"] == 2 and len(d["reps"]) >= 2
+    assert d["repetitions"]["reference_rep_count"] == 2
+    back = Analysis.load(a.save(tmp_path / "a"))
+    assert back.to_dict()["reps"] == d["reps"]
+    assert analyze(pose_files["pose2sim/cam01"], pose_files["pose2sim/cam02"]).repetitions is None
+
+
+def test_cli_compare_reps_json(pose_files):
+    from typer.testing import CliRunner
+
+    from lab.cli import app
+
+    res = CliRunner().invoke(app, ["compare", str(pose_files["pose2sim/cam01"]), str(pose_files["pose2sim/cam02"]),
+                                   "--reps", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["rep_count"] == 1
+    assert d["reps"][0]["verdict"] == d["verdict"] == "same"
+    assert 0.0 <= d["reps"][0]["start_s"] < d["reps"][0]["end_s"] <= 1.7

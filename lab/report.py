@@ -218,7 +218,8 @@ def repetitions_html(report: Analysis) -> str:
         rep = r.repetition
         words = "; ".join((*r.unlike_others, *r.feedback)) or (r.summary if r.verdict != "same" else "")
         score = "" if r.score is None else f"{r.score:.0f}"
-        rows.append(f'<tr style="background:{REP_TINTS.get(r.verdict, "#fff")}"><th>{rep.index}</th>'
+        rows.append(f'<tr class="lab-rep" data-player-s="{rep.start_s:.3f}" '
+                    f'style="background:{REP_TINTS.get(r.verdict, "#fff")};cursor:pointer"><th>{rep.index}</th>'
                     f'<td style="text-align:right">{rep.start_s:.2f}-{rep.end_s:.2f} s</td>'
                     f"<td>{html.escape(r.verdict)}</td><td style='text-align:right'>{score}</td>"
                     f"<td style='text-align:left'>{html.escape(words)}</td></tr>")
@@ -228,9 +229,36 @@ def repetitions_html(report: Analysis) -> str:
               f"({reps.typical_s[0]:.1f}-{reps.typical_s[1]:.1f} s)")
     return (f"<h2>Repetitions: {reps.rep_count}</h2><p><b>{html.escape(reps.summary)}</b></p>"
             f"<p style='color:#555'>Each repetition is compared on its own ({html.escape(source)}), and with the "
-            "player's other repetitions: a repetition unlike the others is marked different.</p>"
+            "player's other repetitions: a repetition unlike the others is marked different."
+            '<span class="lab-rep-hint"> Click a row to see that repetition in the player below.</span></p>'
             '<div class="lab-scroll"><table><thead><tr><th>#</th><th>time in the player\'s clip</th><th>verdict</th>'
-            f"<th>score</th><th>what to work on</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+            f"<th>score</th><th>what to work on</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+            f"<script>{_REPS_JS}</script>")
+
+
+#: Clicking a repetition's row pauses the side-by-side player on that repetition's first frame (the
+#: first video frame whose player time reaches the row's start); without a player the hint is hidden.
+_REPS_JS = r"""
+(function () {
+  var box = document.currentScript.parentElement;
+  function player() { return document.querySelector('.lab-player'); }
+  window.addEventListener('load', function () {
+    if (!player()) box.querySelectorAll('.lab-rep-hint').forEach(function (e) { e.style.display = 'none'; });
+  });
+  box.querySelectorAll('tr.lab-rep').forEach(function (row) {
+    row.onclick = function () {
+      var p = player();
+      if (!p) return;
+      var d = JSON.parse(p.getAttribute('data-frames')), v = p.querySelector('video');
+      var t = parseFloat(row.getAttribute('data-player-s')), i = 0;
+      while (i < d.player.length - 1 && d.player[i] < t - 1e-3) i++;
+      v.pause();
+      v.currentTime = (i + 0.5) / d.fps;
+      p.scrollIntoView({block: 'center'});
+    };
+  });
+})();
+"""
 
 
 def measure_noise_ratio(report: Analysis) -> np.ndarray:

@@ -420,7 +420,8 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[Featur
     repetition, returned whole. Otherwise one period of it finds the
     repetitions: cut at the phase (of eight through the motif's first period,
     and its stillest moment) that finds the most full repetitions, the worst
-    of them matching best (:func:`find_repetitions`); the typical one is their medoid (smallest
+    of them matching best and the least time left between them
+    (:func:`find_repetitions`); the typical one is their medoid (smallest
     summed DTW cost to the others).
     """
     whole = [Repetition(index=1, start_s=float(fs.time_s[0]), end_s=float(fs.time_s[-1]), partial=False,
@@ -430,8 +431,9 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[Featur
         return fs, whole
     start_s, period_s = motif
     # where a repetition starts: of eight phases through the motif's first period, and the stillest
-    # moment there, the one whose cut finds the most full repetitions (then the closest worst match:
-    # the cut always matches itself)
+    # moment there, the one whose cut finds the most full repetitions, then the one whose worst match
+    # is closest (the cut always matches itself) and whose repetitions leave the least time between them
+    # (a cut in mid-movement leaves the end of the last one and the start of the first one unmatched)
     r = resample_features(fs, rate_hz=rate_hz)
     x, w = scale_features(r)
     speed = _speed(x, w)
@@ -448,7 +450,8 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[Featur
         first = cut_features(r, start_s=r.time_s[s], end_s=r.time_s[min(s + P, len(r.time_s) - 1)])
         found = find_repetitions(first, fs, rate_hz=rate_hz)
         full = [rep for rep in found if not rep.partial]
-        key = (-len(full), max(rep.cost_fraction for rep in full) if full else np.inf)
+        gaps = sum(max(0.0, b.start_s - a.end_s) for a, b in zip(full, full[1:])) / max(len(full) - 1, 1)
+        key = (-len(full), max(rep.cost_fraction for rep in full) + gaps / period_s if full else np.inf)
         if best is None or key < best[0]:
             best = (key, found)
     reps = best[1]

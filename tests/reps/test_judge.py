@@ -103,3 +103,21 @@ def test_cli_compare_reps_json(pose_files):
     assert d["rep_count"] == 1
     assert d["reps"][0]["verdict"] == d["verdict"] == "same"
     assert 0.0 <= d["reps"][0]["start_s"] < d["reps"][0]["end_s"] <= 1.7
+
+
+def test_report_section_lists_each_repetition_and_jumps_the_player_to_it():
+    """One row per repetition, coloured by verdict, carrying its start in the player's clip: clicking it
+    pauses the report's side-by-side player there (checked by hand in headless Chromium on Sports2D)."""
+    import re
+    import types
+
+    from lab.report import REP_TINTS, repetitions_html
+
+    clip = repeat_motion(_rep(), count=5, rng=np.random.default_rng(3), alter=_alter)
+    report = _judge(_rep(), clip.track)
+    page = repetitions_html(types.SimpleNamespace(repetitions=report))
+    rows = re.findall(r'<tr class="lab-rep" data-player-s="([\d.]+)" style="background:(#[0-9a-f]+)', page)
+    assert [float(t) for t, _ in rows] == pytest.approx([r.repetition.start_s for r in report.results], abs=1e-3)
+    assert [c for _, c in rows] == [REP_TINTS[r.verdict] for r in report.results]
+    assert "<h2>Repetitions: 5</h2>" in page and "querySelector('.lab-player')" in page
+    assert repetitions_html(types.SimpleNamespace(repetitions=None)) == ""

@@ -13,7 +13,7 @@ import pytest
 from browser import measure_page, open_chromium
 from test_report import DEVELOPER_TEXT, _small_analysis, split_technical_section
 
-from lab.report import report_entry, write_analysis_report, write_index
+from lab.report import write_analysis_report, write_index
 
 WIDTHS = ((390, True), (1400, False))
 
@@ -60,33 +60,43 @@ def test_report_and_index_fit_a_phone_and_a_desktop(tmp_path):
 
 @pytest.mark.slow
 def test_every_page_of_the_demo_fits_a_phone_and_a_desktop(tmp_path, samples):
-    """The two demo reports (with their videos) and the index, as ``lab demo`` writes them."""
-    from lab.demo import DEMO_PAIRS
+    """Every page ``lab demo`` writes: the two reports (with their videos), the viewpoint experiment
+    (written when the motion capture is beside the checkout, as in CI) and the index."""
+    from lab.demo import DEMO_PAIRS, run_demo
+    from lab.score.experiments import shared_dir
 
     out = tmp_path / "demo"
-    entries = [report_entry({**p, "reference": samples[p["reference"]], "attempt": samples[p["attempt"]]}, out)
-               for p in DEMO_PAIRS]
-    index = write_index(out, entries, title="lab demo")
-    pages = [index] + [out / e["href"] for e in entries]
-    for page in pages[1:]:          # words for a coach on the real pages too, and the player
+    run_demo(out)
+    index = out / "index.html"
+    reports = [out / p["name"] / "report.html" for p in DEMO_PAIRS]
+    experiment = out / "viewpoint_experiment" / "report.html"
+    pages = [index] + reports
+    if (shared_dir() / "data" / "cmu_bvh").exists():
+        assert experiment.exists()
+        pages.append(experiment)
+    for page in reports:          # words for a coach on the real pages too, and the player
         body = page.read_text()
         rest, technical = split_technical_section(body)
         assert not DEVELOPER_TEXT.search(rest) and "How this was computed" in technical
         assert 'class="lab-player"' in body and 'href="../index.html"' in body
     text = index.read_text()
-    for e in entries:
-        assert "summary" in e, e
-        folder = out / e["name"]
+    for p in DEMO_PAIRS:
         for name in ("report.html", "overlay.mp4", "joint_angles.csv", "thumbnail.png"):
-            assert (folder / name).exists() and f"{e['name']}/{name}" in text, name
+            assert (out / p["name"] / name).exists() and f"{p['name']}/{name}" in text, name
+    if experiment in pages:
+        assert "viewpoint_experiment/report.html" in text and 'href="../index.html"' in experiment.read_text()
     with open_chromium() as new_page:
         for page in pages:
             for width, phone in WIDTHS:
-                layout = measure_page(new_page, page, width_px=width, phone=phone)
+                layout = measure_page(new_page, page, width_px=width, phone=phone,
+                                      screenshot=tmp_path / f"{page.parent.name}_{width}.png")
                 assert_fits(layout, page)
-                if page.name == "report.html":
+                if page in reports:
                     titles = [f["title"] for f in layout.figures]
                     assert len(titles) == 4 and all(len(re.sub("<br>.*", "", t)) <= 44 for t in titles), titles
+                elif page == experiment:
+                    assert layout.figures and all(len(re.sub("<br>.*", "", f["title"])) <= 44
+                                                  for f in layout.figures), [f["title"] for f in layout.figures]
 
 
 def test_side_by_side_player_steps_both_clips_to_their_matched_times(tmp_path):

@@ -8,7 +8,8 @@ repetitions: the same camera, the same person, so what the camera gets wrong
 is mostly shared and the spread between repetitions measures the rest. Per
 joint and phase (quarters of the coach's repetition), a repetition's mean
 angle is set against the median of the others; its robust z uses the
-repetitions' own spread (1.4826 x MAD), and it is reported beyond the
+spread of those differences over every repetition and phase of the joint
+(1.4826 x their median absolute value), and it is reported beyond the
 Bonferroni z over joints x phases x repetitions (5% family-wise) and at least
 :data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is "different": unlike the
 others, whatever its match with the coach.
@@ -28,6 +29,8 @@ from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
 
 #: A repetition's phase mean must also differ from the others' median by at least this much (degrees).
 MIN_REP_DIFFERENCE_DEG = 10.0
+#: Smallest spread between repetitions assumed for a joint (degrees): a phase mean is never surer than this.
+MIN_SPREAD_DEG = 2.0
 #: Repetitions needed before they are compared with each other.
 MIN_REPS_FOR_CONSISTENCY = 4
 #: Seconds of the clip kept on each side of a repetition when it is compared with the coach's.
@@ -152,20 +155,25 @@ def compare_with_other_reps(comparisons: dict[int, Comparison], *, alpha: float 
     n_tests = df.groupby(["attempt_joint", "phase"]).ngroups * len(comparisons)
     z_crit = compute_family_z(n_tests, alpha=alpha)
     found: dict[int, list[tuple[float, str]]] = {k: [] for k in comparisons}
+    # each repetition's phase mean against the median of the others' (same joint and phase) ...
+    rows = []
     for (joint, phase), g in df.groupby(["attempt_joint", "phase"]):
         if len(g) < MIN_REPS_FOR_CONSISTENCY:
             continue
-        values = g["mean_deg"].to_numpy(float)
-        for row, value in zip(g.itertuples(index=False), values):
-            others = values[g["rep"].to_numpy() != row.rep]
-            centre = float(np.median(others))
-            spread = 1.4826 * float(np.median(np.abs(others - centre)))
-            spread = max(spread, 1.0) * np.sqrt(1.0 + 1.0 / len(others))
-            dev = float(value - centre)
+        values, reps = g["mean_deg"].to_numpy(float), g["rep"].to_numpy()
+        for value, rep, t in zip(values, reps, g["time_s"].to_numpy(float)):
+            rows.append((joint, int(phase), int(rep), float(value - np.median(values[reps != rep])), t))
+    # ... and the spread of those differences over all repetitions and phases of the joint: pooled,
+    # so that four or five repetitions that happen to agree in one phase do not make a tiny noise
+    for joint in {r[0] for r in rows}:
+        devs = [r for r in rows if r[0] == joint]
+        pooled = max(1.4826 * float(np.median([abs(r[3]) for r in devs])), MIN_SPREAD_DEG)
+        by_phase = {p: 1.4826 * float(np.median([abs(r[3]) for r in devs if r[1] == p])) for p in {r[1] for r in devs}}
+        for _, phase, rep, dev, t in devs:
+            spread = max(pooled, by_phase[phase])
             if abs(dev) >= max(z_crit * spread, min_difference_deg):
-                text = describe_difference(joint, dev, float(row.time_s),
-                                           than="in the player's other repetitions")
-                found[int(row.rep)].append((abs(dev) / spread, f"{text[0].upper()}{text[1:]} (phase {int(phase)})"))
+                text = describe_difference(joint, dev, t, than="in the player's other repetitions")
+                found[rep].append((abs(dev) / spread, f"{text[0].upper()}{text[1:]} (phase {phase})"))
     for k, items in found.items():
         out[k] = [t for _, t in sorted(items, reverse=True)[:3]]
     return out

@@ -1,0 +1,225 @@
+"""Measure repetition finding against known answers: motion capture repeated K times through synthetic cameras.
+
+``python -m lab.reps.evaluate`` prints the README's tables. Each clip: one
+Bandai-Namco take (its middle 3 s, the "repetition") repeated K times (1-12)
+at tempos within +-30%, with pauses of 0-1 s, one repetition given 30 degrees
+more flexion at a knee or an elbow during its middle half, a third of the
+clips starting with the second half of a repetition; the coach's repetition
+filmed from one camera, the clip from another 0, 90 or 180 degrees round,
+each with MediaPipe-like noise (:func:`lab.score.uncertainty.film_like_mediapipe`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import zlib
+
+import numpy as np
+
+from lab.reps.segment import find_repetitions
+from lab.reps.synthetic import repeat_motion
+
+#: Styles whose takes tune the segmentation's constants; the report is on the other styles.
+TUNING_STYLES: tuple[str, ...] = ("active", "angry")
+#: Styles the figures are reported on.
+REPORT_STYLES: tuple[str, ...] = ("normal", "happy", "tired")
+
+
+def list_repetition_takes(styles: tuple[str, ...]) -> list[str]:
+    """Bandai-Namco take names (content_style_001) of every motion in the given styles that exist."""
+    from lab.score.detectability import locate_shared_data
+
+    folder = locate_shared_data() / "bandai_d1"
+    names = sorted(p.stem.removeprefix("dataset-1_") for p in folder.glob("dataset-1_*_001.bvh"))
+    return [n for n in names if n.split("_")[1] in styles]
+
+
+def load_repetition(take: str, *, duration_s: float = 6.0):
+    """The ``duration_s`` of a Bandai-Namco take at 30 Hz (frame ``lab``, times from 0) that move most.
+
+    How much a window moves is :func:`lab.features.scale.measure_motion_amplitude`
+    of its noise-free features, windows 0.5 s apart.
+    """
+    from lab.features import compute_features
+    from lab.features.scale import measure_motion_amplitude
+    from lab.score.detectability import decimate_to, locate_shared_data, read_bandai_bvh
+
+    path = locate_shared_data() / "bandai_d1" / f"dataset-1_{take}.bvh"
+    track = decimate_to(read_bandai_bvh(path), rate_hz=30.0)
+    t = track.time_s - track.time_s[0]
+    if t[-1] <= duration_s:
+        return track.replace(time_s=t)
+    fs = compute_features(track)
+    best, best_motion = 0.0, -1.0
+    for start in np.arange(0.0, t[-1] - duration_s + 1e-9, 0.5):
+        keep = (fs.time_s - fs.time_s[0] >= start) & (fs.time_s - fs.time_s[0] <= start + duration_s)
+        m = measure_motion_amplitude(dataclasses.replace(fs, time_s=fs.time_s[keep], values=fs.values[keep],
+                                                         confidence=fs.confidence[keep]))
+        if m > best_motion:
+            best, best_motion = float(start), m
+    out = track.select_frames(np.flatnonzero((t >= best) & (t <= best + duration_s)))
+    return out.replace(time_s=out.time_s - out.time_s[0])
+
+
+def match_truth(found, starts_s, ends_s) -> list[float]:
+    """Per true repetition, |start error| and |end error| (seconds) against the found full repetition
+    overlapping it most; NaN for a repetition nothing overlaps."""
+    errors = []
+    full = [r for r in found if not r.partial]
+    for s, e in zip(starts_s, ends_s):
+        best, overlap = None, 0.0
+        for r in full:
+            ov = min(e, r.end_s) - max(s, r.start_s)
+            if ov > overlap:
+                best, overlap = r, ov
+        errors += [abs(best.start_s - s), abs(best.end_s - e)] if best else [np.nan, np.nan]
+    return errors
+
+
+def _flags(report, clip) -> tuple[bool | None, int, int]:
+    """(whether the repetition overlapping the altered one most is unlike the player's other repetitions,
+    how many of the other full repetitions are, how many others there are); None without an alteration."""
+    full = [r for r in report.results if not r.repetition.partial]
+    if clip.altered is None or not full:
+        return None, sum(bool(r.unlike_others) for r in full), len(full)
+    s, e = clip.starts_s[clip.altered], clip.ends_s[clip.altered]
+    hit = int(np.argmax([min(e, r.repetition.end_s) - max(s, r.repetition.start_s) for r in full]))
+    others = [r for k, r in enumerate(full) if k != hit]
+    return bool(full[hit].unlike_others), sum(bool(r.unlike_others) for r in others), len(others)
+
+
+def _only_altered(report, clip) -> bool | None:
+    """Whether the repetition overlapping the altered one most is the only one called "different"
+    (None when the clip has no altered repetition)."""
+    if clip.altered is None:
+        return None
+    s, e = clip.starts_s[clip.altered], clip.ends_s[clip.altered]
+    full = [r for r in report.results if not r.repetition.partial]
+    overlap = [min(e, r.repetition.end_s) - max(s, r.repetition.start_s) for r in full]
+    if not full or max(overlap) <= 0:
+        return False
+    hit = int(np.argmax(overlap))
+    return all((r.verdict == "different") == (k == hit) for k, r in enumerate(full))
+
+
+def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
+                           noise_scale: float | None = None, judge: bool = False, **search):
+    """One row per clip: the truth and what :func:`find_repetitions` found.
+
+    With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`
+    finds (the coach's repetition searched as given and mirrored), each judged.
+
+    Returns
+    -------
+    DataFrame
+        ``take``, ``count``, ``gap_deg``, ``partial_truth``, ``found`` (full
+        repetitions), ``partial_found``, ``count_right`` (full count and partial
+        flag both right), ``median_boundary_error_s``, ``errors`` (list),
+        ``altered`` (index of the altered repetition), ``joint``; with ``judge``
+        also ``verdicts`` and ``only_altered_different``.
+    """
+    import pandas as pd
+
+    from lab.reps.judge import judge_repetitions
+    from lab.score.compare import describe_clip, prepare_features
+    from lab.score.detectability import add_flexion
+    from lab.score.uncertainty import film_like_mediapipe
+
+    rows = []
+    for take in takes:
+        rep = load_repetition(take)
+        h = zlib.crc32(take.encode())
+        azimuth = float(h % 360)
+        query = prepare_features(film_like_mediapipe(rep, azimuth_deg=azimuth, seed=h % 1000, noise_scale=noise_scale))
+        for count in counts:
+            for gap in gaps_deg:
+                rng = np.random.default_rng([h, count, int(gap)])
+                joint = ("left_knee", "right_knee", "left_elbow", "right_elbow")[int(rng.integers(4))]
+
+                def alter(w, joint=joint):
+                    d = float(w.time_s[-1] - w.time_s[0])
+                    return add_flexion(w, joint, extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
+
+                partial = bool(rng.random() < 1 / 3)
+                clip = repeat_motion(rep, count=count, rng=rng, alter=alter if count >= 2 else None,
+                                     partial_front=partial)
+                filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
+                                             noise_scale=noise_scale)
+                attempt = prepare_features(filmed)
+                found = find_repetitions(query, attempt, **search)
+                verdicts = None
+                if judge:
+                    report = judge_repetitions(query, attempt, reference_info=describe_clip(rep),
+                                               attempt_info=describe_clip(filmed))
+                    found = [r.repetition for r in report.results]
+                    verdicts = [r.verdict for r in report.results if not r.repetition.partial]
+                n_full = sum(not r.partial for r in found)
+                n_partial = sum(r.partial for r in found)
+                errors = match_truth(found, clip.starts_s, clip.ends_s)
+                rows.append({"take": take, "count": count, "gap_deg": gap, "partial_truth": partial,
+                             "found": n_full, "partial_found": n_partial,
+                             "count_right": n_full == count and (n_partial > 0) == partial,
+                             "median_boundary_error_s": float(np.nanmedian(errors)) if np.isfinite(errors).any()
+                             else np.nan, "errors": errors, "altered": clip.altered, "joint": joint,
+                             "verdicts": verdicts,
+                             **(dict(zip(("altered_flagged", "others_flagged", "others"), _flags(report, clip)))
+                                if judge else {}),
+                             "only_altered_different": None if verdicts is None else _only_altered(
+                                 report, clip)})
+    return pd.DataFrame(rows)
+
+
+#: Bandai-Namco contents that are one action from rest to rest; locomotion (walk, run, dash) is left
+#: out: a stretch of walking has no natural first or last frame, it holds several strides.
+ACTIONS: tuple[str, ...] = ("bow", "bye", "byebye", "call", "dance-short", "guide", "kick", "punch", "respond",
+                            "slash")
+
+
+def summarize_suite(df) -> dict[str, float]:
+    """The README's figures for one run of :func:`run_segmentation_suite`."""
+    errors = np.concatenate([np.asarray(e, float) for e in df["errors"]])
+    out = {"clips": len(df), "count_right": float(df["count_right"].mean()),
+           "over": float((df["found"] > df["count"]).mean()), "under": float((df["found"] < df["count"]).mean()),
+           "partial_wrong": float(((df["partial_found"] > 0) != df["partial_truth"]).mean()),
+           "median_boundary_error_s": float(np.nanmedian(errors)), "missed_boundaries": float(np.isnan(errors).mean())}
+    if "only_altered_different" in df and df["only_altered_different"].notna().any():
+        altered = df[df["only_altered_different"].notna()]
+        out["only_altered_different"] = float(altered["only_altered_different"].astype(bool).mean())
+        right = altered[altered["count_right"]]
+        out["only_altered_different_when_counted_right"] = (
+            float(right["only_altered_different"].astype(bool).mean()) if len(right) else float("nan"))
+        four = altered[altered["others"] >= 3]        # four repetitions or more: compared with each other
+        out["altered_unlike_others"] = float(four["altered_flagged"].astype(bool).mean()) if len(four) else np.nan
+        out["others_unlike_others"] = float(four["others_flagged"].sum() / max(four["others"].sum(), 1))
+    return out
+
+
+def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurement script
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--styles", default=",".join(REPORT_STYLES))
+    ap.add_argument("--noise-scales", default="1,0.5,0.25",
+                    help="factors on the MediaPipe-like noise (1 = as measured on the Pose2Sim views)")
+    ap.add_argument("--no-judge", action="store_true", help="count only")
+    ap.add_argument("--save", default=None, help="also pickle each run's table to SAVE_<factor>.pkl")
+    args = ap.parse_args(argv)
+    from lab.score.uncertainty import load_landmark_noise
+
+    base = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    takes = [t for t in list_repetition_takes(tuple(args.styles.split(","))) if t.split("_")[0] in ACTIONS]
+    print(f"{len(takes)} takes: {', '.join(takes)}")
+    for factor in (float(f) for f in args.noise_scales.split(",")):
+        df = run_segmentation_suite(takes, noise_scale=base * factor, judge=not args.no_judge)
+        if args.save:
+            df.to_pickle(f"{args.save}_{factor:g}.pkl")
+        s = summarize_suite(df)
+        print(f"noise x{factor:g}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                for k, v in s.items()), flush=True)
+        print("  count right by view gap: " + ", ".join(f"{g:g}: {v:.2f}" for g, v in
+                                                         df.groupby("gap_deg")["count_right"].mean().items()))
+        print("  count right by take: " + ", ".join(f"{t}: {v:.2f}" for t, v in
+                                                     df.groupby("take")["count_right"].mean().items()), flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

@@ -694,6 +694,13 @@ def _source_name(track: PoseTrack) -> str:
 
 
 # --------------------------------------------------------------- experiments
+#: Legend names of the methods the viewpoint experiment compares (the code names stay in its tables).
+METHOD_LABELS = {"ours_lifted": "this tool: 3D body-frame angles, DTW",
+                 "just_dance_2d": "2D keypoints (MMPose Just Dance)",
+                 "pose_trainer_2d_angles": "2D joint angles (Pose Trainer)",
+                 "world_angles_plain_dtw": "MediaPipe 3D angles, plain DTW"}
+
+
 def plot_auc_by_gap(summary, *, positives: str | None = None, title: str | None = None) -> go.Figure:
     """ROC AUC of each method against the view gap between reference and attempt cameras.
 
@@ -708,7 +715,7 @@ def plot_auc_by_gap(summary, *, positives: str | None = None, title: str | None 
     fig = go.Figure()
     for i, (m, g) in enumerate(df.groupby("method", sort=False)):
         g = g.sort_values("gap_deg")
-        fig.add_trace(go.Scatter(x=g["gap_deg"], y=g["auc"], mode="lines+markers", name=str(m),
+        fig.add_trace(go.Scatter(x=g["gap_deg"], y=g["auc"], mode="lines+markers", name=METHOD_LABELS.get(str(m), str(m)),
                                  line=dict(color=TRACK_COLORS[i % len(TRACK_COLORS)] if i < 4 else None,
                                            width=4 if "ours" in str(m) else 2)))
     fig.add_hline(y=0.5, line_dash="dot", line_color="#999", annotation_text="chance")

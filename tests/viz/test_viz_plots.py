@@ -205,3 +205,15 @@ def test_joint_angles_on_the_coachs_time_with_the_players_in_the_hover():
     np.testing.assert_allclose(fig.data[1].customdata, [0, 0, 0.2, 0.4])
     assert "player %{customdata:.2f} s" in fig.data[1].hovertemplate
     assert fig.layout.xaxis.title.text == "coach's time (s)"
+
+
+def test_auc_by_gap_names_methods_in_words():
+    import pandas as pd
+
+    from lab.viz import plot_auc_by_gap
+
+    summary = pd.DataFrame({"gap_deg": [0, 90, 0, 90], "method": ["ours_lifted"] * 2 + ["just_dance_2d"] * 2,
+                            "auc": [1.0, 0.99, 0.9, 0.7]})
+    fig = plot_auc_by_gap(summary)
+    assert [t.name for t in fig.data] == ["this tool: 3D body-frame angles, DTW", "2D keypoints (MMPose Just Dance)"]
+    assert fig.data[0].line.width == 4 and fig.data[1].line.width == 2

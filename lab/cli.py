@@ -117,7 +117,7 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
            mirror: str = typer.Option("auto", "--mirror", help="Also compare the mirror image: auto, no, yes."),
            model: str = typer.Option("full", "--model", help="Pose model for videos: lite, full, heavy."),
            video: bool = typer.Option(True, "--video/--no-video", help="Write the side-by-side overlay video."),
-           reps: bool = typer.Option(False, "--reps", help="Also find and judge each repetition (one pair).")) -> None:
+           reps: bool = typer.Option(False, "--reps", help="Also find and judge each repetition.")) -> None:
     """Write a shareable HTML comparison report (verdict, frames, 3D, angles, feedback, viewpoints)."""
     from lab.report import extract_with_progress, read_pairs, write_report, write_reports
 
@@ -132,7 +132,7 @@ def report(reference: Optional[Path] = typer.Argument(None, help="Coach's clip (
         extract_with_progress([p[k] for p in items for k in ("reference", "attempt") if Path(p[k]).is_file()],
                               model=model, echo=_progress, skip_failures=True)
         index = write_reports(items, output or Path("reports") / pairs.stem, model=model, threshold=threshold,
-                              mirror=mirror, video=video, echo=_progress,
+                              mirror=mirror, video=video, reps=reps, echo=_progress,
                               progress=lambda e: _out(f"{e['name']}: " + (
                                   f"{e['summary']['verdict']} ({e['summary']['score']:.0f}/100)"
                                   if "summary" in e else e.get("error", "failed"))))

@@ -899,7 +899,7 @@ def write_index(output_dir: str | Path, entries: Sequence[dict[str, Any]], *, ti
 
 
 def report_entry(pair: dict[str, Any], output_dir: str | Path, *, model: str = "full",
-                 threshold: float | None = None, mirror: str = "auto", video: bool = True,
+                 threshold: float | None = None, mirror: str = "auto", video: bool = True, reps: bool = False,
                  echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write one pair's report in ``output_dir/<name>/``; return its index entry (never raises
     :class:`LabError`: a failed pair's entry carries its ``error``).
@@ -914,7 +914,8 @@ def report_entry(pair: dict[str, Any], output_dir: str | Path, *, model: str = "
         back = "../" * len(Path(pair["name"]).parts) + "index.html"
         page, analysis = report_pair(pair["reference"], pair["attempt"], folder, model=model,
                                      threshold=pair["threshold"] if pair.get("threshold") is not None else threshold,
-                                     mirror=pair.get("mirror") or mirror, video=video, back_href=back, echo=echo)
+                                     mirror=pair.get("mirror") or mirror, video=video, back_href=back, reps=reps,
+                                     echo=echo)
         entry["href"] = page.relative_to(out.resolve()).as_posix()
         entry["summary"] = analysis.summary()
         entry["words"] = analysis.comparison.summary
@@ -926,10 +927,12 @@ def report_entry(pair: dict[str, Any], output_dir: str | Path, *, model: str = "
 
 def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, model: str = "full",
                   threshold: float | None = None, mirror: str = "auto", video: bool = True,
-                  progress=None, echo: Callable[[str], None] | None = None, workers: int = 1) -> Path:
+                  progress=None, echo: Callable[[str], None] | None = None, workers: int = 1,
+                  reps: bool = False) -> Path:
     """One report per pair in ``output_dir/<name>/`` plus ``output_dir/index.html``; return the index.
 
     A pair that fails is listed in the index with its error; the others go on.
+    ``reps`` adds each pair's repetitions.
     ``workers`` reports are written side by side (each notebook runs in its own
     kernel process); the index keeps the pairs' order.
     """
@@ -937,7 +940,7 @@ def write_reports(pairs: Sequence[dict[str, Any]], output_dir: str | Path, *, mo
 
     def one(p):
         entry = report_entry(p, output_dir, model=model, threshold=threshold, mirror=mirror, video=video,
-                             echo=(lambda s, name=p["name"]: echo(f"  {name}: {s.strip()}")) if echo else None)
+                             reps=reps, echo=(lambda s, name=p["name"]: echo(f"  {name}: {s.strip()}")) if echo else None)
         if progress:
             progress(entry)
         return entry

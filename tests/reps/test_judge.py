@@ -121,3 +121,21 @@ def test_report_section_lists_each_repetition_and_jumps_the_player_to_it():
     assert [c for _, c in rows] == [REP_TINTS[r.verdict] for r in report.results]
     assert "<h2>Repetitions: 5</h2>" in page and "querySelector('.lab-player')" in page
     assert repetitions_html(types.SimpleNamespace(repetitions=None)) == ""
+
+
+def test_report_pairs_pass_reps_on(tmp_path, monkeypatch):
+    """``lab report --pairs FILE --reps``: every pair's analysis is asked for its repetitions."""
+    import lab.report as R
+
+    seen = []
+
+    def fake_report_pair(reference, attempt, folder, **kw):
+        seen.append(kw.get("reps"))
+        raise R.LabError("stop here", exit_code=2)
+
+    monkeypatch.setattr(R, "report_pair", fake_report_pair)
+    pairs = [{"name": "a", "reference": "r.parquet", "attempt": "x.parquet"},
+             {"name": "b", "reference": "r.parquet", "attempt": "y.parquet"}]
+    R.write_reports(pairs, tmp_path, reps=True)
+    R.write_reports(pairs[:1], tmp_path / "plain")
+    assert seen == [True, True, False]

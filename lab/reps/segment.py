@@ -8,14 +8,16 @@ clip. Its cost is the mean local cost over the query's samples, in the
 comparison's own units (:func:`lab.features.scale.scale_features`: squared
 degree-equivalents, noise-weighted), so it is comparable with what a statue
 of the query's median pose would cost (:func:`lab.features.scale.measure_motion_amplitude`
-squared). Matches are taken best first, never overlapping, as long as they
-cost clearly less than that statue; what is left at either end of the clip and
-moves like part of the query is reported as a partial repetition.
+squared). Matches are taken best first, overlapping by at most
+:data:`MAX_OVERLAP`, while they cost at most :data:`MAX_COST_FRACTION` of that
+statue and move at least :data:`MIN_MOTION_RATIO` as much as the query; what
+is left at either end of the clip, moves, touches the clip's edge and matches
+part of the query is reported as a partial repetition.
 
 A coach's clip holding several repetitions is summarised by one typical
-repetition (:func:`typical_repetition`): its period from the features'
-autocorrelation, a first cut of one period starting at its stillest moment,
-then the medoid of the repetitions that cut finds.
+repetition (:func:`typical_repetition`): the period of its longest repeating
+stretch (:func:`find_motif`), a cut of one period at the phase that finds the
+most repetitions, then the medoid of the repetitions that cut finds.
 """
 
 from __future__ import annotations

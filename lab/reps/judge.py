@@ -8,8 +8,9 @@ repetitions: the same camera, the same person, so what the camera gets wrong
 is mostly shared and the spread between repetitions measures the rest. Per
 joint and phase (quarters of the coach's repetition), a repetition's mean
 angle is set against the median of the others; its robust z uses the
-spread of those differences over every repetition and phase of the joint
-(1.4826 x their median absolute value), and it is reported beyond the
+spread of those differences (1.4826 x their median absolute value), over
+every repetition and phase of the joint or over that phase alone,
+whichever is larger, and it is reported beyond the
 Bonferroni z over joints x phases x repetitions (5% family-wise) and at least
 :data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is "different": unlike the
 others, whatever its match with the coach.

@@ -33,7 +33,8 @@ class LowDetectionWarning(UserWarning):
     """The extraction's evidence is weak: few frames with a person, or frames missing."""
 
 
-def _make_landmarker(model_path: Path, *, max_people: int, min_confidence: float):
+def make_landmarker(model_path: Path, *, max_people: int, min_confidence: float):
+    """A MediaPipe pose landmarker in VIDEO mode (one per thread: it keeps tracking state)."""
     from mediapipe.tasks.python import BaseOptions, vision
 
     opts = vision.PoseLandmarkerOptions(
@@ -48,8 +49,8 @@ def _make_landmarker(model_path: Path, *, max_people: int, min_confidence: float
         return vision.PoseLandmarker.create_from_options(opts)
 
 
-def _candidates(result, width: int, height: int):
-    """Per detected person: (image_px (K,2), z (K,), world (K,3), vis (K,), pres (K,))."""
+def read_candidates(result, width: int, height: int):
+    """Per person in a landmarker result: (image_px (K,2), z (K,), world (K,3), vis (K,), pres (K,))."""
     out = []
     for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
         a = np.array([[l.x, l.y, l.z, l.visibility or 0.0, l.presence or 0.0] for l in lms])
@@ -131,7 +132,7 @@ class _ChunkRun:
         self.reader = threading.Thread(target=decode, name="lab-decode", daemon=True)
         self.reader.start()  # decoding (and a seek) gets going while the landmarker is created
         try:
-            self.landmarker = _make_landmarker(Path(model_path), max_people=max_people,
+            self.landmarker = make_landmarker(Path(model_path), max_people=max_people,
                                                min_confidence=min_confidence)
         except BaseException:
             self.stop.set()
@@ -168,7 +169,7 @@ class _ChunkRun:
         self.last_ms = ts_ms
         image = self.image(image_format=self.srgb, data=np.ascontiguousarray(rgb))
         result = self.landmarker.detect_for_video(image, ts_ms)
-        return index, t, _candidates(result, self.width, self.height)
+        return index, t, read_candidates(result, self.width, self.height)
 
     def close(self) -> None:
         """Stop decoding and free the landmarker (again: nothing)."""

@@ -85,10 +85,10 @@ def test_mask_head_removal_refuses_a_network_without_a_mask():
 
 
 def _detect_all(bundle, frames, max_people):
-    from lab.pose.extract import _candidates, _make_landmarker
-    lm = _make_landmarker(bundle, max_people=max_people, min_confidence=0.5)
+    from lab.pose.extract import make_landmarker, read_candidates
+    lm = make_landmarker(bundle, max_people=max_people, min_confidence=0.5)
     try:
-        return [_candidates(lm.detect_for_video(im, 1000 * i // 60), im.width, im.height)
+        return [read_candidates(lm.detect_for_video(im, 1000 * i // 60), im.width, im.height)
                 for i, im in enumerate(frames)]
     finally:
         lm.close()

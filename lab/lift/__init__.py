@@ -13,6 +13,7 @@ from lab.lift.body import (
     detect_mirrored,
     detect_mirrored_against,
     estimate_up_axis,
+    face_forward,
     flip_repaired,
     frame_rotations,
     lift_mocap,
@@ -30,7 +31,7 @@ from lab.lift.clean import (
 from lab.lift.depth import refine_depth
 
 __all__ = ["lift_track", "lift_mocap", "refine_depth", "detect_flips", "detect_mirrored",
-           "detect_mirrored_against", "flip_repaired", "frame_rotations",
+           "detect_mirrored_against", "face_forward", "flip_repaired", "frame_rotations",
            "estimate_up_axis", "canonical_rotation", "circular_median_deg", "circular_spread_deg",
            "wrap_deg", "KINEMATIC_TREE", "enforce_bone_lengths", "interpolate_gaps", "lowpass_filter",
            "measure_bone_lengths", "reject_outliers_hampel"]

@@ -469,6 +469,32 @@ def lift_track(track: PoseTrack, *, cutoff_hz: float = 6.0, max_gap_s: float = 0
     return track.replace(world_m=body, visibility=vis, frame="body", meta=meta)
 
 
+def face_forward(body: PoseTrack) -> PoseTrack:
+    """``body`` (frame ``body``) turned about its vertical so that it faces the front (+z) on average.
+
+    :func:`lift_track` takes the heading over the whole clip, so a stretch cut
+    from a clip in which the person turns faces wherever the clip did on
+    average. Turned by the circular median of its own headings, the stretch is
+    in the same convention as a short stretch lifted on its own (what a live
+    stream's lifting sees). ``meta["lift"]["rotation"]`` is turned with it.
+    """
+    if body.frame != "body" or body.world_m is None:
+        raise ValueError("face_forward needs a track in frame 'body'")
+    up = np.array([0.0, 1.0, 0.0])
+    basis = horizontal_basis(up)
+    th = circular_median_deg(heading_deg(body.world_m, body.keypoints, up, basis))
+    if not np.isfinite(th):
+        return body
+    front = np.cos(np.radians(th)) * basis[0] + np.sin(np.radians(th)) * basis[1]
+    R = canonical_rotation(up, front)
+    meta = dict(body.meta)
+    lift = dict(meta.get("lift") or {})
+    if lift.get("rotation") is not None:
+        lift["rotation"] = (R @ np.asarray(lift["rotation"], dtype=float)).tolist()
+        meta["lift"] = lift
+    return body.replace(world_m=body.world_m @ R.T, meta=meta)
+
+
 def frame_rotations(lifted: PoseTrack) -> np.ndarray:
     """Per-frame rotations (T, 3, 3) from the source track's axes to that frame's own body axes.
 

@@ -235,6 +235,102 @@ def classify(clip: Path = typer.Argument(..., help="Clip to recognise: video or 
         _out(f"  {r['distance']:7.2f}  {r['reference']}")
 
 
+# ------------------------------------------------------------------------- live
+def _status_line(u, latency_ms: float, width: int = 24) -> str:
+    """One terminal line: progress bar through the drill, phase, running score, repetitions and the cue."""
+    if u.progress is None:
+        return f"waiting for the player...   ({'seen' if u.seen else 'nobody in view'})"
+    filled = int(round(u.progress * width))
+    score = "  --" if u.score is None else f"{u.score:4.0f}"
+    cue = f"  | {u.cue.text}" if u.cue is not None else ""
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {u.progress:4.0%} phase {u.phase}  score {score}  "
+            f"reps {u.rep_count}  {latency_ms:4.0f} ms{cue}")
+
+
+@app.command()
+def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose file."),
+         video: Optional[Path] = typer.Option(None, "--video", help="Play this video file as the player's stream."),
+         camera: Optional[int] = typer.Option(None, "--camera", help="Use this camera (OpenCV device number)."),
+         realtime: bool = typer.Option(False, "--realtime", help="Play --video at its own frame rate, dropping "
+                                       "frames when processing falls behind, as a camera would."),
+         as_json: bool = typer.Option(False, "--json", help="Print one JSON line per processed frame, then "
+                                      "one with the final result."),
+         model: str = typer.Option("lite", "--model", help="Pose model for the stream: lite, full, heavy."),
+         reference_model: str = typer.Option("full", "--reference-model", help="Pose model for the coach's video."),
+         mirror: str = typer.Option("auto", "--mirror", help="auto, no or yes: also match the player's mirror image."),
+         reps: bool = typer.Option(False, "--reps", help="The drill is repeated: follow one typical repetition, "
+                                   "count them and judge each one."),
+         save: Optional[Path] = typer.Option(None, "--save", help="Save the final analysis of the recorded "
+                                             "stream in this folder (as lab compare --save)."),
+         show: bool = typer.Option(False, "--show", help="Also show a window with the player's skeleton, the "
+                                   "progress bar, the score and the cue (needs a display).")) -> None:
+    """Compare a player with the coach while they move: from a camera, or a video played as one."""
+    from lab.live.stream import CameraStream, VideoStream, run_live
+    from lab.pipeline import check_save_target
+
+    if (video is None) == (camera is None):
+        raise LabError("give exactly one of --video FILE or --camera N", exit_code=2)
+    if realtime and video is None:
+        raise LabError("--realtime plays a --video file; a camera is always real time", exit_code=2)
+    if model not in ("lite", "full", "heavy") or reference_model not in ("lite", "full", "heavy"):
+        raise LabError("--model and --reference-model must be lite, full or heavy", exit_code=2)
+    if save is not None:
+        check_save_target(save)
+    if not reference.exists():
+        raise LabError(f"no such file: {reference}", exit_code=2)
+    window = None
+    if show:
+        from lab.live.window import LiveWindow
+        window = LiveWindow(title=f"lab live: {reference.name}")
+    stream = VideoStream(video, realtime=realtime) if video is not None else CameraStream(camera)
+    tty = sys.stdout.isatty()
+    last_print = [0.0]
+
+    def on_update(u, latency_ms, frame, image_px):
+        if as_json:
+            d = u.to_dict()
+            d.update(frame=frame.index, latency_ms=round(latency_ms, 1))
+            _out(json.dumps(d))
+        elif tty:
+            sys.stdout.write("\r" + _status_line(u, latency_ms)[:150].ljust(150))
+            sys.stdout.flush()
+        elif u.completed is not None or u.time_s - last_print[0] >= 1.0:
+            last_print[0] = u.time_s
+            _out(f"{u.time_s:7.2f} s  " + _status_line(u, latency_ms))
+        if window is not None:
+            window.show(frame, u, image_px, width=stream.width, height=stream.height)
+
+    try:
+        result = run_live(reference, stream, model=model, reference_model=reference_model, mirror=mirror,
+                          reps=reps, on_update=on_update, stop=None if window is None else window.closed)
+    finally:
+        if window is not None:
+            window.close()
+    if tty and not as_json:
+        sys.stdout.write("\n")
+    if save is not None and result.analysis is not None:
+        result.analysis.save(save)
+    summary = result.summary()
+    if save is not None:
+        summary["saved"] = str(save)
+    if as_json:
+        _out(json.dumps(summary))
+        return
+    _out(f"final: {summary.get('verdict', '?').upper()}  score {summary.get('score', float('nan')):.0f}/100 "
+         f"(live {summary['live_score'] if summary['live_score'] is not None else '--'}), "
+         f"{summary['processed']} frames processed, {summary['dropped']} dropped, latency p50 "
+         f"{summary['latency_ms_p50']} ms, p95 {summary['latency_ms_p95']} ms")
+    if summary.get("summary"):
+        _out(summary["summary"])
+    for line in summary.get("feedback", []):
+        _out(f"- {line}")
+    for r in result.repetitions:
+        _out(f"  repetition {r.index}{' (partial)' if r.partial else ''}: {r.start_s:.2f}-{r.end_s:.2f} s, "
+             f"{r.verdict}, score {r.score:.0f}")
+    if save is not None:
+        _out(f"analysis saved in {save}")
+
+
 # ------------------------------------------------------------------------ batch
 @app.command()
 def batch(folder: Optional[Path] = typer.Argument(None, help="Folder of attempt videos (omit with --library)."),

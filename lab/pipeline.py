@@ -627,6 +627,20 @@ def _load(source: str | Path | PoseTrack, *, model: str, clip: str,
     return track, str(p), video
 
 
+def load_clip_features(source: str | Path | PoseTrack, *, model: str = "full", lift: bool = True,
+                       clip: str = "reference") -> tuple[PoseTrack, PoseTrack, Any, str | None]:
+    """One clip's pose track, body-frame model and features, each stage cached as in :func:`analyze`.
+
+    Returns ``(track, body, features, video)``: the pose track, its body-frame
+    track, its :class:`lab.features.FeatureSet` and the video's path (None for
+    a pose file or a track).
+    """
+    track, _, video = _load(source, model=model, clip=clip)
+    digest = track_digest(track)
+    body, method, _ = lift_stage(track, lift=lift, clip=clip, digest=digest)
+    return track, body, features_stage(track, body, method=method, clip=clip, digest=digest), video
+
+
 def _draw_stage(comp, ref: PoseTrack, att: PoseTrack, ref_body: PoseTrack, att_body: PoseTrack,
                 views: dict[str, Any]):
     """The DTW path in frames, per-frame deviations, the ghost and the camera positions (with notes)."""

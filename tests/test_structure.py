@@ -25,7 +25,7 @@ LAYERS = [
     {"lab.reps"},
     {"lab.viz"},
     {"lab.pipeline"},
-    {"lab.export", "lab.report", "lab.library", "lab.batch", "lab.tuning", "lab.demo", "lab.app", "lab.app_server",
+    {"lab.export", "lab.report", "lab.library", "lab.batch", "lab.tuning", "lab.demo", "lab.app", "lab.app_server", "lab.live",
      "lab.cli", "lab.__main__"},
 ]
 

@@ -104,11 +104,14 @@ def _only_altered(report, clip) -> bool | None:
 
 
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
-                           noise_scale: float | None = None, judge: bool = False, **search):
+                           noise_scale: float | None = None, judge: bool = False, find_in_track=None, **search):
     """One row per clip: the truth and what :func:`find_repetitions` found.
 
     With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`
     finds (the coach's repetition searched as given and mirrored), each judged.
+    ``find_in_track(query, filmed)`` replaces the search: given the coach's
+    features and the filmed clip (a camera-frame :class:`PoseTrack`), it returns
+    the :class:`Repetition` list found (e.g. a live comparison fed frame by frame).
 
     Returns
     -------
@@ -146,10 +149,13 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
                                      partial_front=partial)
                 filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
                                              noise_scale=noise_scale)
-                attempt = prepare_features(filmed)
-                found = find_repetitions(query, attempt, **search)
+                if find_in_track is not None:
+                    found = find_in_track(query, filmed)
+                else:
+                    found = find_repetitions(query, prepare_features(filmed), **search)
                 verdicts = None
                 if judge:
+                    attempt = prepare_features(filmed)
                     report = judge_repetitions(query, attempt, reference_info=describe_clip(rep),
                                                attempt_info=describe_clip(filmed))
                     found = [r.repetition for r in report.results]

@@ -1,0 +1,106 @@
+"""How the live comparison holds up: the sample pairs played in real time, and repetitions counted live.
+
+``python -m lab.live.evaluate [--model lite] [--no-realtime]`` plays each sample
+pair's attempt as a camera would (:class:`lab.live.stream.VideoStream`,
+``realtime=True``) through :func:`lab.live.stream.run_live` and prints, per
+pair, the verdict and score of ``lab compare`` (:func:`lab.pipeline.analyze` on
+the two files, the full model) beside the live run's: its running score at
+the last frame, the final analysis of the poses it recorded, the frames it
+processed and dropped, and its latency.
+
+``python -m lab.live.evaluate --reps [--noise-scales 1,0.5]`` counts repetitions
+live (:class:`lab.live.LiveComparison` fed frame by frame) on the repetitions
+suite with known answers (:func:`lab.reps.evaluate.run_segmentation_suite`:
+motion capture repeated, tempo changed, paused, filmed from 0-180 degrees with
+MediaPipe-like noise) and prints the same figures for the offline search on
+the same clips beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import warnings
+
+from lab.live.stream import VideoStream, run_live
+from lab.pipeline import analyze
+from lab.samples import POSE2SIM_VIEWS, ensure_samples
+
+
+def sample_pairs() -> list[tuple[str, str]]:
+    """The ten sample pairs: the six Pose2Sim cross-view pairs (same) and each view against Sports2D (different)."""
+    paths = ensure_samples()
+    views = [str(paths[f"pose2sim/{v}.mp4"]) for v in POSE2SIM_VIEWS]
+    sports = str(paths["sports2d/demo.mp4"])
+    return list(itertools.combinations(views, 2)) + [(v, sports) for v in views]
+
+
+def evaluate_pairs(*, model: str = "lite", realtime: bool = True, reps: bool = False) -> list[dict]:
+    """One row per sample pair: ``lab compare``'s verdict and score beside the live run's."""
+    rows = []
+    for ref, att in sample_pairs():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            offline = analyze(ref, att).comparison
+            result = run_live(ref, VideoStream(att, realtime=realtime), model=model, reps=reps)
+        s = result.summary()
+        rows.append({"reference": ref.rsplit("/", 2)[-1], "attempt": att.rsplit("/", 2)[-1],
+                     "compare_verdict": offline.verdict, "compare_score": round(float(offline.score), 1),
+                     "live_verdict": s["verdict"], "live_final_score": s["score"], "live_running_score": s["live_score"],
+                     "processed": s["processed"], "dropped": s["dropped"], "latency_ms_p50": s["latency_ms_p50"],
+                     "latency_ms_p95": s["latency_ms_p95"], "live_reps": s["live_rep_count"]})
+    return rows
+
+
+def count_live(query, filmed) -> list:
+    """The repetitions a live comparison finds in ``filmed`` fed frame by frame, as :class:`lab.reps.Repetition`."""
+    from lab.live import LiveComparison
+    from lab.reps import Repetition
+
+    live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"))
+    for f in range(filmed.n_frames):
+        live.push(float(filmed.time_s[f]), filmed.world_m[f], image_px=None if filmed.image_px is None else
+                  filmed.image_px[f], visibility=filmed.visibility[f])
+    live.finish()
+    return [Repetition(index=r.index, start_s=r.start_s, end_s=r.end_s, partial=r.partial, cost_fraction=float("nan"))
+            for r in live.repetitions]
+
+
+def _reps_main(noise_scales: list[float]) -> None:  # pragma: no cover - measurement script
+    from lab.reps.evaluate import ACTIONS, REPORT_STYLES, list_repetition_takes, run_segmentation_suite, summarize_suite
+    from lab.score.uncertainty import load_landmark_noise
+
+    base = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    takes = [t for t in list_repetition_takes(REPORT_STYLES) if t.split("_")[0] in ACTIONS]
+    print(f"{len(takes)} takes: {', '.join(takes)}")
+    for factor in noise_scales:
+        for label, finder in (("live", count_live), ("offline", None)):
+            df = run_segmentation_suite(takes, noise_scale=base * factor, find_in_track=finder)
+            s = summarize_suite(df)
+            print(f"noise x{factor:g}, {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
+
+
+def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurement script
+    import pandas as pd
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="lite")
+    ap.add_argument("--no-realtime", action="store_true", help="Process every frame (no dropping).")
+    ap.add_argument("--reps", action="store_true", help="Count repetitions live on the repetitions suite instead.")
+    ap.add_argument("--noise-scales", default="1,0.5", help="With --reps: factors on the MediaPipe-like noise.")
+    args = ap.parse_args(argv)
+    if args.reps:
+        _reps_main([float(f) for f in args.noise_scales.split(",")])
+        return
+    df = pd.DataFrame(evaluate_pairs(model=args.model, realtime=not args.no_realtime))
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(df.to_string(index=False))
+    same = (df["compare_verdict"] == df["live_verdict"]).sum()
+    gap = (df["live_final_score"] - df["compare_score"]).abs()
+    run_gap = (df["live_running_score"] - df["live_final_score"]).abs()
+    print(f"verdict as lab compare: {same} of {len(df)}; final score - compare score: median {gap.median():.1f}, "
+          f"largest {gap.max():.1f}; running - final score: median {run_gap.median():.1f}, largest {run_gap.max():.1f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

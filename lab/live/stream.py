@@ -1,0 +1,374 @@
+"""Feed a live comparison from a camera or a video file, then analyse what was recorded.
+
+A camera delivers frames at its own pace whether or not they are used;
+:class:`VideoStream` with ``realtime=True`` plays a file the same way (each
+frame becomes available at its own time, measured from the first, and a frame
+not taken before the next one arrives is dropped), so a file shows what a
+phone would. Without ``realtime`` every frame is processed in turn (the
+answer then does not depend on the machine's speed). :func:`run_live` runs
+MediaPipe's landmarker (VIDEO mode, following one person as ``lab extract`` does) on each frame taken, feeds
+:class:`lab.live.LiveComparison`, and when the stream ends analyses the
+recorded poses against the coach as ``lab compare`` would
+(:func:`lab.pipeline.analyze`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.io import LabError, quiet_stderr
+from lab.live.compare import LiveComparison, LiveRepetition, LiveUpdate, prepare_live_reference
+from lab.pipeline import Analysis, analyze, load_clip_features
+from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack, check_track
+from lab.score.uncertainty import ClipErrorSource
+
+K = len(BLAZEPOSE_KEYPOINTS)
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFrame:
+    """One frame as the stream delivered it.
+
+    Attributes
+    ----------
+    index : int
+        Frame number in the source (a gap means frames were dropped).
+    time_s : float
+        Seconds on the stream's clock (the video's presentation time, or since the camera started).
+    arrived_s : float
+        ``time.perf_counter()`` when the frame became available.
+    rgb : ndarray (H, W, 3) uint8
+    """
+
+    index: int
+    time_s: float
+    arrived_s: float
+    rgb: np.ndarray
+
+
+class _LatestFrame:
+    """A one-frame mailbox: the producer overwrites, the consumer takes the newest; overwritten = dropped."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.frame: SourceFrame | None = None
+        self.finished = False
+        self.error: BaseException | None = None
+        self.dropped = 0
+        self.stop = threading.Event()
+
+    def put(self, frame: SourceFrame) -> None:
+        with self.cond:
+            if self.frame is not None:
+                self.dropped += 1
+            self.frame = frame
+            self.cond.notify()
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self.cond:
+            self.finished, self.error = True, error
+            self.cond.notify()
+
+    def take(self) -> SourceFrame | None:
+        with self.cond:
+            while self.frame is None and not self.finished:
+                self.cond.wait(timeout=0.5)
+            if self.frame is None:
+                if self.error is not None:
+                    raise self.error
+                return None
+            frame, self.frame = self.frame, None
+            return frame
+
+
+class VideoStream:
+    """A video file as a stream.
+
+    Parameters
+    ----------
+    path : path
+    realtime : bool
+        Play at the file's own frame rate, dropping frames the consumer is not
+        ready for (as a camera); else every frame in turn.
+    max_side_px : int
+        Frames are downscaled to this longer side before inference
+        (landmarks stay in the original pixels).
+    """
+
+    def __init__(self, path: str | Path, *, realtime: bool, max_side_px: int = 1280):
+        from lab.pose.video import probe_video
+
+        self.path = Path(path)
+        if not self.path.exists():
+            raise LabError(f"no such file: {self.path}", exit_code=2)
+        info = probe_video(self.path)
+        self.width, self.height, self.fps = info.width, info.height, info.fps or 30.0
+        self.realtime, self.max_side_px = realtime, max_side_px
+        self.source = str(self.path)
+        self._box: _LatestFrame | None = None
+
+    @property
+    def dropped(self) -> int:
+        return 0 if self._box is None else self._box.dropped
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        from lab.pose.video import iter_frames
+
+        if not self.realtime:
+            for index, t, rgb in iter_frames(self.path, max_side_px=self.max_side_px):
+                yield SourceFrame(index, t, time.perf_counter(), rgb)
+            return
+        box = self._box = _LatestFrame()
+
+        def play() -> None:
+            try:
+                t0 = None
+                for index, t, rgb in iter_frames(self.path, max_side_px=self.max_side_px, decode_threads=1):
+                    if box.stop.is_set():
+                        break
+                    now = time.perf_counter()
+                    t0 = now - t if t0 is None else t0
+                    if t0 + t > now:
+                        time.sleep(t0 + t - now)
+                    box.put(SourceFrame(index, t, time.perf_counter(), rgb))
+            except BaseException as exc:  # surfaced to the consumer
+                box.finish(exc)
+                return
+            box.finish()
+
+        thread = threading.Thread(target=play, name="lab-live-video", daemon=True)
+        thread.start()
+        try:
+            while (frame := box.take()) is not None:
+                yield frame
+        finally:
+            box.stop.set()
+            thread.join(timeout=5)
+
+
+class CameraStream:
+    """A camera (OpenCV device number) as a stream; frames are dropped when the consumer is busy."""
+
+    def __init__(self, index: int, *, max_side_px: int = 1280):
+        import cv2
+
+        with quiet_stderr():  # OpenCV's backends log to fd 2 while probing devices
+            self.cap = cv2.VideoCapture(int(index))
+        if not self.cap.isOpened():
+            raise LabError(f"camera {index} could not be opened (is one connected, and free?)", exit_code=3)
+        ok, frame = self.cap.read()
+        if not ok or frame is None:
+            self.cap.release()
+            raise LabError(f"camera {index} gives no frames", exit_code=3)
+        self.height, self.width = frame.shape[:2]
+        self.fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 30.0)
+        self.max_side_px = max_side_px
+        self.source = f"camera {index}"
+        self._box = _LatestFrame()
+
+    @property
+    def dropped(self) -> int:
+        return self._box.dropped
+
+    def __iter__(self) -> Iterator[SourceFrame]:
+        import cv2
+
+        box = self._box
+        scale = min(1.0, self.max_side_px / max(self.width, self.height))
+
+        def grab() -> None:
+            t0, index = time.perf_counter(), 0
+            try:
+                while not box.stop.is_set():
+                    ok, bgr = self.cap.read()
+                    if not ok:
+                        break
+                    now = time.perf_counter()
+                    if scale < 1.0:
+                        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                    box.put(SourceFrame(index, now - t0, now, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+                    index += 1
+            except BaseException as exc:
+                box.finish(exc)
+                return
+            box.finish()
+
+        thread = threading.Thread(target=grab, name="lab-live-camera", daemon=True)
+        thread.start()
+        try:
+            while (frame := box.take()) is not None:
+                yield frame
+        finally:
+            box.stop.set()
+            thread.join(timeout=5)
+            self.cap.release()
+
+
+@dataclasses.dataclass
+class LiveResult:
+    """What a live run measured and concluded.
+
+    Attributes
+    ----------
+    track : PoseTrack
+        The poses recorded from the frames processed (frame ``camera``).
+    analysis : Analysis or None
+        The recorded poses analysed against the coach (:func:`lab.pipeline.analyze`).
+    last : LiveUpdate or None
+        The live comparison's state at the last frame.
+    repetitions : list of LiveRepetition
+        Completed while streaming.
+    latency_ms : ndarray (n,)
+        Per processed frame, from its arrival to its update, milliseconds.
+    processed, dropped : int
+        Frames processed, and frames the stream delivered that were never processed.
+    """
+
+    track: PoseTrack
+    analysis: Analysis | None
+    last: LiveUpdate | None
+    repetitions: list[LiveRepetition]
+    latency_ms: np.ndarray
+    processed: int
+    dropped: int
+
+    def summary(self) -> dict[str, Any]:
+        """The run's figures and the final analysis's verdict, JSON-ready."""
+        lat = self.latency_ms
+        out: dict[str, Any] = {
+            "final": True, "processed": self.processed, "dropped": self.dropped,
+            "dropped_fraction": round(self.dropped / max(self.processed + self.dropped, 1), 4),
+            "latency_ms_p50": round(float(np.percentile(lat, 50)), 1) if len(lat) else None,
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 1) if len(lat) else None,
+            "live_score": None if self.last is None or self.last.score is None else round(self.last.score, 1),
+            "live_rep_count": sum(not r.partial for r in self.repetitions),
+            "live_reps": [r.to_dict() for r in self.repetitions]}
+        if self.analysis is not None:
+            c = self.analysis.comparison
+            out.update(verdict=c.verdict, score=round(float(c.score), 1),
+                       p_same=None if c.p_same is None else round(float(c.p_same), 3), summary=c.summary,
+                       feedback=list(c.feedback))
+            if self.analysis.repetitions is not None:
+                out["rep_count"] = sum(not r.repetition.partial for r in self.analysis.repetitions.results)
+        return out
+
+
+def record_track(times: list[float], poses: list[tuple | None], *, width: int, height: int, fps: float,
+                 source: str, model: str, dropped: int) -> PoseTrack:
+    """The poses of the frames processed as one :class:`PoseTrack` (NaN where nobody was found), validated."""
+    T = len(times)
+    img = np.full((T, K, 2), np.nan)
+    z = np.full((T, K), np.nan)
+    world = np.full((T, K, 3), np.nan)
+    vis = np.zeros((T, K))
+    pres = np.zeros((T, K))
+    for f, pose in enumerate(poses):
+        if pose is not None:
+            img[f], z[f], world[f], vis[f], pres[f] = pose
+    meta = {"source": source, "width": int(width), "height": int(height), "fps": float(fps), "model": model,
+            "frame_count": T, "live": {"processed": T, "dropped": int(dropped)}}
+    track = PoseTrack(time_s=np.asarray(times, float), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img, image_z=z,
+                      world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
+    check_track(track)
+    return track
+
+
+def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStream, *, model: str = "lite",
+             reference_model: str = "full", max_people: int = 2, mirror: str = "auto", reps: bool = False,
+             analyze_at_end: bool = True,
+             on_update: Callable[[LiveUpdate, float, SourceFrame, np.ndarray | None], None] | None = None,
+             stop: threading.Event | None = None) -> LiveResult:
+    """Compare a stream with the coach's clip as it plays, then analyse the recording.
+
+    Parameters
+    ----------
+    reference : path or PoseTrack
+        The coach's clip (video, pose file or track); its features come from the pipeline's caches.
+    stream : VideoStream or CameraStream
+    model : {"lite", "full", "heavy"}
+        Pose model for the stream.
+    reference_model : str
+        Pose model for the coach's video (extracted once, cached).
+    max_people : int
+        People looked for in each frame; the one followed is chosen as ``lab extract`` does
+        (:func:`lab.pose.extract.choose_person`). With 1, MediaPipe tracks instead of detecting on
+        every frame: faster, but its poses are worse (see the README).
+    mirror : {"auto", "no", "yes"}
+    reps : bool
+        The coach's clip may hold several repetitions: follow one typical repetition
+        (:func:`lab.reps.typical_repetition`), count them, and judge each one in the final analysis.
+    analyze_at_end : bool
+        Analyse the recorded poses when the stream ends (``LiveResult.analysis``).
+    on_update : callable, optional
+        Called after each processed frame with the update, its latency (ms), the frame and the
+        player's image landmarks ((K, 2) pixels of the source, or None).
+    stop : threading.Event, optional
+        Ends the stream early when set (e.g. a window closed).
+    """
+    import mediapipe as mp
+
+    from lab.pose.extract import choose_person, make_landmarker, read_candidates
+    from lab.pose.models import ensure_model
+    from lab.reps import typical_repetition
+
+    if mirror not in ("auto", "no", "yes"):
+        raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
+    ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
+    span = typical_repetition(ref_features)[0].time_s[[0, -1]] if reps else ref_track.time_s[[0, -1]]
+    query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
+    live = LiveComparison(query, reference_source=ClipErrorSource.from_clip(ref_track.frame, None),
+                          width=stream.width, height=stream.height, mirror=mirror)
+    landmarker = make_landmarker(ensure_model(model, masks=False), max_people=max_people, min_confidence=0.5)
+    with quiet_stderr():  # the first inference sets the model up (hundreds of ms): before the stream's clock starts
+        blank = np.zeros((min(stream.height, 256), min(stream.width, 256), 3), np.uint8)
+        landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank), 0)
+    previous, last_seen_t = None, -np.inf
+    times: list[float] = []
+    poses: list[tuple | None] = []
+    latency: list[float] = []
+    last, last_ms = None, 0
+    with quiet_stderr():
+        try:
+            for frame in stream:
+                if stop is not None and stop.is_set():
+                    break
+                ts_ms = max(int(round(frame.time_s * 1000)), last_ms + 1)
+                last_ms = ts_ms
+                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
+                found = read_candidates(landmarker.detect_for_video(image, ts_ms), stream.width, stream.height)
+                t = ts_ms / 1000.0
+                pick = choose_person(found, previous, stream.width, stream.height, gap_s=t - last_seen_t)
+                pose = None if pick is None else found[pick]
+                if pose is not None:
+                    previous, last_seen_t = pose[0], t
+                last = live.push(t, None if pose is None else pose[2], image_px=None if pose is None else pose[0],
+                                 visibility=None if pose is None else pose[3])
+                lat = 1000.0 * (time.perf_counter() - frame.arrived_s)
+                times.append(t)
+                poses.append(pose)
+                latency.append(lat)
+                if on_update is not None:
+                    on_update(last, lat, frame, None if pose is None else pose[0])
+        finally:
+            landmarker.close()
+    live.finish()
+    if not any(p is not None for p in poses):
+        raise LabError(f"nobody was seen in {stream.source}", exit_code=4)
+    track = record_track(times, poses, width=stream.width, height=stream.height, fps=stream.fps,
+                         source=stream.source, model=model, dropped=stream.dropped)
+    analysis = None
+    if analyze_at_end:
+        # the analysis draws the video's frames by their place in the track: only when none was dropped
+        video = stream.path if isinstance(stream, VideoStream) and stream.dropped == 0 else None
+        analysis = analyze(reference if not isinstance(reference, PoseTrack) else ref_track, track,
+                           model=reference_model, mirror=mirror, reps=reps, reference_video=ref_video,
+                           attempt_video=video)
+    return LiveResult(track=track, analysis=analysis, last=last, repetitions=list(live.repetitions),
+                      latency_ms=np.asarray(latency), processed=len(times), dropped=stream.dropped)

@@ -248,7 +248,12 @@ def _status_line(u, latency_ms: float, width: int = 24) -> str:
 
 
 @app.command()
-def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose file."),
+def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: video or pose file (or use --drill)."),
+         drill: Optional[str] = typer.Option(None, "--drill", help="Use this library drill's stored model as the coach."),
+         player: Optional[str] = typer.Option(None, "--player", help="With --drill and --video: store the attempt "
+                                              "in the library under this player's name when the stream ends."),
+         root: Optional[Path] = typer.Option(None, "--root", help="Library folder for --drill (default "
+                                             "$LAB_LIBRARY_DIR or data/library)."),
          video: Optional[Path] = typer.Option(None, "--video", help="Play this video file as the player's stream."),
          camera: Optional[int] = typer.Option(None, "--camera", help="Use this camera (OpenCV device number)."),
          realtime: bool = typer.Option(False, "--realtime", help="Play --video at its own frame rate, dropping "
@@ -270,18 +275,33 @@ def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose
 
     if (video is None) == (camera is None):
         raise LabError("give exactly one of --video FILE or --camera N", exit_code=2)
+    if (reference is None) == (drill is None):
+        raise LabError("give the coach's clip or --drill ID, not both or neither", exit_code=2)
+    if player is not None and (drill is None or video is None):
+        raise LabError("--player stores the attempt in the library: it needs --drill and --video", exit_code=2)
     if realtime and video is None:
         raise LabError("--realtime plays a --video file; a camera is always real time", exit_code=2)
     if model not in ("lite", "full", "heavy") or reference_model not in ("lite", "full", "heavy"):
         raise LabError("--model and --reference-model must be lite, full or heavy", exit_code=2)
     if save is not None:
         check_save_target(save)
-    if not reference.exists():
-        raise LabError(f"no such file: {reference}", exit_code=2)
+    ref_kwargs: dict = {}
+    if drill is not None:
+        from lab.library import drill_mirror, drill_reference
+
+        track, body, ref_video = drill_reference(drill, root=root)
+        ref_kwargs = {"reference_body": body, "reference_video": ref_video}
+        reference_source, title = track, drill
+        if mirror == "auto":
+            mirror = drill_mirror(drill, root=root)
+    else:
+        if not reference.exists():
+            raise LabError(f"no such file: {reference}", exit_code=2)
+        reference_source, title = reference, reference.name
     window = None
     if show:
         from lab.live.window import LiveWindow
-        window = LiveWindow(title=f"lab live: {reference.name}")
+        window = LiveWindow(title=f"lab live: {title}")
     stream = VideoStream(video, realtime=realtime) if video is not None else CameraStream(camera)
     tty = sys.stdout.isatty()
     last_print = [0.0]
@@ -301,8 +321,9 @@ def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose
             window.show(frame, u, image_px, width=stream.width, height=stream.height)
 
     try:
-        result = run_live(reference, stream, model=model, reference_model=reference_model, mirror=mirror,
-                          reps=reps, on_update=on_update, stop=None if window is None else window.closed)
+        result = run_live(reference_source, stream, model=model, reference_model=reference_model, mirror=mirror,
+                          reps=reps, on_update=on_update, stop=None if window is None else window.closed,
+                          **ref_kwargs)
     finally:
         if window is not None:
             window.close()
@@ -313,6 +334,12 @@ def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose
     summary = result.summary()
     if save is not None:
         summary["saved"] = str(save)
+    if player is not None:
+        from lab.library import add_attempt
+
+        row = add_attempt(video, drill_id=drill, player=player, mirror=mirror, model=model, root=root,
+                          track=result.track)
+        summary["attempt_id"] = row["id"]
     if as_json:
         _out(json.dumps(summary))
         return
@@ -329,6 +356,8 @@ def live(reference: Path = typer.Argument(..., help="Coach's clip: video or pose
              f"{r.verdict}, score {r.score:.0f}")
     if save is not None:
         _out(f"analysis saved in {save}")
+    if player is not None:
+        _out(f"stored in the library as {summary['attempt_id']}")
 
 
 # ------------------------------------------------------------------------ batch

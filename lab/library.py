@@ -390,21 +390,25 @@ def _new_id(kind: str) -> str:
     return ("d-" if kind == "drill" else "a-") + uuid.uuid4().hex[:10]
 
 
-def _process_video(video: Path, staging: Path, *, model: str, source_name: str | None = None):
-    """Copy the video in, extract its pose track (cached) and lift it (cached); write both tracks.
-    Returns (track, body)."""
+def _process_video(video: Path, staging: Path, *, model: str, source_name: str | None = None, track=None):
+    """Copy the video in, extract its pose track (cached; or take ``track`` as measured) and lift it
+    (cached); write both tracks. Returns (track, body)."""
     from lab.pipeline import lift_stage
     from lab.pose.extract import extract_pose_cached
-    from lab.pose.track import write_track
+    from lab.pose.track import check_track, write_track
 
     name = source_name or video.name
     suffix = video.suffix.lower()
     copy = staging / f"video{suffix}"
     shutil.copyfile(video, copy)
-    try:
-        track = extract_pose_cached(copy, model=model, progress=False)
-    except LabError as exc:  # name the file as the user knows it, not our staging copy
-        raise LabError(str(exc).replace(str(copy), name), exit_code=exc.exit_code) from None
+    if track is not None:
+        check_track(track)
+        track = track.replace(meta=dict(track.meta))
+    else:
+        try:
+            track = extract_pose_cached(copy, model=model, progress=False)
+        except LabError as exc:  # name the file as the user knows it, not our staging copy
+            raise LabError(str(exc).replace(str(copy), name), exit_code=exc.exit_code) from None
     if track.world_m is None or track.detection_rate() == 0:
         raise LabError(f"{name}: nobody was found in this video", exit_code=4)
     track.meta["source"] = name
@@ -584,6 +588,18 @@ def set_drill_sided(drill_id: str, sided: bool, *, root: str | Path | None = Non
     return _row(drill_id, root)
 
 
+def drill_reference(drill_id: str, *, root: str | Path | None = None):
+    """A drill's STORED pose track, body-frame model and video path: ``(track, model or None, video or None)``."""
+    root = library_root(root)
+    drill = _row(drill_id, root)
+    if drill["kind"] != "drill":
+        raise LabError(f"{drill_id} is an attempt, not a drill", exit_code=2)
+    track = read_entry_track(drill_id, root=root)
+    body = read_entry_track(drill_id, which="model", root=root) if drill.get("model") else None
+    video = root / drill["video"] if drill.get("video") else None
+    return track, body, video
+
+
 def analyze_with_drill(drill_id: str, attempt, *, attempt_body=None, mirror: str = "auto",
                        threshold: float | None = None, attempt_video: str | Path | None = None,
                        root: str | Path | None = None, reps: bool = False):
@@ -648,8 +664,11 @@ def overlay_image(drill_video: str | Path, drill_track, attempt_video: str | Pat
 def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | None = None,
                 threshold: float | None = None, model: str = "full", overlay: bool = True,
                 root: str | Path | None = None, max_bytes: int = MAX_VIDEO_BYTES,
-                source_name: str | None = None) -> dict[str, Any]:
+                source_name: str | None = None, track=None) -> dict[str, Any]:
     """Add a player's attempt at a drill: process it, compare with the drill's stored track, list it.
+
+    ``track`` (a :class:`lab.pose.track.PoseTrack`) is the attempt's poses already measured, e.g. what
+    ``lab live`` recorded from the video: stored as they are, not extracted again.
 
     ``mirror`` None takes the drill's setting (:func:`drill_mirror`: "no" for a sided drill,
     whose mirror image is a different movement; else "auto"); "auto", "no" or "yes" overrides it.
@@ -671,7 +690,7 @@ def add_attempt(video: str | Path, *, drill_id: str, player: str, mirror: str | 
         mirror = "no" if drill.get("sided") else "auto"
     entry_id = _new_id("attempt")
     with _staging(root, entry_id) as staging:
-        track, body = _process_video(video, staging, model=model, source_name=source_name)
+        track, body = _process_video(video, staging, model=model, source_name=source_name, track=track)
         final_video = root / "attempts" / entry_id / f"video{video.suffix.lower()}"
         analysis = analyze_with_drill(drill_id, track, attempt_body=body, mirror=mirror, threshold=threshold,
                                       attempt_video=final_video, root=root, reps=True)

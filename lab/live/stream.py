@@ -113,6 +113,8 @@ class VideoStream:
         self.realtime, self.max_side_px = realtime, max_side_px
         self.source = str(self.path)
         self._box: _LatestFrame | None = None
+        #: (index, time_s) of every frame the file delivered, processed or dropped
+        self.frame_times: list[tuple[int, float]] = []
 
     @property
     def dropped(self) -> int:
@@ -123,6 +125,7 @@ class VideoStream:
 
         if not self.realtime:
             for index, t, rgb in iter_frames(self.path, max_side_px=self.max_side_px):
+                self.frame_times.append((index, t))
                 yield SourceFrame(index, t, time.perf_counter(), rgb)
             return
         box = self._box = _LatestFrame()
@@ -137,6 +140,7 @@ class VideoStream:
                     t0 = now - t if t0 is None else t0
                     if t0 + t > now:
                         time.sleep(t0 + t - now)
+                    self.frame_times.append((index, t))
                     box.put(SourceFrame(index, t, time.perf_counter(), rgb))
             except BaseException as exc:  # surfaced to the consumer
                 box.finish(exc)
@@ -218,7 +222,8 @@ class LiveResult:
     Attributes
     ----------
     track : PoseTrack
-        The poses recorded from the frames processed (frame ``camera``).
+        The poses recorded (frame ``camera``): from a video, one row per frame of the file, NaN where
+        a frame was dropped (:func:`record_track`).
     analysis : Analysis or None
         The recorded poses analysed against the coach (:func:`lab.pipeline.analyze`).
     last : LiveUpdate or None
@@ -260,29 +265,40 @@ class LiveResult:
         return out
 
 
-def record_track(times: list[float], poses: list[tuple | None], *, width: int, height: int, fps: float,
-                 source: str, model: str, dropped: int) -> PoseTrack:
-    """The poses of the frames processed as one :class:`PoseTrack` (NaN where nobody was found), validated."""
-    T = len(times)
+def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, width: int, height: int,
+                 fps: float, source: str, model: str, dropped: int,
+                 all_frames: list[tuple[int, float]] | None = None) -> PoseTrack:
+    """The poses of the frames processed as one :class:`PoseTrack`, validated.
+
+    ``frames`` are the processed frames' (index, time_s), ``poses`` their poses (None: nobody found).
+    With ``all_frames`` (every frame a video delivered), the track has a row for each of them, NaN
+    where a frame was dropped or nobody was found: row k is then the video's frame k, so a report
+    draws the right frames.
+    """
+    rows = sorted(set(all_frames or []) | set(frames)) if all_frames is not None else list(frames)
+    where = {idx: k for k, (idx, _) in enumerate(rows)}
+    T = len(rows)
     img = np.full((T, K, 2), np.nan)
     z = np.full((T, K), np.nan)
     world = np.full((T, K, 3), np.nan)
     vis = np.zeros((T, K))
     pres = np.zeros((T, K))
-    for f, pose in enumerate(poses):
+    for (idx, _), pose in zip(frames, poses):
         if pose is not None:
+            f = where[idx]
             img[f], z[f], world[f], vis[f], pres[f] = pose
     meta = {"source": source, "width": int(width), "height": int(height), "fps": float(fps), "model": model,
-            "frame_count": T, "live": {"processed": T, "dropped": int(dropped)}}
-    track = PoseTrack(time_s=np.asarray(times, float), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img, image_z=z,
-                      world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
+            "frame_count": T, "live": {"processed": len(frames), "dropped": int(dropped)}}
+    track = PoseTrack(time_s=np.array([t for _, t in rows], float), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img,
+                      image_z=z, world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
     check_track(track)
     return track
 
 
 def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStream, *, model: str = "lite",
-             reference_model: str = "full", max_people: int = 2, mirror: str = "auto", reps: bool = False,
-             analyze_at_end: bool = True,
+             reference_model: str = "full", reference_body: PoseTrack | None = None,
+             reference_video: str | Path | None = None, max_people: int = 2, mirror: str = "auto",
+             reps: bool = False, analyze_at_end: bool = True,
              on_update: Callable[[LiveUpdate, float, SourceFrame, np.ndarray | None], None] | None = None,
              stop: threading.Event | None = None) -> LiveResult:
     """Compare a stream with the coach's clip as it plays, then analyse the recording.
@@ -296,6 +312,11 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         Pose model for the stream.
     reference_model : str
         Pose model for the coach's video (extracted once, cached).
+    reference_body : PoseTrack, optional
+        With a track as ``reference``: its body-frame model already made (a library drill's stored
+        model), used as it is.
+    reference_video : path, optional
+        The video a reference track came from (for the final analysis's drawings).
     max_people : int
         People looked for in each frame; the one followed is chosen as ``lab extract`` does
         (:func:`lab.pose.extract.choose_person`). With 1, MediaPipe tracks instead of detecting on
@@ -314,13 +335,18 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     """
     import mediapipe as mp
 
+    from lab.features import compute_features
     from lab.pose.extract import choose_person, make_landmarker, read_candidates
     from lab.pose.models import ensure_model
     from lab.reps import typical_repetition
 
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
-    ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
+    if reference_body is not None and isinstance(reference, PoseTrack):
+        ref_track, ref_body, ref_video = reference, reference_body, reference_video
+        ref_features = compute_features(ref_track, body=ref_body) if reps else None
+    else:
+        ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
     span = typical_repetition(ref_features)[0].time_s[[0, -1]] if reps else ref_track.time_s[[0, -1]]
     query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     live = LiveComparison(query, reference_source=ClipErrorSource.from_clip(ref_track.frame, None),
@@ -330,7 +356,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         blank = np.zeros((min(stream.height, 256), min(stream.width, 256), 3), np.uint8)
         landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank), 0)
     previous, last_seen_t = None, -np.inf
-    times: list[float] = []
+    frames: list[tuple[int, float]] = []
     poses: list[tuple | None] = []
     latency: list[float] = []
     last, last_ms = None, 0
@@ -351,7 +377,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
                 last = live.push(t, None if pose is None else pose[2], image_px=None if pose is None else pose[0],
                                  visibility=None if pose is None else pose[3])
                 lat = 1000.0 * (time.perf_counter() - frame.arrived_s)
-                times.append(t)
+                frames.append((frame.index, frame.time_s))
                 poses.append(pose)
                 latency.append(lat)
                 if on_update is not None:
@@ -361,14 +387,14 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     live.finish()
     if not any(p is not None for p in poses):
         raise LabError(f"nobody was seen in {stream.source}", exit_code=4)
-    track = record_track(times, poses, width=stream.width, height=stream.height, fps=stream.fps,
-                         source=stream.source, model=model, dropped=stream.dropped)
+    track = record_track(frames, poses, width=stream.width, height=stream.height, fps=stream.fps,
+                         source=stream.source, model=model, dropped=stream.dropped,
+                         all_frames=stream.frame_times if isinstance(stream, VideoStream) else None)
     analysis = None
     if analyze_at_end:
-        # the analysis draws the video's frames by their place in the track: only when none was dropped
-        video = stream.path if isinstance(stream, VideoStream) and stream.dropped == 0 else None
+        video = stream.path if isinstance(stream, VideoStream) else None  # row k is the video's frame k
         analysis = analyze(reference if not isinstance(reference, PoseTrack) else ref_track, track,
                            model=reference_model, mirror=mirror, reps=reps, reference_video=ref_video,
-                           attempt_video=video)
+                           attempt_video=video, reference_body=reference_body)
     return LiveResult(track=track, analysis=analysis, last=last, repetitions=list(live.repetitions),
-                      latency_ms=np.asarray(latency), processed=len(times), dropped=stream.dropped)
+                      latency_ms=np.asarray(latency), processed=len(frames), dropped=stream.dropped)

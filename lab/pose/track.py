@@ -181,8 +181,16 @@ class PoseTrack:
         return np.isfinite(ref).any(axis=(1, 2))
 
     def detection_rate(self) -> float:
-        """Fraction of frames with a person, in [0, 1]."""
-        return float(self.detected().mean()) if self.n_frames else 0.0
+        """Fraction of the frames looked at that show a person, in [0, 1].
+
+        Frames the pose estimator never ran on (a live stream drops frames when it falls behind;
+        ``meta["live"]["processed"]`` counts those it ran on) are not counted as frames without a person.
+        """
+        if not self.n_frames:
+            return 0.0
+        looked = (self.meta.get("live") or {}).get("processed") if isinstance(self.meta, dict) else None
+        n = int(looked) if isinstance(looked, (int, float)) and 0 < looked <= self.n_frames else self.n_frames
+        return float(min(1.0, self.detected().sum() / n))
 
     def replace(self, **changes: Any) -> "PoseTrack":
         """A copy with some fields replaced (arrays are not copied)."""

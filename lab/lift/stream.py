@@ -85,6 +85,11 @@ class CausalLowpass:
         return np.where(ok, y, np.nan)
 
 
+#: While the history is shorter than ``warmup_s``, a vertical tilted further than this from the camera's up is
+#: replaced by the camera's up (degrees).
+MAX_WARMUP_TILT_DEG = 45.0
+
+
 @dataclasses.dataclass(frozen=True)
 class LiftedFrame:
     """One frame of a stream in the body frame.
@@ -129,8 +134,9 @@ class StreamLifter:
         Seconds of past frames the vertical, heading and bone lengths come from.
     refit_every_s : float
         How often those are refitted, seconds; every frame while the history spans less than
-        ``warmup_s``, during which the camera's up stands in for the body's vertical (a vertical from
-        the first few frames can point anywhere, and the flips are judged by the heading about it).
+        ``warmup_s``, during which a vertical tilted more than :data:`MAX_WARMUP_TILT_DEG` from the
+        camera's up is replaced by it (a vertical from the first few frames can point anywhere, and
+        the flips are judged by the heading about it).
     max_gap_s : float
         A gap longer than this restarts the filter and the flip chain.
     margin_deg, repair_cost_deg_per_s : float
@@ -193,10 +199,13 @@ class StreamLifter:
         while self.history and self.history[0][0] < time_s - self.history_s:
             self.history.popleft()
         world = np.stack([w for _, w in self.history])
-        # the body's vertical needs a median over enough frames (one frame's legs can point anywhere);
-        # until then the camera's own up (MediaPipe's -y, the displayed image's up) stands in for it
+        # the body's vertical needs a median over enough frames (one frame's legs can point anywhere):
+        # until then an estimate more than MAX_WARMUP_TILT_DEG from the camera's own up (MediaPipe's -y,
+        # the displayed image's up) is not believed, and the camera's up stands in for it
+        up = estimate_up_axis(world, self.keypoints)
+        camera_up = np.array([0.0, -1.0, 0.0])
         warm = self.history[-1][0] - self.history[0][0] >= self.warmup_s
-        self.up = estimate_up_axis(world, self.keypoints) if warm else np.array([0.0, -1.0, 0.0])
+        self.up = up if warm or up @ camera_up >= math.cos(math.radians(MAX_WARMUP_TILT_DEG)) else camera_up
         basis = horizontal_basis(self.up)
         th = circular_median_deg(heading_deg(world, self.keypoints, self.up, basis))
         if np.isfinite(th):

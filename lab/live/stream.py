@@ -27,6 +27,7 @@ from lab.io import LabError, quiet_stderr
 from lab.live.compare import LiveComparison, LiveRepetition, LiveUpdate, prepare_live_reference
 from lab.pipeline import Analysis, analyze, load_clip_features
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack, check_track
+from lab.pose.validate import MAX_DURATION_S
 from lab.score.uncertainty import ClipErrorSource
 
 K = len(BLAZEPOSE_KEYPOINTS)
@@ -232,6 +233,8 @@ class LiveResult:
         Completed while streaming.
     latency_ms : ndarray (n,)
         Per processed frame, from its arrival to its update, milliseconds.
+    time_s : ndarray (n,)
+        Per processed frame, its time on the stream's clock, seconds.
     processed, dropped : int
         Frames processed, and frames the stream delivered that were never processed.
     """
@@ -241,6 +244,7 @@ class LiveResult:
     last: LiveUpdate | None
     repetitions: list[LiveRepetition]
     latency_ms: np.ndarray
+    time_s: np.ndarray
     processed: int
     dropped: int
 
@@ -273,9 +277,20 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
     ``frames`` are the processed frames' (index, time_s), ``poses`` their poses (None: nobody found).
     With ``all_frames`` (every frame a video delivered), the track has a row for each of them, NaN
     where a frame was dropped or nobody was found: row k is then the video's frame k, so a report
-    draws the right frames.
+    draws the right frames. A stream longer than a pose track may be
+    (:data:`lab.pose.validate.MAX_DURATION_S`) keeps its last part; ``meta["live"]["trimmed_s"]``
+    says how many seconds were left out at the start (``processed`` then counts the frames kept, and
+    ``stream_processed`` and ``dropped`` the whole stream's).
     """
+    n_processed = len(frames)
     rows = sorted(set(all_frames or []) | set(frames)) if all_frames is not None else list(frames)
+    trimmed = 0.0
+    if rows and rows[-1][1] - rows[0][1] > MAX_DURATION_S:  # a pose track holds at most MAX_DURATION_S
+        first = rows[-1][1] - MAX_DURATION_S + 1.0
+        trimmed = first - rows[0][1]
+        rows = [r for r in rows if r[1] >= first]
+        keep = [k for k, (_, t) in enumerate(frames) if t >= first]
+        frames, poses = [frames[k] for k in keep], [poses[k] for k in keep]
     where = {idx: k for k, (idx, _) in enumerate(rows)}
     T = len(rows)
     img = np.full((T, K, 2), np.nan)
@@ -289,6 +304,8 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
             img[f], z[f], world[f], vis[f], pres[f] = pose
     meta = {"source": source, "width": int(width), "height": int(height), "fps": float(fps), "model": model,
             "frame_count": T, "live": {"processed": len(frames), "dropped": int(dropped)}}
+    if trimmed:  # processed: the frames of this track looked at; stream_processed: all of the stream's
+        meta["live"].update(trimmed_s=round(trimmed, 3), stream_processed=n_processed)
     track = PoseTrack(time_s=np.array([t for _, t in rows], float), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img,
                       image_z=z, world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
     check_track(track)
@@ -397,4 +414,5 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
                            model=reference_model, mirror=mirror, reps=reps, reference_video=ref_video,
                            attempt_video=video, reference_body=reference_body)
     return LiveResult(track=track, analysis=analysis, last=last, repetitions=list(live.repetitions),
-                      latency_ms=np.asarray(latency), processed=len(frames), dropped=stream.dropped)
+                      latency_ms=np.asarray(latency), time_s=np.array([t for _, t in frames]),
+                      processed=len(frames), dropped=stream.dropped)

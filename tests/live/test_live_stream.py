@@ -28,3 +28,16 @@ def test_a_camera_recording_holds_the_frames_processed():
     frames = [(0, 0.0), (3, 0.1), (5, 0.17), (6, 0.2)]
     track = record_track(frames, poses, width=1080, height=1920, fps=30.0, source="camera 0", model="lite", dropped=3)
     assert track.n_frames == 4 and track.detection_rate() == 1.0
+
+
+def test_a_stream_longer_than_a_pose_track_keeps_its_last_part():
+    from lab.pose.validate import MAX_DURATION_S
+
+    src = standing(T=2)
+    pose = (src.image_px[0], src.image_z[0], src.world_m[0], src.visibility[0], src.presence[0])
+    frames = [(k, k * 1.0) for k in range(int(MAX_DURATION_S) + 61)]  # one frame a second, a minute too long
+    track = record_track(frames, [pose] * len(frames), width=1080, height=1920, fps=1.0, source="camera 0",
+                         model="lite", dropped=0)
+    assert track.time_s[-1] - track.time_s[0] <= MAX_DURATION_S
+    assert track.time_s[-1] == frames[-1][1] and track.meta["live"]["trimmed_s"] > 60
+    assert track.meta["live"]["stream_processed"] == len(frames) and track.detection_rate() == 1.0

@@ -348,7 +348,8 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         Called after each processed frame with the update, its latency (ms), the frame and the
         player's image landmarks ((K, 2) pixels of the source, or None).
     stop : threading.Event, optional
-        Ends the stream early when set (e.g. a window closed).
+        Ends the stream early when set (e.g. a window closed). Ctrl-C (KeyboardInterrupt) while
+        streaming ends it too, and what was seen is still analysed; during the analysis it interrupts.
     """
     import mediapipe as mp
 
@@ -377,9 +378,11 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     poses: list[tuple | None] = []
     latency: list[float] = []
     last, last_ms = None, 0
+    stopped = False
+    frames_in = iter(stream)
     with quiet_stderr():
         try:
-            for frame in stream:
+            for frame in frames_in:
                 if stop is not None and stop.is_set():
                     break
                 ts_ms = max(int(round(frame.time_s * 1000)), last_ms + 1)
@@ -399,7 +402,10 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
                 latency.append(lat)
                 if on_update is not None:
                     on_update(last, lat, frame, None if pose is None else pose[0])
+        except KeyboardInterrupt:  # Ctrl-C is how a camera stream ends: what was seen is analysed
+            stopped = True
         finally:
+            frames_in.close()
             landmarker.close()
     live.finish()
     if not any(p is not None for p in poses):
@@ -407,6 +413,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     track = record_track(frames, poses, width=stream.width, height=stream.height, fps=stream.fps,
                          source=stream.source, model=model, dropped=stream.dropped,
                          all_frames=stream.frame_times if isinstance(stream, VideoStream) else None)
+    track.meta["live"]["stopped_by_user"] = stopped
     analysis = None
     if analyze_at_end:
         video = stream.path if isinstance(stream, VideoStream) else None  # row k is the video's frame k

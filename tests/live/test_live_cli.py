@@ -81,7 +81,7 @@ def test_a_sample_pair_frame_by_frame_ends_as_lab_compare(samples, tmp_path):
     from lab.pipeline import Analysis
     saved = Analysis.load(tmp_path / "a")
     assert saved.comparison.verdict == final["verdict"]
-    assert saved.attempt.meta["live"] == {"processed": 100, "dropped": 0}
+    assert saved.attempt.meta["live"] == {"processed": 100, "dropped": 0, "stopped_by_user": False}
 
 
 @pytest.mark.slow
@@ -115,3 +115,24 @@ def test_a_live_attempt_goes_into_the_library_from_the_drills_stored_model(sampl
     track = read_entry_track(final["attempt_id"], root=root)
     assert track.meta["live"]["processed"] == final["processed"] and track.n_frames == 100  # one row per frame
     assert (root / "drills" / drill["id"] / "model.parquet").stat().st_mtime_ns == before  # the drill untouched
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_stream_and_what_was_seen_is_analysed(samples, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "lab", "live", str(samples["pose2sim/cam01.mp4"]), "--video",
+                             str(samples["sports2d/demo.mp4"]), "--realtime", "--json"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()          # the stream has started
+    assert json.loads(first)["frame"] >= 0
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    final = json.loads(out.splitlines()[-1])
+    assert final["final"] and final["verdict"] in ("same", "different", "uncertain")
+    assert 10 < final["processed"] < 200     # the clip has 230 frames: it stopped early

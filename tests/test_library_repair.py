@@ -134,7 +134,7 @@ _ADDER = textwrap.dedent("""
     from synthetic_pose import standing
     root, video, ready, go = map(Path, sys.argv[1:5])
 
-    def slow_process(video, staging, *, model, source_name=None):   # the real one extracts the pose
+    def slow_process(video, staging, *, model, source_name=None, track=None):  # the real one extracts the pose
         (staging / "video.mp4").write_bytes(video.read_bytes())
         tr, body = standing(60), lift_track(standing(60))
         write_track(tr, staging / "track.parquet")

@@ -88,6 +88,26 @@ class _LatestFrame:
             frame, self.frame = self.frame, None
             return frame
 
+    def run(self, produce: Callable[[], None], *, name: str) -> Iterator[SourceFrame]:
+        """Run ``produce`` (which :meth:`put` s frames until the source or :attr:`stop` ends it) in a
+        thread and yield the newest frame each time one is wanted; an error in it is raised here."""
+        def target() -> None:
+            try:
+                produce()
+            except BaseException as exc:  # surfaced to the consumer
+                self.finish(exc)
+                return
+            self.finish()
+
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        try:
+            while (frame := self.take()) is not None:
+                yield frame
+        finally:
+            self.stop.set()
+            thread.join(timeout=5)
+
 
 class VideoStream:
     """A video file as a stream.
@@ -132,30 +152,18 @@ class VideoStream:
         box = self._box = _LatestFrame()
 
         def play() -> None:
-            try:
-                t0 = None
-                for index, t, rgb in iter_frames(self.path, max_side_px=self.max_side_px, decode_threads=1):
-                    if box.stop.is_set():
-                        break
-                    now = time.perf_counter()
-                    t0 = now - t if t0 is None else t0
-                    if t0 + t > now:
-                        time.sleep(t0 + t - now)
-                    self.frame_times.append((index, t))
-                    box.put(SourceFrame(index, t, time.perf_counter(), rgb))
-            except BaseException as exc:  # surfaced to the consumer
-                box.finish(exc)
-                return
-            box.finish()
+            t0 = None
+            for index, t, rgb in iter_frames(self.path, max_side_px=self.max_side_px, decode_threads=1):
+                if box.stop.is_set():
+                    break
+                now = time.perf_counter()
+                t0 = now - t if t0 is None else t0
+                if t0 + t > now:
+                    time.sleep(t0 + t - now)
+                self.frame_times.append((index, t))
+                box.put(SourceFrame(index, t, time.perf_counter(), rgb))
 
-        thread = threading.Thread(target=play, name="lab-live-video", daemon=True)
-        thread.start()
-        try:
-            while (frame := box.take()) is not None:
-                yield frame
-        finally:
-            box.stop.set()
-            thread.join(timeout=5)
+        yield from box.run(play, name="lab-live-video")
 
 
 class CameraStream:
@@ -190,29 +198,19 @@ class CameraStream:
 
         def grab() -> None:
             t0, index = time.perf_counter(), 0
-            try:
-                while not box.stop.is_set():
-                    ok, bgr = self.cap.read()
-                    if not ok:
-                        break
-                    now = time.perf_counter()
-                    if scale < 1.0:
-                        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-                    box.put(SourceFrame(index, now - t0, now, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
-                    index += 1
-            except BaseException as exc:
-                box.finish(exc)
-                return
-            box.finish()
+            while not box.stop.is_set():
+                ok, bgr = self.cap.read()
+                if not ok:
+                    break
+                now = time.perf_counter()
+                if scale < 1.0:
+                    bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                box.put(SourceFrame(index, now - t0, now, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+                index += 1
 
-        thread = threading.Thread(target=grab, name="lab-live-camera", daemon=True)
-        thread.start()
         try:
-            while (frame := box.take()) is not None:
-                yield frame
+            yield from box.run(grab, name="lab-live-camera")
         finally:
-            box.stop.set()
-            thread.join(timeout=5)
             self.cap.release()
 
 

@@ -72,7 +72,12 @@ def samples() -> None:
 def extract(video: Path = typer.Argument(..., help="Video file."),
             output: Optional[Path] = typer.Option(None, "-o", "--output", help="Pose file to write (.parquet)."),
             model: str = typer.Option("full", "--model", help="lite, full or heavy."),
-            max_people: int = typer.Option(2, "--max-people", help="People detected per frame; one is followed."),
+            max_people: int = typer.Option(2, "--max-people", help="People looked for; one is followed."),
+            check_every: float = typer.Option(0.0, "--check-every", min=0,
+                                              help="With --max-people 2 or more: 0 detects everyone on every frame; "
+                                                   "S > 0 lets MediaPipe's tracker follow one person and looks for "
+                                                   "everyone every S seconds, redoing frames where the tracker went "
+                                                   "astray (faster, landmarks slightly less accurate)."),
             fps: Optional[float] = typer.Option(None, "--fps", help="Process at most this many frames per second."),
             workers: Optional[int] = typer.Option(None, "--workers", help="Landmarkers run side by side, one thread each "
                                                   "(default: one per core on long clips)."),
@@ -87,7 +92,7 @@ def extract(video: Path = typer.Argument(..., help="Video file."),
         raise LabError(f"output must end in .parquet, got {output.name}", exit_code=2)
     fn = extract_pose if no_cache else extract_pose_cached
     track = fn(video, model=model, max_people=max_people, target_fps=fps, workers=workers,
-               max_side_px=max_side or None)
+               max_side_px=max_side or None, check_every_s=check_every)
     output = output or video.with_suffix(".pose.parquet")
     write_track(track, output)
     _out(f"{output}  ({track.n_frames} frames, person on {track.detection_rate():.1%}, "

@@ -57,21 +57,26 @@ def test_seams_agree_with_a_single_pass(samples, tmp_path):
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-stream_loop", "2",
                     "-i", str(samples["pose2sim/cam01.mp4"]), "-c:v", "libx264", "-preset", "ultrafast",
                     "-pix_fmt", "yuv420p", str(clip)], check=True)
-    one = extract_pose(clip, workers=1, progress=False)
-    two = extract_pose(clip, workers=2, progress=False)
+    # detecting everyone on every frame, the chunks meet bit for bit
+    one = extract_pose(clip, workers=1, progress=False, check_every_s=0)
+    two = extract_pose(clip, workers=2, progress=False, check_every_s=0)
     assert two.meta["workers"] == 2 and two.n_frames == one.n_frames == 300
     assert_same_track(one, two)
     assert [s["single_pass"] for s in two.meta["seams"]] == [True]
 
-    # following one person, MediaPipe's smoothed tracking never meets a pass that started
-    # earlier exactly: the seam is kept after a 1 s warm-up and says so
-    one_1 = extract_pose(clip, workers=1, progress=False, max_people=1)
-    two_1 = extract_pose(clip, workers=2, progress=False, max_people=1)
-    assert [s["single_pass"] for s in two_1.meta["seams"]] == [None]
-    seam = two_1.meta["seams"][0]["frame"]
-    np.testing.assert_array_equal(one_1.image_px[:seam], two_1.image_px[:seam])  # the first chunk is the single pass
-    err = np.linalg.norm(one_1.image_px - two_1.image_px, axis=-1)
-    assert np.nanmedian(err[seam:]) < 5.0  # pixels, in a 1080x1920 frame
+    # following one person with MediaPipe's tracker (alone, or checked for others), its smoothed
+    # tracking never meets a pass that started earlier exactly: the earlier chunk runs on until both
+    # hold the same person, then the later one (after its 1 s warm-up) takes over, and says so
+    for kwargs in ({"max_people": 1}, {"check_every_s": 0.5}):
+        one_1 = extract_pose(clip, workers=1, progress=False, **kwargs)
+        two_1 = extract_pose(clip, workers=2, progress=False, **kwargs)
+        seam = two_1.meta["seams"][0]
+        assert seam["single_pass"] is None and seam["met"] and seam["frames_run_on"] == 3
+        switch = seam["switch_frame"]
+        np.testing.assert_array_equal(one_1.image_px[:switch], two_1.image_px[:switch])  # the single pass up to there
+        err = np.linalg.norm(one_1.image_px - two_1.image_px, axis=-1)
+        assert np.nanmedian(err[switch:]) < 5.0  # pixels, in a 1080x1920 frame
+    assert two_1.meta["follow"]["checks"] >= 10 and two_1.meta["follow"]["frames_redone"] == 0
 
 
 def assert_same_track(one, two):
@@ -90,17 +95,38 @@ def test_seams_on_two_people_and_a_flip_match_the_single_pass_exactly(samples, t
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-stream_loop", "2",
                     "-i", str(samples["sports2d/demo.mp4"]), "-c:v", "libx264", "-preset", "ultrafast",
                     "-pix_fmt", "yuv420p", str(clip)], check=True)
-    one = extract_pose(clip, workers=1, progress=False)
+    one = extract_pose(clip, workers=1, progress=False, check_every_s=0)
     for workers in (2, 3):
-        many = extract_pose(clip, workers=workers, progress=False)
+        many = extract_pose(clip, workers=workers, progress=False, check_every_s=0)
         assert many.meta["workers"] == workers and len(many.meta["seams"]) == workers - 1
         assert_same_track(one, many)
         assert all(s["single_pass"] for s in many.meta["seams"])
         if workers == 2:  # this seam needed the run-on: the chunks met only frames after it
             assert many.meta["seams"][0]["frames_run_on"] > 10
-    cut = extract_pose(clip, workers=2, progress=False, run_on_max_s=0.0)  # seams kept where they fall
+    cut = extract_pose(clip, workers=2, progress=False, run_on_max_s=0.0, check_every_s=0)  # seams kept where they fall
     assert cut.meta["seams"][0]["single_pass"] is False
     assert not np.array_equal(one.image_px, cut.image_px, equal_nan=True)
+
+    # With --check-every 0.5 the man is followed by MediaPipe's tracker and everyone looked for every 0.5 s;
+    # where its tracker went to the passer-by or lost him while she was seen, those frames are
+    # done again detecting everyone. It follows the same person as detecting everyone on every frame.
+    for workers in (1, 2):
+        checked = extract_pose(clip, workers=workers, progress=False, check_every_s=0.5)
+        follow = checked.meta["follow"]
+        assert follow["checks_with_several_people"] > 0 and follow["frames_redone"] > 0
+        assert_same_person(one, checked)
+
+
+def assert_same_person(every_frame, checked):
+    """Wherever both tracks hold someone, the same person: torso centres within a fifth of the body's size."""
+    torso = [11, 12, 23, 24]
+    a, b = every_frame.image_px[:, torso].mean(axis=1), checked.image_px[:, torso].mean(axis=1)
+    both = np.isfinite(a[:, 0]) & np.isfinite(b[:, 0])
+    size = np.linalg.norm(np.nanmax(every_frame.image_px, axis=1) - np.nanmin(every_frame.image_px, axis=1), axis=1)
+    assert both.mean() > 0.7
+    assert (np.linalg.norm(a - b, axis=1)[both] < 0.2 * size[both]).all()
+    # and holds someone on about as many frames
+    assert abs(checked.detected().mean() - every_frame.detected().mean()) < 0.05
 
 
 def test_variable_frame_rate_chunks_still_match_the_single_pass(samples, tmp_path):
@@ -115,8 +141,8 @@ def test_variable_frame_rate_chunks_still_match_the_single_pass(samples, tmp_pat
                     "setpts='N/(60*TB)+if(gte(N,120),0.7/TB,0)+if(gte(N,200),0.3/TB,0)'",
                     "-fps_mode", "passthrough", "-video_track_timescale", "6000",
                     "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
-    one = extract_pose(clip, workers=1, progress=False)
-    two = extract_pose(clip, workers=2, progress=False)
+    one = extract_pose(clip, workers=1, progress=False, check_every_s=0)
+    two = extract_pose(clip, workers=2, progress=False, check_every_s=0)
     np.testing.assert_allclose(one.time_s, two.time_s)
     assert np.diff(one.time_s).max() > 0.6  # the gaps are real
     err = np.linalg.norm(one.image_px - two.image_px, axis=-1)

@@ -48,7 +48,7 @@ def wrap_title(text: str, *, line_chars: int = TITLE_LINE_CHARS) -> str:
 
 
 #: Room above a figure's title for Plotly's tool bar, which a touch screen always shows (pixels).
-MODEBAR_PX = 30
+MODEBAR_PX = 40
 
 
 def _legend_above() -> dict:
@@ -108,8 +108,9 @@ def plot_pose_quality(track: PoseTrack, *, title: str | None = None) -> go.Figur
     fig.update_yaxes(range=[-0.05, 1.05], row=1, col=1, title_text="found")
     fig.update_yaxes(range=[-0.05, 1.05], row=2, col=1, title_text="visibility")
     fig.update_xaxes(title_text="time (s)", row=2, col=1)
-    fig.update_layout(title=title or f"Pose quality: {_source_name(track)}", height=500,
-                      template="plotly_white", legend=dict(orientation="h", y=-0.15))
+    heading = title or f"Pose quality: {_source_name(track)}"
+    fig.update_layout(title=_title(heading), height=540, template="plotly_white", legend=_legend_below(),
+                      margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False) + 20, b=130))
     return fig
 
 
@@ -143,10 +144,32 @@ def plot_bone_lengths(track: PoseTrack, *, title: str | None = None) -> go.Figur
         v = lengths[name]
         m = np.nanmean(v) if np.isfinite(v).any() else np.nan
         cv = 100 * np.nanstd(v) / m if np.isfinite(m) and m > 0 else np.nan
-        fig.add_trace(go.Scatter(x=track.time_s, y=v, mode="lines", name=f"{name} (cv {cv:.1f}%)"))
-    fig.update_layout(title=title or f"Bone lengths over time ({track.frame} frame)",
-                      xaxis_title="time (s)", yaxis_title="length (m)", template="plotly_white", height=450)
+        fig.add_trace(go.Scatter(x=track.time_s, y=v, mode="lines", name=f"{_segment_name(name)} {cv:.1f}%",
+                                 hovertemplate=f"{name.replace('_', ' ')}<br>%{{y:.3f}} m at %{{x:.2f}} s"
+                                               f"<br>spread (cv) {cv:.1f}%<extra></extra>"))
+    heading = title or f"Bone lengths over time ({track.frame} frame)"
+    fig.update_layout(title=_title(heading), xaxis_title="time (s)", yaxis_title="length (m)",
+                      template="plotly_white", height=620,
+                      margin=dict(l=10, r=10, t=_top_margin_px(heading, legend=False), b=210),
+                      legend=dict(_legend_below(), title=dict(text="each bone's spread over time (cv):", side="top")))
     return fig
+
+
+#: Body segments by the landmarks at their ends (side stripped), as a coach names them.
+SEGMENT_NAMES = {("shoulder", "shoulder"): "shoulders", ("hip", "hip"): "hips", ("shoulder", "hip"): "trunk side",
+                 ("shoulder", "elbow"): "upper arm", ("elbow", "wrist"): "forearm", ("hip", "knee"): "thigh",
+                 ("knee", "ankle"): "shin", ("ankle", "foot_index"): "foot"}
+
+
+def _segment_name(bone: str) -> str:
+    """``left_shoulder-left_elbow`` -> ``L upper arm``: legend entries short enough for two to a line on a phone."""
+    ends = bone.split("-")
+    sides = {e.split("_", 1)[0] for e in ends}
+    parts = tuple(e.split("_", 1)[1] if e.split("_", 1)[0] in ("left", "right") else e for e in ends)
+    name = SEGMENT_NAMES.get(parts, " - ".join(p.replace("_", " ") for p in parts))
+    if len(sides) == 1 and sides <= {"left", "right"}:
+        return ("L " if sides == {"left"} else "R ") + name
+    return name
 
 
 # --------------------------------------------------------------- 3D skeleton
@@ -302,7 +325,8 @@ def animate_skeleton_3d(tracks: Sequence[PoseTrack], names: Sequence[str] | None
                    zaxis=dict(axis, title=dict(text="z, front (m)" if frame_name == "body" else "z (m)"),
                               range=rng[2]),
                    aspectmode="cube",
-                   camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=1.2, y=0.6, z=1.9))),
+                   # far enough that every axis title stays inside the scene on a 390 px phone
+                   camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=1.45, y=0.7, z=2.3))),
         legend=_legend_above())
     return fig
 
@@ -642,8 +666,11 @@ def plot_threshold_explorer(distances: np.ndarray, labels: np.ndarray, *,
 
     fine = np.concatenate([[-np.inf], np.sort(d), [np.inf]])
     roc = np.array([rates(t) for t in fine])
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC (same movement = positive)",
-                                                        "labelled pairs and verdicts"))
+    # one above the other, so both stay readable on a phone; the titles say what each mark is
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.24, subplot_titles=(
+        wrap_title("ROC, same movement = positive (the red dot: the current threshold)"),
+        wrap_title("Labelled pairs by distance: o called same, x called different; green right, red wrong; "
+                   "dashed: the threshold")))
     fig.add_trace(go.Scatter(x=roc[:, 0], y=roc[:, 1], mode="lines", line=dict(shape="hv", color="#1f77b4"),
                              name="ROC"), row=1, col=1)
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#aaa"),
@@ -655,14 +682,15 @@ def plot_threshold_explorer(distances: np.ndarray, labels: np.ndarray, *,
     fig.add_trace(go.Scatter(x=[fx], y=[fy], mode="markers", marker=dict(size=14, color="#d62728"),
                              name="current threshold"), row=1, col=1)  # trace 2
     fig.add_trace(go.Scatter(x=ds, y=ys, mode="markers", marker=dict(size=12, color=colors, symbol=symbols),
-                             text=text, hoverinfo="text", name="pairs"), row=1, col=2)  # trace 3
+                             text=text, hoverinfo="text", name="pairs"), row=2, col=1)  # trace 3
     fig.add_trace(go.Scatter(x=[th0, th0], y=["different", "same"], mode="lines",
-                             line=dict(color="#444", dash="dash"), name="threshold"), row=1, col=2)  # trace 4
+                             line=dict(color="#444", dash="dash"), name="threshold"), row=2, col=1)  # trace 4
+    fig.update_annotations(font_size=12)
     titles = [a.to_plotly_json() for a in fig.layout.annotations]
 
     def annotations(th: float) -> list:
-        return titles + [dict(text=summary(th), x=0.5, y=-0.32, xref="paper", yref="paper",
-                              showarrow=False, font=dict(size=13))]
+        return titles + [dict(text=wrap_title(summary(th), line_chars=52), x=0, xanchor="left", y=-0.19,
+                              xref="paper", yref="paper", align="left", showarrow=False, font=dict(size=12))]
 
     steps = []
     for th in thresholds:
@@ -678,11 +706,13 @@ def plot_threshold_explorer(distances: np.ndarray, labels: np.ndarray, *,
     fig.update_layout(annotations=annotations(th0),
                       sliders=[dict(active=active, currentvalue=dict(prefix="distance threshold: "),
                                     steps=steps, pad=dict(t=90))],
-                      title=title or "Threshold explorer: move the slider", template="plotly_white",
-                      height=560, margin=dict(b=160))
+                      title=_title(title or "Threshold explorer: move the slider"), template="plotly_white",
+                      height=820, showlegend=False,
+                      margin=dict(l=10, r=10, b=220,
+                                  t=_top_margin_px(title or "Threshold explorer: move the slider", legend=False) + 40))
     fig.update_xaxes(title_text="false positive rate", range=[-0.02, 1.02], row=1, col=1)
     fig.update_yaxes(title_text="true positive rate", range=[-0.02, 1.02], row=1, col=1)
-    fig.update_xaxes(title_text="distance", row=1, col=2)
+    fig.update_xaxes(title_text="distance", row=2, col=1)
     return fig
 
 

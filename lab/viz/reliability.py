@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from lab.viz.plots import _legend_above, _title, _top_margin_px
+
 
 def plot_reliability(bins: list[dict[str, Any]], *, title: str = "Is p_same a probability?"):
     """Predicted ``p_same`` (x) against the share of pairs that were the same movement (y), per bin.
@@ -41,5 +43,6 @@ def plot_reliability(bins: list[dict[str, Any]], *, title: str = "Is p_same a pr
     fig.update_xaxes(range=[0, 1], title_text="predicted probability of the same movement (p_same)", row=2, col=1)
     fig.update_yaxes(range=[0, 1], title_text="share that was the same movement", row=1, col=1)
     fig.update_yaxes(title_text="pairs", row=2, col=1)
-    fig.update_layout(title=title, height=520, legend=dict(orientation="h", y=1.08), margin=dict(l=60, r=20))
+    fig.update_layout(title=_title(title), height=560, legend=_legend_above(), template="plotly_white",
+                      margin=dict(l=60, r=20, t=_top_margin_px(title, legend=True)))
     return fig

@@ -102,7 +102,9 @@ def test_bone_lengths_constant_for_a_rigid_pose():
     fig = plot_bone_lengths(tr)
     for t in fig.data:
         assert np.ptp(np.asarray(t.y, float)) < 1e-9
-        assert "cv 0.0%" in t.name
+        assert t.name.endswith(" 0.0%")  # the spread (cv) of each bone
+    names = {t.name.rsplit(" ", 1)[0] for t in fig.data}
+    assert {"shoulders", "hips", "L upper arm", "R forearm", "L thigh", "R shin"} <= names
 
 
 def test_joint_angles_are_warped_by_the_path():

@@ -26,11 +26,9 @@ import numpy as np
 from lab.io import LabError, quiet_stderr
 from lab.live.compare import LiveComparison, LiveRepetition, LiveUpdate, prepare_live_reference
 from lab.pipeline import Analysis, analyze, load_clip_features
-from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack, check_track
+from lab.pose.track import PoseTrack, check_track, track_from_landmarks
 from lab.pose.validate import MAX_DURATION_S
 from lab.score.uncertainty import ClipErrorSource
-
-K = len(BLAZEPOSE_KEYPOINTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,21 +289,14 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
         frames, poses = [frames[k] for k in keep], [poses[k] for k in keep]
     where = {idx: k for k, (idx, _) in enumerate(rows)}
     T = len(rows)
-    img = np.full((T, K, 2), np.nan)
-    z = np.full((T, K), np.nan)
-    world = np.full((T, K, 3), np.nan)
-    vis = np.zeros((T, K))
-    pres = np.zeros((T, K))
+    per_row: list = [None] * T  # one row per video frame: None where dropped or nobody was seen
     for (idx, _), pose in zip(frames, poses):
-        if pose is not None:
-            f = where[idx]
-            img[f], z[f], world[f], vis[f], pres[f] = pose
+        per_row[where[idx]] = pose
     meta = {"source": source, "width": int(width), "height": int(height), "fps": float(fps), "model": model,
             "frame_count": T, "live": {"processed": len(frames), "dropped": int(dropped)}}
     if trimmed:  # processed: the frames of this track looked at; stream_processed: all of the stream's
         meta["live"].update(trimmed_s=round(trimmed, 3), stream_processed=n_processed)
-    track = PoseTrack(time_s=np.array([t for _, t in rows], float), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img,
-                      image_z=z, world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
+    track = track_from_landmarks([t for _, t in rows], per_row, meta=meta)
     check_track(track)
     return track
 
@@ -344,7 +335,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         Analyse the recorded poses when the stream ends (``LiveResult.analysis``).
     on_update : callable, optional
         Called after each processed frame with the update, its latency (ms), the frame and the
-        player's image landmarks ((K, 2) pixels of the source, or None).
+        player's image landmarks ((33, 2) pixels of the source, or None).
     stop : threading.Event, optional
         Ends the stream early when set (e.g. a window closed). Ctrl-C (KeyboardInterrupt) while
         streaming ends it too, and what was seen is still analysed; during the analysis it interrupts.

@@ -14,13 +14,19 @@ import numpy as np
 
 from lab.io import LabError, cache_dir, quiet_stderr, sha256_file, write_bytes_atomic
 from lab.pose.models import DEFAULT_MODEL, ensure_model
-from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseFormatError, PoseTrack, check_track, read_track, write_track
+from lab.pose.track import (
+    PoseFormatError,
+    PoseTrack,
+    check_track,
+    read_track,
+    track_from_landmarks,
+    write_track,
+)
 from lab.pose.video import iter_frames, keyframe_indices, probe_video
 
 #: Bumped when extraction changes what it produces (invalidates the cache).
 EXTRACTOR_VERSION = 4
 
-K = len(BLAZEPOSE_KEYPOINTS)
 
 #: Frames whose longer side exceeds this are downscaled before colour conversion and inference.
 #: Up to 1920 px (1080p) they go through as decoded: resizing a 1080x1920 frame to 1280 px costs
@@ -831,12 +837,7 @@ def _redo_detecting_everyone(common: dict, *, max_people: int, times: list[float
 
 def track_person(times: list[float], cands: list[list], *, width: int, height: int) -> PoseTrack:
     """Follow one person through per-frame candidates (see :func:`choose_person`); NaN where absent."""
-    T = len(times)
-    img = np.full((T, K, 2), np.nan)
-    z = np.full((T, K), np.nan)
-    world = np.full((T, K, 3), np.nan)
-    vis = np.zeros((T, K))
-    pres = np.zeros((T, K))
+    picked: list = [None] * len(times)
     previous, last_seen_t, switches, chosen_at = None, -np.inf, 0, None
     n_multi = sum(len(c) > 1 for c in cands)
     n_any = sum(len(c) > 0 for c in cands)
@@ -844,17 +845,16 @@ def track_person(times: list[float], cands: list[list], *, width: int, height: i
         pick = choose_person(frame_cands, previous, width, height, gap_s=t - last_seen_t)
         if pick is None:
             continue
-        img[f], z[f], world[f], vis[f], pres[f] = frame_cands[pick]
+        picked[f] = frame_cands[pick]
         if previous is None:
             chosen_at = {"frame": f, "time_s": t, "candidates": len(frame_cands)}
         elif pick != 0:
             switches += 1
-        previous, last_seen_t = img[f], t
+        previous, last_seen_t = np.asarray(picked[f][0], dtype=np.float64), t
     meta = {"person": {"rule": "largest and most central at first sighting, then nearest to the previous pose",
                        "first": chosen_at, "frames_with_several_people": int(n_multi),
-                       "candidate_order_changes": int(switches), "any_person_rate": n_any / max(T, 1)}}
-    return PoseTrack(time_s=np.array(times), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img, image_z=z,
-                     world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta)
+                       "candidate_order_changes": int(switches), "any_person_rate": n_any / max(len(times), 1)}}
+    return track_from_landmarks(times, picked, meta=meta)
 
 
 def _emit(notes: list[str]) -> None:

@@ -295,6 +295,30 @@ class PoseTrack:
 
 
 # ---------------------------------------------------------------- Parquet edge
+def track_from_landmarks(time_s, poses, *, meta: dict | None = None) -> PoseTrack:
+    """A camera-frame BlazePose track from one landmarker result per frame, NaN where nobody was kept.
+
+    Parameters
+    ----------
+    time_s : sequence of float, seconds, shape (T,)
+    poses : sequence of T items
+        Per frame, ``(image_px (33, 2) pixels, image_z (33,), world_m (33, 3)
+        metres, visibility (33,), presence (33,))`` as the landmarker gives
+        them, or None: that frame keeps its row with NaN coordinates and zero
+        visibility and presence.
+    meta : dict, optional
+    """
+    K = len(BLAZEPOSE_KEYPOINTS)
+    T = len(time_s)
+    img, z, world = _nan((T, K, 2)), _nan((T, K)), _nan((T, K, 3))
+    vis, pres = np.zeros((T, K)), np.zeros((T, K))
+    for f, pose in enumerate(poses):
+        if pose is not None:
+            img[f], z[f], world[f], vis[f], pres[f] = pose
+    return PoseTrack(time_s=np.asarray(time_s, dtype=np.float64), keypoints=BLAZEPOSE_KEYPOINTS, image_px=img,
+                     image_z=z, world_m=world, visibility=vis, presence=pres, frame="camera", meta=meta or {})
+
+
 def write_track(track: PoseTrack, path: str | Path) -> Path:
     """Write ``track`` to a Parquet pose file, atomically.
 

@@ -118,6 +118,13 @@ def _torso_centre(img: np.ndarray) -> np.ndarray:
     return np.nanmean(img[_TORSO], axis=0)
 
 
+def _same_person(a: list, b: list, *, match_size: float = 0.3) -> bool:
+    """Whether two one-person tracker outputs hold the same person (torso centres within ``match_size`` of its size)."""
+    if len(a) != 1 or len(b) != 1:
+        return False
+    return bool(np.linalg.norm(_torso_centre(a[0][0]) - _torso_centre(b[0][0])) < match_size * _bbox(b[0][0])[1])
+
+
 def find_tracker_mistakes(times: list[float], cands: list[list], checks: dict, *, width: int, height: int,
                           restarts: list[int] = (), match_size: float = 0.3) -> list[tuple[int, int]]:
     """Stretches where MediaPipe's one-person tracker may not be on the person that is followed.
@@ -172,7 +179,7 @@ def find_tracker_mistakes(times: list[float], cands: list[list], checks: dict, *
             centre = _torso_centre(cands[p][0][0])
             dist = [float(np.linalg.norm(_torso_centre(c[0]) - centre)) for c in people]
             near = int(np.nanargmin(dist)) if dist else -1
-            if near >= 0 and dist[near] < match_size * _bbox(people[near][0])[1]:
+            if near >= 0 and _same_person(cands[p], [people[near]], match_size=match_size):
                 mine = near
             else:
                 people.append(cands[p][0])
@@ -400,13 +407,6 @@ def detect_frames(video: str | Path, model_path: str | Path, *, max_people: int,
 def _same_candidates(a: list, b: list) -> bool:
     """Whether two frames' landmarker outputs are bit-identical (every person, every array)."""
     return len(a) == len(b) and all(np.array_equal(x, y) for pa, pb in zip(a, b) for x, y in zip(pa, pb))
-
-
-def _same_person(a: list, b: list, *, match_size: float = 0.3) -> bool:
-    """Whether two one-person tracker outputs hold the same person (torso centres within ``match_size`` of its size)."""
-    if len(a) != 1 or len(b) != 1:
-        return False
-    return bool(np.linalg.norm(_torso_centre(a[0][0]) - _torso_centre(b[0][0])) < match_size * _bbox(b[0][0])[1])
 
 
 def _stitch(previous, run, part, *, seam: int, max_s: float, agree_frames: int = 3, same=_same_candidates):
@@ -732,6 +732,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     if target_fps and info.fps:
         n_est = int(n_est * min(1.0, target_fps / info.fps))
     checked = max_people > 1 and check_every_s > 0
+    check_every_s = check_every_s if checked else 0.0  # as recorded: 0 wherever nothing is checked
     tracked = 1 if checked else max_people  # people the per-frame landmarker looks for
     if workers is None:
         # following one person, a chunk costs only its 1 s warm-up; following several, the run-on
@@ -742,7 +743,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     common = dict(video=str(video), model_path=str(model_path), max_people=tracked,
                   min_confidence=min_confidence, max_side_px=max_side_px, target_fps=target_fps,
                   width=W, height=H)
-    checking = dict(people_check=people_check, check_every_s=check_every_s if checked else 0.0)
+    checking = dict(people_check=people_check, check_every_s=check_every_s)
     seams: list[dict] = []
     try:
         if workers <= 1 or info.frame_count < 2 * workers or target_fps:
@@ -754,32 +755,14 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
                 overlap_s=overlap_s, run_on_max_s=run_on_max_s, progress=progress)
         if not times:
             raise LabError(f"{video} has no decodable video frames", exit_code=2)
-        follow = {"check_every_s": check_every_s if checked else 0.0, "checks": 0, "checks_failed_spans": 0,
+        follow = {"check_every_s": check_every_s, "checks": 0, "checks_failed_spans": 0,
                   "checks_with_several_people": 0, "frames_redone": 0}
         if checked:
             people_check.close()
-            # where a chunk's tracker took over from one that held someone else, it found someone afresh
-            at = {index: k for k, index in enumerate(indices)}
-            restarts = [at[note["switch_frame"]] for note in seams if not note["met"] and note["switch_frame"] in at]
-            spans = []  # stretches a check period apart are redone as one: a landmarker and a seek fewer
-            for a, b in find_tracker_mistakes(times, cands, people_check.found, width=W, height=H,
-                                              restarts=restarts):
-                if spans and times[a] - times[spans[-1][1]] <= check_every_s:
-                    spans[-1] = (spans[-1][0], b)
-                else:
-                    spans.append((a, b))
-            if spans:
-                import concurrent.futures as cf
-
-                with cf.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lab-redo") as pool:
-                    redone = list(pool.map(lambda span: _redo_detecting_everyone(
-                        common, max_people=max_people, times=times, indices=indices, first=span[0],
-                        last=span[1], exact=target_fps is not None), spans))
-                for (first, last_pos), found in zip(spans, redone):
-                    cands[first:last_pos + 1] = found
-            follow.update(checks=len(people_check.found), checks_failed_spans=len(spans),
-                          checks_with_several_people=sum(len(c) > 1 for c in people_check.found.values()),
-                          frames_redone=int(sum(b - a + 1 for a, b in spans)))
+            follow.update(_redo_tracker_mistakes(common, people_check.found, times=times, indices=indices,
+                                                 cands=cands, seams=seams, max_people=max_people,
+                                                 check_every_s=check_every_s, workers=workers,
+                                                 exact=target_fps is not None))
     finally:
         if people_check is not None:
             people_check.close()
@@ -795,7 +778,7 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
         "extractor_version": EXTRACTOR_VERSION,
         "params": {"max_people": max_people, "min_confidence": min_confidence,
                    "target_fps": target_fps, "max_side_px": max_side_px,
-                   "check_every_s": check_every_s if checked else 0.0},
+                   "check_every_s": check_every_s},
         "frame_index": indices if target_fps else None,
         "workers": workers,
         "seams": seams,
@@ -810,6 +793,37 @@ def extract_pose(video: str | Path, *, model: str = DEFAULT_MODEL, max_people: i
     track.meta["warnings"] = notes
     _emit(notes)
     return track
+
+
+def _redo_tracker_mistakes(common: dict, found: dict, *, times: list[float], indices: list[int], cands: list[list],
+                           seams: list[dict], max_people: int, check_every_s: float, workers: int,
+                           exact: bool) -> dict:
+    """Redo, detecting everyone on every frame, where the checks ``found`` say the tracker may have gone astray.
+
+    ``cands`` is updated in place; returns the counts for ``meta["follow"]``.
+    """
+    import concurrent.futures as cf
+
+    W, H = common["width"], common["height"]
+    # where a chunk's tracker took over from one that held someone else, it found someone afresh
+    at = {index: k for k, index in enumerate(indices)}
+    restarts = [at[note["switch_frame"]] for note in seams if not note["met"] and note["switch_frame"] in at]
+    spans: list[tuple[int, int]] = []  # stretches a check period apart are redone as one: a landmarker and a seek fewer
+    for a, b in find_tracker_mistakes(times, cands, found, width=W, height=H, restarts=restarts):
+        if spans and times[a] - times[spans[-1][1]] <= check_every_s:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    if spans:
+        with cf.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lab-redo") as pool:
+            redone = list(pool.map(lambda span: _redo_detecting_everyone(
+                common, max_people=max_people, times=times, indices=indices, first=span[0], last=span[1],
+                exact=exact), spans))
+        for (first, last), frames in zip(spans, redone):
+            cands[first:last + 1] = frames
+    return {"checks": len(found), "checks_failed_spans": len(spans),
+            "checks_with_several_people": sum(len(c) > 1 for c in found.values()),
+            "frames_redone": int(sum(b - a + 1 for a, b in spans))}
 
 
 def _redo_detecting_everyone(common: dict, *, max_people: int, times: list[float], indices: list[int],

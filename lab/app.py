@@ -4,7 +4,9 @@
 with Voila on 127.0.0.1. Uploads are checked (:func:`lab.library.check_video_upload`:
 video extension, container header, size limit) before anything is
 processed; the work itself is :mod:`lab.library` (processing on add,
-comparisons from stored tracks). Full reports are written on request; under
+comparisons from stored tracks). A player can also be compared live: the app
+opens the live page (:mod:`lab.live.browser`, its own server on 127.0.0.1) for
+the chosen drill and stores the attempt when it ends. Full reports are written on request; under
 ``lab app`` Voila serves them (``/voila/files/attempts/<id>/report/``, nothing
 else from the library); in a plain notebook a small read-only HTTP server on
 127.0.0.1 serves the ``attempts/`` folder's reports.
@@ -30,6 +32,7 @@ from lab.library import (
     MAX_VIDEO_BYTES,
     add_attempt,
     add_drill,
+    add_live_attempt,
     check_video_upload,
     library_root,
     list_drills,
@@ -256,6 +259,11 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
     p_report = w.HTML()
     state: dict[str, Any] = {"attempt": None}
 
+    # ---- live
+    l_button = w.Button(description="Open the live page", button_style="info", icon="video-camera")
+    l_status = w.HTML()
+    l_verdict = w.HTML()
+
     def busy(status: w.HTML, button: w.Button, text: str | None) -> None:
         button.disabled = text is not None
         if text is not None:
@@ -352,7 +360,58 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
         guarded(p_status, p_report_button, "Writing the full report (about half a minute)...",
                 "could not write the report", body)
 
+    def on_live(_b) -> None:
+        if not p_drill.value:
+            l_status.value = _error_html("no drill yet: a coach must add one first")
+            return
+        if not p_player.value.strip():
+            l_status.value = _error_html("enter the player's name")
+            return
+        from lab.live.browser import BrowserStream, LivePageServer
+
+        drill_id, player = p_drill.value, p_player.value
+        stream = BrowserStream()
+        try:
+            server = LivePageServer(stream, title=dict((v, k) for k, v in p_drill.options).get(drill_id, drill_id))
+            url = server.start()
+        except LabError as exc:
+            l_status.value = _error_html(str(exc))
+            return
+        l_button.disabled = True
+        l_verdict.value = ""
+        l_status.value = (f'<div class="lab-live-link"><a href="{html.escape(url, quote=True)}" target="_blank" '
+                          f'style="color:#1565c0;text-decoration:underline;font-weight:bold">Open the live page</a> '
+                          "in this browser: it asks for the camera, shows your skeleton, where you are in the drill, "
+                          "the score and the cue. Its Stop button ends the attempt, which is then stored here.</div>")
+        state["live"] = server
+
+        def work() -> None:
+            try:
+                result, row = add_live_attempt(drill_id, stream, player=player, root=root,
+                                               on_update=server.send_update)
+                info = show(row["id"], root=root)
+                res = info["result"]
+                server.send({"type": "final", "verdict": row["verdict"], "score": row["score"],
+                             "summary": res.get("summary"), "feedback": res.get("feedback", []),
+                             "processed": result.processed, "dropped": result.dropped})
+                l_verdict.value = _verdict_html(row, res)
+                state["attempt"] = row["id"]
+                p_report_button.layout.display = None
+                l_status.value = (f'<div class="lab-ok" style="color:#1b7f3b">Live attempt stored: id '
+                                  f'<code>{row["id"]}</code> ({result.processed} frames analysed)</div>')
+            except Exception as exc:  # shown, never a traceback in the page
+                text = str(exc) if isinstance(exc, LabError) else f"live attempt failed: {exc.__class__.__name__}: {exc}"
+                server.send({"type": "error", "message": text})
+                l_status.value = _error_html(text)
+            finally:
+                server.stop()
+                state["live"] = None
+                l_button.disabled = False
+
+        threading.Thread(target=work, name="lab-app-live", daemon=True).start()
+
     c_button.on_click(on_add_drill)
+    l_button.on_click(on_live)
     p_button.on_click(on_compare)
     p_report_button.on_click(on_report)
 
@@ -363,12 +422,18 @@ def build_app(root: str | Path | None = None, *, max_bytes: int = MAX_VIDEO_BYTE
     player_box = w.VBox([w.HTML("<h3>2. Player: compare an attempt with a drill</h3>"), p_drill, p_player, p_file,
                          p_button, p_status, p_verdict, p_image, p_report_button, p_report],
                         layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
-    ui = w.VBox([head, coach_box, player_box])
+    live_box = w.VBox([w.HTML("<h3>3. Player: live, with this computer's camera</h3><div>Choose the drill and "
+                              "your name above; the live page compares you with the drill as you move.</div>"),
+                       l_button, l_status, l_verdict],
+                      layout=w.Layout(border="1px solid #ccc", padding="8px", margin="6px 0"))
+    ui = w.VBox([head, coach_box, player_box, live_box])
     ui.lab_widgets = dict(coach_file=c_file, title=c_title, coach=c_coach, tags=c_tags, sided=c_sided,
                           add_drill=c_button,
                           coach_status=c_status, drill=p_drill, player=p_player, attempt_file=p_file,
                           compare=p_button, status=p_status, verdict=p_verdict, overlay=p_image,
-                          report_button=p_report_button, report=p_report)
+                          report_button=p_report_button, report=p_report, live=l_button, live_status=l_status,
+                          live_verdict=l_verdict)
+    ui.lab_state = state
     return ui
 
 

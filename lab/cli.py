@@ -255,12 +255,17 @@ def _status_line(u, latency_ms: float, width: int = 24) -> str:
 @app.command()
 def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: video or pose file (or use --drill)."),
          drill: Optional[str] = typer.Option(None, "--drill", help="Use this library drill's stored model as the coach."),
-         player: Optional[str] = typer.Option(None, "--player", help="With --drill and --video: store the attempt "
-                                              "in the library under this player's name when the stream ends."),
+         player: Optional[str] = typer.Option(None, "--player", help="With --drill: store the attempt in the "
+                                              "library under this player's name when the stream ends."),
+         record: Optional[Path] = typer.Option(None, "--record", help="With --camera or --browser: write the "
+                                              "frames processed to this new .mp4 (the final analysis draws from it)."),
          root: Optional[Path] = typer.Option(None, "--root", help="Library folder for --drill (default "
                                              "$LAB_LIBRARY_DIR or data/library)."),
          video: Optional[Path] = typer.Option(None, "--video", help="Play this video file as the player's stream."),
          camera: Optional[int] = typer.Option(None, "--camera", help="Use this camera (OpenCV device number)."),
+         browser: bool = typer.Option(False, "--browser", help="Serve the live page on 127.0.0.1: the browser's "
+                                      "camera is the stream, the page shows the skeleton, score and cue."),
+         port: int = typer.Option(8867, "--port", help="With --browser: the page's port (0: any free one)."),
          realtime: bool = typer.Option(False, "--realtime", help="Play --video at its own frame rate, dropping "
                                        "frames when processing falls behind, as a camera would."),
          as_json: bool = typer.Option(False, "--json", help="Print one JSON line per processed frame, then "
@@ -274,16 +279,27 @@ def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: vi
                                              "stream in this folder (as lab compare --save)."),
          show: bool = typer.Option(False, "--show", help="Also show a window with the player's skeleton, the "
                                    "progress bar, the score and the cue (needs a display).")) -> None:
-    """Compare a player with the coach while they move: from a camera, or a video played as one."""
+    """Compare a player with the coach while they move: from a camera, a video played as one, or a browser page."""
     from lab.live.stream import CameraStream, VideoStream, run_live
     from lab.pipeline import check_save_target
 
-    if (video is None) == (camera is None):
-        raise LabError("give exactly one of --video FILE or --camera N", exit_code=2)
+    if (video is not None) + (camera is not None) + browser != 1:
+        raise LabError("give exactly one of --video FILE, --camera N or --browser", exit_code=2)
+    if show and browser:
+        raise LabError("--show opens a window for --video or --camera; with --browser the page shows it", exit_code=2)
     if (reference is None) == (drill is None):
         raise LabError("give the coach's clip or --drill ID, not both or neither", exit_code=2)
-    if player is not None and (drill is None or video is None):
-        raise LabError("--player stores the attempt in the library: it needs --drill and --video", exit_code=2)
+    if player is not None and drill is None:
+        raise LabError("--player stores the attempt in the library: it needs --drill", exit_code=2)
+    if record is not None:
+        if video is not None:
+            raise LabError("--record is for --camera or --browser: a --video file is its own recording", exit_code=2)
+        if record.suffix.lower() != ".mp4":
+            raise LabError(f"--record writes an .mp4 file, not {record.name}", exit_code=2)
+        if record.exists() or record.is_symlink():
+            raise LabError(f"{record} exists: --record writes a new file", exit_code=2)
+        if not record.parent.is_dir():
+            raise LabError(f"no such folder: {record.parent}", exit_code=2)
     if realtime and video is None:
         raise LabError("--realtime plays a --video file; a camera is always real time", exit_code=2)
     if model not in ("lite", "full", "heavy") or reference_model not in ("lite", "full", "heavy"):
@@ -307,7 +323,18 @@ def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: vi
     if show:
         from lab.live.window import LiveWindow
         window = LiveWindow(title=f"lab live: {title}")
-    stream = VideoStream(video, realtime=realtime) if video is not None else CameraStream(camera)
+    page = None
+    if browser:
+        from lab.live.browser import BrowserStream, LivePageServer
+
+        stream = BrowserStream()
+        page = LivePageServer(stream, title=title, port=port)
+        url = page.start()
+        _progress(f"live page: open {url} in a browser on this machine; its Stop button ends the stream")
+        if as_json:
+            _out(json.dumps({"url": url}))
+    else:
+        stream = VideoStream(video, realtime=realtime) if video is not None else CameraStream(camera)
     tty = sys.stdout.isatty()
     last_print = [0.0]
 
@@ -324,27 +351,39 @@ def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: vi
             _out(f"{u.time_s:7.2f} s  " + _status_line(u, latency_ms))
         if window is not None:
             window.show(frame, u, image_px, width=stream.width, height=stream.height)
+        if page is not None:
+            page.send_update(u, latency_ms, frame, image_px)
 
+    scratch = None  # a camera's or a page's recording for the library, when --record names none
+    if player is not None and video is None and record is None:
+        import tempfile
+
+        scratch = Path(tempfile.mkdtemp(prefix="lab-live-"))
+        record = scratch / "attempt.mp4"
     try:
         result = run_live(reference_source, stream, model=model, reference_model=reference_model, mirror=mirror,
                           reps=reps, on_update=on_update, stop=None if window is None else window.closed,
-                          **ref_kwargs)
+                          record_video=record, **ref_kwargs)
+        summary = _finish_live(result, save=save, player=player, video=video or record, drill=drill, mirror=mirror,
+                               model=model, root=root)
+    except LabError as exc:
+        if page is not None:
+            page.send({"type": "error", "message": str(exc)})
+        raise
     finally:
         if window is not None:
             window.close()
+        if page is not None and not page.closed.is_set():
+            page.stream.end()
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
     if tty and not as_json:
         sys.stdout.write("\n")
-    if save is not None and result.analysis is not None:
-        result.analysis.save(save)
-    summary = result.summary()
-    if save is not None:
-        summary["saved"] = str(save)
-    if player is not None:
-        from lab.library import add_attempt
-
-        row = add_attempt(video, drill_id=drill, player=player, mirror=mirror, model=model, root=root,
-                          track=result.track)
-        summary["attempt_id"] = row["id"]
+    if page is not None:
+        page.send(dict(summary, type="final"))
+        page.stop()
     if as_json:
         _out(json.dumps(summary))
         return
@@ -363,6 +402,23 @@ def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: vi
         _out(f"analysis saved in {save}")
     if player is not None:
         _out(f"stored in the library as {summary['attempt_id']}")
+
+
+def _finish_live(result, *, save: Path | None, player: str | None, video: Path | None, drill: str | None,
+                 mirror: str, model: str, root: Path | None) -> dict:
+    """Save the live run's final analysis and store the attempt in the library, as asked; its summary."""
+    if save is not None and result.analysis is not None:
+        result.analysis.save(save)
+    summary = result.summary()
+    if save is not None:
+        summary["saved"] = str(save)
+    if player is not None:
+        from lab.library import add_attempt
+
+        row = add_attempt(video, drill_id=drill, player=player, mirror=mirror, model=model, root=root,
+                          track=result.track)
+        summary["attempt_id"] = row["id"]
+    return summary
 
 
 # ------------------------------------------------------------------------ batch

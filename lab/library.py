@@ -632,6 +632,32 @@ def _result_json(c) -> dict[str, Any]:
     return d
 
 
+def add_live_attempt(drill_id: str, stream, *, player: str, root: str | Path | None = None, model: str = "lite",
+                     on_update=None, stop=None) -> tuple[Any, dict[str, Any]]:
+    """Compare a live stream (camera or browser page) with a drill's stored model as the player moves,
+    then store it as the player's attempt: the frames processed are recorded as its video.
+
+    ``stream``, ``model``, ``on_update`` and ``stop`` as in :func:`lab.live.stream.run_live`; the
+    drill's mirror setting applies (:func:`drill_mirror`). Nothing of the drill is recomputed; the
+    attempt is analysed once, by :func:`add_attempt`. Returns ``(live result, catalogue row)``.
+    """
+    import tempfile
+
+    from lab.live.stream import run_live
+
+    if not player.strip():
+        raise LabError("an attempt needs a player name", exit_code=2)
+    track, body, video = drill_reference(drill_id, root=root)
+    mirror = drill_mirror(drill_id, root=root)
+    with tempfile.TemporaryDirectory(prefix="lab-live-") as tmp:
+        record = Path(tmp) / "live.mp4"
+        result = run_live(track, stream, reference_body=body, reference_video=video, mirror=mirror, model=model,
+                          record_video=record, analyze_at_end=False, on_update=on_update, stop=stop)
+        row = add_attempt(record, drill_id=drill_id, player=player, mirror=mirror, model=model, root=root,
+                          track=result.track)
+    return result, row
+
+
 def overlay_image(drill_video: str | Path, drill_track, attempt_video: str | Path, attempt_track, *,
                   path_time_s: np.ndarray | None = None, height_px: int = 360) -> np.ndarray:
     """Coach | player frame (RGB uint8) with both skeletons, at the middle of the attempt.

@@ -171,3 +171,22 @@ def measure_page(new_page, page: Path, *, width_px: int, phone: bool, screenshot
         with contextlib.suppress(Exception):
             tab.call("Page.close")
         tab.ws.close()
+
+
+def write_y4m(video, path, *, width_px: int, seconds: float) -> None:
+    """The first ``seconds`` of ``video`` as an uncompressed Y4M file (Chromium's fake camera plays it in a loop)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    with open(path, "wb") as out:
+        for k in range(int(seconds * fps)):
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            h = int(round(bgr.shape[0] * width_px / bgr.shape[1] / 2)) * 2
+            bgr = cv2.resize(bgr, (width_px, h), interpolation=cv2.INTER_AREA)
+            if k == 0:
+                out.write(f"YUV4MPEG2 W{width_px} H{h} F{int(round(fps))}:1 Ip A1:1 C420jpeg\n".encode())
+            out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+    cap.release()

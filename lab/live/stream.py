@@ -15,6 +15,7 @@ recorded poses against the coach as ``lab compare`` would
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -212,6 +213,97 @@ class CameraStream:
             self.cap.release()
 
 
+class StreamRecorder:
+    """The frames a live run processed, written as a video at the stream's nominal frame rate.
+
+    A camera or a browser page has no file; this makes one, so that a live attempt can go into the
+    library and its report can draw the frames. Each processed frame takes the video frame of its
+    time (``round(time_s * fps)``, later than the previous one's); frames in between, which were
+    not processed, repeat the previous one, and :attr:`frame_times` lists every video frame, so
+    :func:`record_track` gives the track one row per video frame, NaN where nothing was processed
+    (as for a file played in real time). Frames are resized to ``width`` x ``height`` (the
+    landmarks' pixels) and encoded (MPEG-4 part 2) in a thread, off the live path.
+    """
+
+    def __init__(self, path: str | Path, *, fps: float, width: int, height: int):
+        import queue
+
+        import cv2
+
+        self.path = Path(path)
+        self.fps, self.size = float(fps), (int(width), int(height))
+        self.frame_times: list[tuple[int, float]] = []
+        self._last = -1
+        # written beside under a temporary name; :meth:`commit` gives it its name once the run succeeded
+        self._part = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
+        self._writer = cv2.VideoWriter(str(self._part), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+        if not self._writer.isOpened():
+            self._part.unlink(missing_ok=True)
+            raise LabError(f"cannot write the recording {self.path}", exit_code=3)
+        self._queue: queue.Queue = queue.Queue(maxsize=64)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._encode, name="lab-live-record", daemon=True)
+        self._thread.start()
+
+    def _encode(self) -> None:
+        import cv2
+
+        while (item := self._queue.get()) is not None:
+            rgb, repeat = item
+            if self._error is not None:
+                continue
+            try:
+                if (rgb.shape[1], rgb.shape[0]) != self.size:
+                    rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+                bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+                for _ in range(repeat):
+                    self._writer.write(bgr)
+            except BaseException as exc:  # surfaced by close()
+                self._error = exc
+
+    def add(self, time_s: float, rgb: np.ndarray) -> int:
+        """Queue the frame processed at ``time_s`` (stream seconds); returns its index in the video.
+
+        The video starts with the first frame added: video frame k is at ``t0 + k / fps``.
+        """
+        if self._last < 0:
+            self._t0, index = float(time_s), 0
+        else:
+            index = max(int(round((time_s - self._t0) * self.fps)), self._last + 1)
+            for k in range(self._last + 1, index):  # not processed: the previous frame again
+                self.frame_times.append((k, self._t0 + k / self.fps))
+            if index - self._last > 1:
+                self._queue.put((self._previous, index - self._last - 1))
+        self.frame_times.append((index, float(time_s)))
+        self._queue.put((rgb, 1))
+        self._previous, self._last = rgb, index
+        return index
+
+    def close(self) -> None:
+        """Finish writing (under the temporary name)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+            self._writer.release()
+        if self._error is not None:
+            self.discard()
+            raise LabError(f"cannot write the recording {self.path}: {self._error}", exit_code=3)
+
+    def commit(self) -> Path:
+        """Close, and give the recording its name; returns it."""
+        self.close()
+        os.replace(self._part, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Close, and remove the unfinished recording (the run failed)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+            self._writer.release()
+        self._part.unlink(missing_ok=True)
+
+
 @dataclasses.dataclass
 class LiveResult:
     """What a live run measured and concluded.
@@ -304,7 +396,7 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
 def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStream, *, model: str = "lite",
              reference_model: str = "full", reference_body: PoseTrack | None = None,
              reference_video: str | Path | None = None, max_people: int = 2, mirror: str = "auto",
-             reps: bool = False, analyze_at_end: bool = True,
+             reps: bool = False, analyze_at_end: bool = True, record_video: str | Path | None = None,
              on_update: Callable[[LiveUpdate, float, SourceFrame, np.ndarray | None], None] | None = None,
              stop: threading.Event | None = None) -> LiveResult:
     """Compare a stream with the coach's clip as it plays, then analyse the recording.
@@ -333,6 +425,10 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         (:func:`lab.reps.typical_repetition`), count them, and judge each one in the final analysis.
     analyze_at_end : bool
         Analyse the recorded poses when the stream ends (``LiveResult.analysis``).
+    record_video : path, optional
+        For a camera or a browser stream: write the frames processed to this video
+        (:class:`StreamRecorder`); the track then has a row per frame of it and the final analysis
+        draws from it. A file played as a stream is its own recording.
     on_update : callable, optional
         Called after each processed frame with the update, its latency (ms), the frame and the
         player's image landmarks ((33, 2) pixels of the source, or None).
@@ -349,6 +445,8 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
 
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
+    if record_video is not None and isinstance(stream, VideoStream):
+        raise LabError("a video file played as a stream is its own recording", exit_code=2)
     if reference_body is not None and isinstance(reference, PoseTrack):
         ref_track, ref_body, ref_video = reference, reference_body, reference_video
         ref_features = compute_features(ref_track, body=ref_body) if reps else None
@@ -362,6 +460,8 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     with quiet_stderr():  # the first inference sets the model up (hundreds of ms): before the stream's clock starts
         blank = np.zeros((min(stream.height, 256), min(stream.width, 256), 3), np.uint8)
         landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=blank), 0)
+    recorder = (None if record_video is None
+                else StreamRecorder(record_video, fps=stream.fps, width=stream.width, height=stream.height))
     previous, last_seen_t = None, -np.inf
     frames: list[tuple[int, float]] = []
     poses: list[tuple | None] = []
@@ -386,26 +486,39 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
                 last = live.push(t, None if pose is None else pose[2], image_px=None if pose is None else pose[0],
                                  visibility=None if pose is None else pose[3])
                 lat = 1000.0 * (time.perf_counter() - frame.arrived_s)
-                frames.append((frame.index, frame.time_s))
+                index = frame.index if recorder is None else recorder.add(frame.time_s, frame.rgb)
+                frames.append((index, frame.time_s))
                 poses.append(pose)
                 latency.append(lat)
                 if on_update is not None:
                     on_update(last, lat, frame, None if pose is None else pose[0])
         except KeyboardInterrupt:  # Ctrl-C is how a camera stream ends: what was seen is analysed
             stopped = True
+        except BaseException:
+            if recorder is not None:
+                recorder.discard()
+            raise
         finally:
             frames_in.close()
             landmarker.close()
+            if recorder is not None:
+                recorder.close()
     live.finish()
     if not any(p is not None for p in poses):
+        if recorder is not None:
+            recorder.discard()
         raise LabError(f"nobody was seen in {stream.source}", exit_code=4)
+    if recorder is not None:
+        recorder.commit()
     track = record_track(frames, poses, width=stream.width, height=stream.height, fps=stream.fps,
                          source=stream.source, model=model, dropped=stream.dropped,
-                         all_frames=stream.frame_times if isinstance(stream, VideoStream) else None)
+                         all_frames=(stream.frame_times if isinstance(stream, VideoStream)
+                                     else None if recorder is None else recorder.frame_times))
     track.meta["live"]["stopped_by_user"] = stopped
     analysis = None
     if analyze_at_end:
-        video = stream.path if isinstance(stream, VideoStream) else None  # row k is the video's frame k
+        # row k is the video's frame k
+        video = stream.path if isinstance(stream, VideoStream) else None if recorder is None else recorder.path
         analysis = analyze(reference if not isinstance(reference, PoseTrack) else ref_track, track,
                            model=reference_model, mirror=mirror, reps=reps, reference_video=ref_video,
                            attempt_video=video, reference_body=reference_body)

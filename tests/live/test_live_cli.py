@@ -16,8 +16,10 @@ from lab.live.window import render_live_frame
 from lab.pose.track import write_track
 
 ERRORS = [
-    ([], 2, "give exactly one of --video FILE or --camera N"),
-    (["--video", "clip.mp4", "--camera", "0"], 2, "give exactly one of --video FILE or --camera N"),
+    ([], 2, "give exactly one of --video FILE, --camera N or --browser"),
+    (["--video", "clip.mp4", "--camera", "0"], 2, "give exactly one of --video FILE, --camera N or --browser"),
+    (["--video", "clip.mp4", "--browser"], 2, "give exactly one of --video FILE, --camera N or --browser"),
+    (["--browser", "--show"], 2, "with --browser the page shows it"),
     (["--camera", "0", "--realtime"], 2, "--realtime plays a --video file"),
     (["--video", "clip.mp4", "--model", "huge"], 2, "--model and --reference-model must be lite, full or heavy"),
     (["--video", "missing.mp4"], 2, "no such file: missing.mp4"),
@@ -27,6 +29,10 @@ ERRORS = [
     (["--video", "clip.mp4", "--show"], 3, "--show needs a display (DISPLAY is not set)"),
     (["--video", "clip.mp4", "--drill", "drill-x"], 2, "give the coach's clip or --drill ID, not both or neither"),
     (["--video", "clip.mp4", "--player", "Ann"], 2, "--player stores the attempt in the library: it needs --drill"),
+    (["--video", "clip.mp4", "--record", "new.mp4"], 2, "--record is for --camera or --browser"),
+    (["--browser", "--record", "new.avi"], 2, "--record writes an .mp4 file, not new.avi"),
+    (["--browser", "--record", "missing/take.mp4"], 2, "no such folder: missing"),
+    (["--browser", "--record", "clip.mp4"], 2, "clip.mp4 exists: --record writes a new file"),
 ]
 
 

@@ -79,6 +79,63 @@ def ghost_in_view(reference_body: PoseTrack, attempt_body: PoseTrack, view: View
     return project_to_view(warped, view, target=attempt_body)
 
 
+def _body_size_m(pose_m: np.ndarray, keypoints: tuple[str, ...]) -> float:
+    """Mid-hip to mid-shoulder plus the mean thigh + shank length of one pose (K, 3), metres; NaN if unseen."""
+    def at(name):
+        return pose_m[keypoints.index(name)]
+
+    trunk = np.linalg.norm((at("left_shoulder") + at("right_shoulder")) / 2 - (at("left_hip") + at("right_hip")) / 2)
+    legs = [np.linalg.norm(at(f"{s}_knee") - at(f"{s}_hip")) + np.linalg.norm(at(f"{s}_ankle") - at(f"{s}_knee"))
+            for s in ("left", "right")]
+    return float(trunk + np.nanmean(legs)) if np.isfinite(legs).any() else float("nan")
+
+
+def ghost_in_frame(coach_body_m: np.ndarray, player_camera_m: np.ndarray, player_rotation: np.ndarray,
+                   player_image_px: np.ndarray, *, keypoints: tuple[str, ...]) -> np.ndarray:
+    """The coach's pose drawn over one frame of the player's (a live ghost, from this frame alone).
+
+    The coach's body-frame pose is turned as the player's body is turned to the camera, scaled to
+    the player's size (trunk + leg) and placed by the mapping from the player's own camera-axes
+    landmarks to their pixels (one scale and an offset, fitted on this frame: a weak perspective,
+    as MediaPipe's world axes are the image's), so the ghost stands where the player stands.
+
+    Parameters
+    ----------
+    coach_body_m : ndarray (K, 3)
+        The coach's pose, frame ``body`` (metres, origin mid-hip).
+    player_camera_m : ndarray (K, 3)
+        The player's pose in the camera's axes (metres, origin mid-hip).
+    player_rotation : ndarray (3, 3)
+        Rows = the player's body axes in the camera's axes (``body = camera @ R.T``).
+    player_image_px : ndarray (K, 2)
+        The player's landmarks, pixels.
+    keypoints : tuple of str
+
+    Returns
+    -------
+    ndarray (K, 2)
+        Pixels; all NaN where fewer than 4 of the player's landmarks are seen in both.
+    """
+    cam = np.asarray(player_camera_m, float)
+    img = np.asarray(player_image_px, float)
+    out = np.full((len(keypoints), 2), np.nan)
+    ok = np.isfinite(cam).all(-1) & np.isfinite(img).all(-1)
+    if ok.sum() < 4:
+        return out
+    a, b = cam[ok, :2], img[ok]
+    am, bm = a - a.mean(0), b - b.mean(0)
+    den = float((am ** 2).sum())
+    if den <= 0:
+        return out
+    scale_px_per_m = float((am * bm).sum()) / den
+    offset = b.mean(0) - scale_px_per_m * a.mean(0)
+    coach = np.asarray(coach_body_m, float)
+    ratio = _body_size_m(cam @ np.asarray(player_rotation, float).T, keypoints) / _body_size_m(coach, keypoints)
+    ratio = ratio if np.isfinite(ratio) and ratio > 0 else 1.0
+    coach_cam = (coach * ratio) @ np.asarray(player_rotation, float)
+    return scale_px_per_m * coach_cam[:, :2] + offset
+
+
 def camera_position_body_m(view) -> np.ndarray:
     """Camera centre (3,) in the body frame, metres, from a :class:`lab.align.ViewEstimate`."""
     return view_direction(view.azimuth_deg, view.elevation_deg) * float(view.distance_m)

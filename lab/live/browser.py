@@ -262,7 +262,8 @@ class LivePageServer:
         t_ms = (self.stream._t0_ms or 0.0) + frame.time_s * 1000.0
         d.update(type="update", frame=frame.index, t_ms=t_ms, latency_ms=round(latency_ms, 1),
                  width=self.stream.width, height=self.stream.height,
-                 landmarks=None if image_px is None else _finite_list(image_px, 1))
+                 landmarks=None if image_px is None else _finite_list(image_px, 1),
+                 ghost=None if update.ghost_px is None else _finite_list(update.ghost_px, 1))
         self.send(d)
 
     def stop(self, *, linger_s: float = 1.0) -> None:

@@ -39,13 +39,14 @@ from typing import Any
 
 import numpy as np
 
+from lab.align.ghost import ghost_in_frame
 from lab.dtw.online import OnlineMatcher
 from lab.features import FeatureSet, compute_features, mirror_features, resample_features
 from lab.features.scale import measure_motion_amplitude, scale_features
 from lab.features.stream import StreamFeatures
 from lab.lift import face_forward
 from lab.lift.stream import StreamLifter
-from lab.pose.sides import swap_side
+from lab.pose.sides import mirror_permutation, swap_side
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
 from lab.reps.segment import MAX_COST_FRACTION, MIN_MOTION_RATIO, MIN_PARTIAL_FRACTION, MIN_PARTIAL_MOTION
 from lab.score.compare import JUDGEABLE_MAX_DEG, describe_difference, score_from_distance
@@ -136,6 +137,9 @@ class LiveUpdate:
         Full repetitions completed.
     completed : LiveRepetition or None
         The repetition that was completed at this frame.
+    ghost_px : ndarray (K, 2) or None
+        The coach's matched pose over this frame, in the player's pixels
+        (:func:`lab.align.ghost.ghost_in_frame`; with a ``reference_body``). Not in :meth:`to_dict`.
     """
 
     time_s: float
@@ -148,6 +152,7 @@ class LiveUpdate:
     cue: LiveCue | None
     rep_count: int
     completed: LiveRepetition | None
+    ghost_px: np.ndarray | None = dataclasses.field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         def r(v, d):
@@ -178,11 +183,23 @@ def prepare_live_reference(track: PoseTrack, body: PoseTrack, *, start_s: float 
     start_s, end_s : float, optional
         The stretch (default the whole clip), seconds on the track's time base.
     """
+    keep = _stretch(track, start_s, end_s)
+    return compute_features(track.select_frames(keep), body=face_forward(body.select_frames(keep)))
+
+
+def prepare_live_ghost(track: PoseTrack, body: PoseTrack, *, start_s: float | None = None,
+                       end_s: float | None = None) -> PoseTrack:
+    """The coach's stretch in frame ``body`` as :func:`prepare_live_reference` turns it: the
+    ``reference_body`` of :class:`LiveComparison`, whose updates then carry the coach's ghost."""
+    return face_forward(body.select_frames(_stretch(track, start_s, end_s)))
+
+
+def _stretch(track: PoseTrack, start_s: float | None, end_s: float | None) -> np.ndarray:
     t = track.time_s
     keep = (t >= (t[0] if start_s is None else start_s) - 1e-9) & (t <= (t[-1] if end_s is None else end_s) + 1e-9)
     if keep.sum() < 4:
         raise ValueError("the coach's stretch is too short to follow (fewer than 4 frames)")
-    return compute_features(track.select_frames(keep), body=face_forward(body.select_frames(keep)))
+    return keep
 
 
 @dataclasses.dataclass
@@ -220,13 +237,16 @@ class LiveComparison:
         Frames further apart than this are not interpolated between.
     error_model : AngleErrorModel, optional
         The joint-angle error model (default the shipped one, ``uncertainty.json``).
+    reference_body : PoseTrack, optional
+        The coach's repetition in frame ``body``, the frames ``reference`` was computed from (as
+        :func:`prepare_live_reference` turns them); each update then carries the coach's ghost.
     """
 
     def __init__(self, reference: FeatureSet, *, reference_source: ClipErrorSource = ClipErrorSource(),
                  keypoints: tuple[str, ...] = BLAZEPOSE_KEYPOINTS, width: int | None = None,
                  height: int | None = None, rate_hz: float = 30.0, mirror: str = "auto", n_phases: int = 4,
                  hold_s: float = 0.5, settle_s: float = 0.3, max_gap_s: float = 0.25,
-                 error_model: AngleErrorModel | None = None):
+                 error_model: AngleErrorModel | None = None, reference_body: PoseTrack | None = None):
         if mirror not in ("auto", "no", "yes"):
             raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
         ref = resample_features(reference, rate_hz=rate_hz)
@@ -239,6 +259,16 @@ class LiveComparison:
         #: the running score's measure of the player's motion is refreshed every this many samples
         self.motion_refresh_n = max(1, int(round(0.2 * rate_hz)))
         self.lifter = StreamLifter(keypoints=keypoints, width=width, height=height)
+        self.keypoints = tuple(keypoints)
+        self._ghost: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_delay_s = 0.0
+        if reference_body is not None:
+            if reference_body.frame != "body" or reference_body.world_m is None:
+                raise ValueError("reference_body must be a track in frame 'body'")
+            where = [reference_body.keypoints.index(k) if k in reference_body.keypoints else -1 for k in self.keypoints]
+            poses = np.where(np.array(where)[None, :, None] >= 0, reference_body.world_m[:, where], np.nan)
+            self._ghost = (np.asarray(reference_body.time_s, float), poses)
+            self._ghost_perm = mirror_permutation(self.keypoints)
         self.features = StreamFeatures(keypoints=keypoints)
         x, self.weights = scale_features(ref)
         ones = np.ones((1, len(ref.names)))
@@ -489,6 +519,7 @@ class LiveComparison:
         row = None if lifted is None else self.features.push(lifted)
         if row is not None:
             t_row, values, conf, names = row
+            self._row_delay_s = time_s - t_row  # the features describe the pose this long before the frame
             values, conf = self._take_row(values, conf, names)
             for tk, v, c in self._ticks(t_row, values, conf):
                 self._advance(v, c)
@@ -509,6 +540,24 @@ class LiveComparison:
                                         refresh_n=self.motion_refresh_n)
         # technique cues only while the movement matches (no advice for a different movement)
         cue = self._cue(variant) if lifted is not None and verdict == "same" else None
+        ghost = (self._ghost_at(i, variant.mirrored, lifted, image_px)
+                 if self._ghost is not None and lifted is not None and image_px is not None else None)
         return LiveUpdate(time_s=time_s, seen=lifted is not None, progress=(i + 1) / N,
                           phase=min(self.n_phases, 1 + i * self.n_phases // N), score=score, p_same=p,
-                          mirrored=variant.mirrored, cue=cue, rep_count=self.rep_count, completed=completed)
+                          mirrored=variant.mirrored, cue=cue, rep_count=self.rep_count, completed=completed,
+                          ghost_px=ghost)
+
+    def _ghost_at(self, i: int, mirrored: bool, lifted, image_px: np.ndarray) -> np.ndarray:
+        """The coach's pose at their sample ``i`` (mirrored if matched so) over the player's frame.
+
+        Sample ``i`` matches the features' row, which describes the pose a little before the frame
+        (:class:`lab.features.stream.StreamFeatures`); the coach is taken as far ahead.
+        """
+        times, poses = self._ghost
+        t = self.reference.time_s[i] + self._row_delay_s
+        k = int(np.clip(np.searchsorted(times, t - 0.5 / self.rate_hz), 0, len(times) - 1))
+        pose = poses[k]
+        if mirrored:  # the subject's left is body x: a reflection, left and right swapped
+            pose = pose[self._ghost_perm] * np.array([-1.0, 1.0, 1.0])
+        return ghost_in_frame(pose, lifted.camera_m, lifted.rotation, np.asarray(image_px, float),
+                              keypoints=self.keypoints)

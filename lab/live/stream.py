@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 
 from lab.io import LabError, quiet_stderr
-from lab.live.compare import LiveComparison, LiveRepetition, LiveUpdate, prepare_live_reference
+from lab.live.compare import (
+    LiveComparison,
+    LiveRepetition,
+    LiveUpdate,
+    prepare_live_ghost,
+    prepare_live_reference,
+)
 from lab.pipeline import Analysis, analyze, load_clip_features
 from lab.pose.track import PoseTrack, check_track, track_from_landmarks
 from lab.pose.validate import MAX_DURATION_S
@@ -454,8 +460,9 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
     span = typical_repetition(ref_features)[0].time_s[[0, -1]] if reps else ref_track.time_s[[0, -1]]
     query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
+    ghost = prepare_live_ghost(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     live = LiveComparison(query, reference_source=ClipErrorSource.from_clip(ref_track.frame, None),
-                          width=stream.width, height=stream.height, mirror=mirror)
+                          width=stream.width, height=stream.height, mirror=mirror, reference_body=ghost)
     landmarker = make_landmarker(ensure_model(model, masks=False), max_people=max_people, min_confidence=0.5)
     with quiet_stderr():  # the first inference sets the model up (hundreds of ms): before the stream's clock starts
         blank = np.zeros((min(stream.height, 256), min(stream.width, 256), 3), np.uint8)

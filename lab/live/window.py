@@ -10,12 +10,13 @@ import numpy as np
 
 from lab.io import LabError, quiet_stderr
 from lab.live.compare import LiveUpdate
-from lab.viz.draw import draw_skeleton
+from lab.viz.draw import draw_ghost, draw_skeleton
 
 
 def render_live_frame(rgb: np.ndarray, image_px: np.ndarray | None, update: LiveUpdate, *,
                       width: int, height: int) -> np.ndarray:
-    """The frame (RGB, as processed) with the skeleton, a progress bar through the drill, the score and the cue.
+    """The frame (RGB, as processed) with the skeleton, the coach's ghost, a progress bar through the drill, the
+    score and the cue.
 
     Parameters
     ----------
@@ -31,6 +32,8 @@ def render_live_frame(rgb: np.ndarray, image_px: np.ndarray | None, update: Live
 
     h, w = rgb.shape[:2]
     img = rgb.copy()
+    if update.ghost_px is not None:  # the coach, dashed, under the player
+        img = draw_ghost(img, np.asarray(update.ghost_px) * (w / width, h / height))
     if image_px is not None:
         img = draw_skeleton(img, np.asarray(image_px) * (w / width, h / height))
     bar_h = max(14, h // 40)

@@ -175,7 +175,8 @@ def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_t
             assert score.endswith("/100") and 0 <= int(score.split("/")[0]) <= 100, f"no score within 30 s: {score}"
             while tab.js("labLive.answers") < 30 and time.monotonic() - t0 < 60:  # a few seconds of stream
                 time.sleep(0.25)
-            live = tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, skeletons: labLive.skeletons})")
+            live = json.loads(tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, "
+                                     "skeletons: labLive.skeletons, ghosts: labLive.ghosts || 0})"))
             tab.js("document.getElementById('stop').click()")
             assert proc.wait(timeout=120) == 0
             reader.join(timeout=10)
@@ -189,6 +190,7 @@ def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_t
         if proc.poll() is None:
             proc.kill()
     print(f"score and skeleton after {took:.1f} s; page {live}; requests {requests}")
+    assert live["ghosts"] > 0  # the coach's ghost came with the answers
     assert requests and all(u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:")) for u in requests), requests
     assert any(u.startswith("ws://127.0.0.1:") for u in requests)
     assert final["final"] and final["verdict"] in ("same", "different", "uncertain") and final["processed"] >= 30

@@ -109,3 +109,31 @@ def test_bad_arguments_are_refused():
     short = dataclasses.replace(fs, time_s=fs.time_s[:2], values=fs.values[:2], confidence=fs.confidence[:2])
     with pytest.raises(ValueError, match="too short"):
         LiveComparison(short)
+
+
+def test_the_ghost_is_the_coach_at_the_matched_point_over_the_player():
+    from lab.lift import lift_track
+    from lab.live.compare import prepare_live_ghost
+
+    def seen(track):  # the synthetic camera's pixels of the track's landmarks (500 px per metre)
+        w = track.world_m
+        return track.replace(image_px=np.stack([540 + 500 * w[..., 0], 960 + 500 * w[..., 1]], -1))
+
+    ref = standing(T=60)  # both arms raised and lowered
+    ghost_body = prepare_live_ghost(ref, lift_track(ref))
+    same = _play(LiveComparison(compute_features(ref), mirror="no", reference_body=ghost_body), standing(T=60))
+    assert same[0].ghost_px is None and all(u.ghost_px is not None for u in same[5:])
+    err = np.array([np.linalg.norm(u.ghost_px - ref.image_px[f], axis=-1).max() for f, u in enumerate(same) if f >= 5])
+    assert np.median(err) < 25  # the same movement: the coach is drawn on the player, arms included
+
+    player = seen(_one_arm(standing(T=60)))  # the right arm stays down
+    ups = _play(LiveComparison(compute_features(ref), mirror="no", reference_body=ghost_body), player)
+    still = [BLAZEPOSE_KEYPOINTS.index(k) for k in ("left_hip", "right_hip", "left_shoulder", "right_shoulder",
+                                                    "left_knee", "right_knee")]
+    off = np.array([np.linalg.norm(u.ghost_px[still] - player.image_px[f, still], axis=-1).max()
+                    for f, u in enumerate(ups) if f >= 5])
+    assert np.median(off) < 15  # the coach stands where the player stands
+    rw = BLAZEPOSE_KEYPOINTS.index("right_wrist")
+    top = 30  # the player's left arm highest
+    assert player.image_px[top, rw, 1] - ups[top].ghost_px[rw, 1] > 100  # the coach's right wrist is up
+    assert "ghost_px" not in ups[top].to_dict()

@@ -80,6 +80,11 @@ class BrowserStream:
         return self._wait_size()[1]
 
     @property
+    def first_capture_ms(self) -> float:
+        """The first frame's capture time on the page's clock (ms); a frame's ``time_s`` counts from it."""
+        return 0.0 if self._t0_ms is None else self._t0_ms
+
+    @property
     def dropped(self) -> int:
         """Frames received and overwritten by a newer one before they were processed."""
         return self._box.dropped
@@ -182,7 +187,8 @@ class LivePageServer:
             class StreamSocket(tornado.websocket.WebSocketHandler):
                 def open(self) -> None:
                     if server_self._socket is not None or server_self.closed.is_set():
-                        self.close(code=1013, reason="a live session is already running")
+                        self.close(code=1013, reason="a live session is already running" if not server_self.closed.is_set()
+                                   else "this live session has ended")
                         return
                     server_self._socket = self
                     server_self.connected.set()
@@ -259,7 +265,7 @@ class LivePageServer:
     def send_update(self, update, latency_ms: float, frame: SourceFrame, image_px: np.ndarray | None) -> None:
         """One processed frame's answer: the update, the player's landmarks (frame pixels) and the frame's capture time."""
         d = update.to_dict()
-        t_ms = (self.stream._t0_ms or 0.0) + frame.time_s * 1000.0
+        t_ms = self.stream.first_capture_ms + frame.time_s * 1000.0
         d.update(type="update", frame=frame.index, t_ms=t_ms, latency_ms=round(latency_ms, 1),
                  width=self.stream.width, height=self.stream.height,
                  landmarks=None if image_px is None else _finite_list(image_px, 1),

@@ -24,7 +24,7 @@ open-end subsequence DTW against the coach's repetition
   feedback; the joint furthest beyond its threshold, named on the player's
   own side;
 - **repetitions**: a whole match of the coach's repetition that costs at most
-  :data:`lab.reps.segment.MAX_COST_FRACTION` of the statue's cost and moves
+  :data:`LIVE_MAX_COST_FRACTION` of the statue's cost and moves
   at least :data:`lab.reps.segment.MIN_MOTION_RATIO` as much, once no
   cheaper end has come for ``settle_s``, is a repetition: it is reported
   (``completed``) and the alignment restarts after its end.
@@ -48,7 +48,11 @@ from lab.lift import face_forward
 from lab.lift.stream import StreamLifter
 from lab.pose.sides import mirror_permutation, swap_side
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
-from lab.reps.segment import MAX_COST_FRACTION, MIN_MOTION_RATIO, MIN_PARTIAL_FRACTION, MIN_PARTIAL_MOTION
+from lab.reps.segment import (
+    MIN_MOTION_RATIO,
+    MIN_PARTIAL_FRACTION,
+    MIN_PARTIAL_MOTION,
+)
 from lab.score.compare import JUDGEABLE_MAX_DEG, describe_difference, score_from_distance
 from lab.score.uncertainty import (
     FAMILY_ALPHA,
@@ -60,6 +64,16 @@ from lab.score.uncertainty import (
     load_angle_error_model,
 )
 from lab.score.verdict import compute_terms, load_verdict_model
+
+#: A repetition's whole match costs at most this fraction of the statue's cost. Live features are
+#: noisier than the offline search's (causal filters, the lift's warm-up), so the offline limit
+#: (:data:`lab.reps.segment.MAX_COST_FRACTION`) would miss most repetitions; chosen on the tuning
+#: styles of :mod:`lab.reps.evaluate` (``python -m lab.live.evaluate --reps --tune``: 0.9, 1.2 and
+#: 1.5 tried) and reported on the other styles.
+LIVE_MAX_COST_FRACTION = 1.5
+#: A repetition is partial when its match lacks more than this fraction of the coach's repetition at
+#: its start (the offline search's partial repetitions hold at least MIN_PARTIAL_FRACTION of it).
+MAX_MISSING_FRACTION = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,6 +251,9 @@ class LiveComparison:
         Frames further apart than this are not interpolated between.
     error_model : AngleErrorModel, optional
         The joint-angle error model (default the shipped one, ``uncertainty.json``).
+    max_cost_fraction : float
+        A repetition's whole match may cost at most this fraction of the statue's cost
+        (:data:`LIVE_MAX_COST_FRACTION`).
     reference_body : PoseTrack, optional
         The coach's repetition in frame ``body``, the frames ``reference`` was computed from (as
         :func:`prepare_live_reference` turns them); each update then carries the coach's ghost.
@@ -246,7 +263,8 @@ class LiveComparison:
                  keypoints: tuple[str, ...] = BLAZEPOSE_KEYPOINTS, width: int | None = None,
                  height: int | None = None, rate_hz: float = 30.0, mirror: str = "auto", n_phases: int = 4,
                  hold_s: float = 0.5, settle_s: float = 0.3, max_gap_s: float = 0.25,
-                 error_model: AngleErrorModel | None = None, reference_body: PoseTrack | None = None):
+                 error_model: AngleErrorModel | None = None, reference_body: PoseTrack | None = None,
+                 max_cost_fraction: float = LIVE_MAX_COST_FRACTION):
         if mirror not in ("auto", "no", "yes"):
             raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
         ref = resample_features(reference, rate_hz=rate_hz)
@@ -260,6 +278,7 @@ class LiveComparison:
         self.motion_refresh_n = max(1, int(round(0.2 * rate_hz)))
         self.lifter = StreamLifter(keypoints=keypoints, width=width, height=height)
         self.keypoints = tuple(keypoints)
+        self.max_cost_fraction = float(max_cost_fraction)
         self._ghost: tuple[np.ndarray, np.ndarray] | None = None
         self._row_delay_s = 0.0
         if reference_body is not None:
@@ -455,7 +474,7 @@ class LiveComparison:
     def _check_repetition(self, *, final: bool = False) -> LiveRepetition | None:
         j = len(self.samples) - 1
         N = len(self.reference.time_s)
-        limit = MAX_COST_FRACTION * self.statue
+        limit = self.max_cost_fraction * self.statue
         for v in self.variants:
             end = float(v.matcher.prefix_cost[-1])
             matched = int(v.matcher.matched[-1])
@@ -465,7 +484,9 @@ class LiveComparison:
             return None
         cost, end_j, start_j, mirrored, matched = self._best
         self._best = None
-        partial = matched < N  # it began before the stream (or the player) was seen
+        # it began before the stream (or the player) was seen: the match lacks more of the coach's start
+        # than the stream's first samples, which wait for the features' window and the lift's warm-up, lose
+        partial = matched < (1.0 - MAX_MISSING_FRACTION) * N
         motion = self._motion_since(start_j, end_j + 1)
         need = (MIN_PARTIAL_MOTION if partial else MIN_MOTION_RATIO) * self.ref_motion
         if not (np.isfinite(motion) and motion >= need):

@@ -52,12 +52,17 @@ def evaluate_pairs(*, model: str = "lite", realtime: bool = True, reps: bool = F
     return rows
 
 
-def count_live(query, filmed) -> list:
-    """The repetitions a live comparison finds in ``filmed`` fed frame by frame, as :class:`lab.reps.Repetition`."""
+def count_live(query, filmed, *, max_cost_fraction: float | None = None) -> list:
+    """The repetitions a live comparison finds in ``filmed`` fed frame by frame, as :class:`lab.reps.Repetition`.
+
+    ``max_cost_fraction``: the repetitions' cost limit (default :data:`lab.live.compare.LIVE_MAX_COST_FRACTION`).
+    """
     from lab.live import LiveComparison
+    from lab.live.compare import LIVE_MAX_COST_FRACTION
     from lab.reps import Repetition
 
-    live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"))
+    live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"),
+                          max_cost_fraction=LIVE_MAX_COST_FRACTION if max_cost_fraction is None else max_cost_fraction)
     for f in range(filmed.n_frames):
         live.push(float(filmed.time_s[f]), filmed.world_m[f], image_px=None if filmed.image_px is None else
                   filmed.image_px[f], visibility=filmed.visibility[f])
@@ -66,15 +71,40 @@ def count_live(query, filmed) -> list:
             for r in live.repetitions]
 
 
-def _reps_main(noise_scales: list[float]) -> None:  # pragma: no cover - measurement script
-    from lab.reps.evaluate import ACTIONS, REPORT_STYLES, list_repetition_takes, run_segmentation_suite, summarize_suite
+#: The live cost limits tried on the tuning styles (``--tune``), and the clips they are tried on.
+TUNE_LIMITS = (0.9, 1.2, 1.5)
+TUNE_COUNTS, TUNE_GAPS_DEG = (2, 5, 8), (0.0, 90.0)
+
+
+def _reps_main(noise_scales: list[float], *, tune: bool = False, offline: bool = True,
+               part: tuple[int, int] | None = None) -> None:  # pragma: no cover - measurement script
+    import functools
+
+    from lab.reps.evaluate import (
+        ACTIONS,
+        REPORT_STYLES,
+        TUNING_STYLES,
+        list_repetition_takes,
+        run_segmentation_suite,
+        summarize_suite,
+    )
     from lab.score.uncertainty import load_landmark_noise
 
     base = float(load_landmark_noise().get("distance_matched_scale", 1.0))
-    takes = [t for t in list_repetition_takes(REPORT_STYLES) if t.split("_")[0] in ACTIONS]
+    takes = [t for t in list_repetition_takes(TUNING_STYLES if tune else REPORT_STYLES) if t.split("_")[0] in ACTIONS]
+    if part is not None:  # (k, n): every n-th take from the k-th, to share the suite between processes
+        takes = takes[part[0]::part[1]]
     print(f"{len(takes)} takes: {', '.join(takes)}")
+    if tune:
+        for limit in TUNE_LIMITS:
+            df = run_segmentation_suite(takes, counts=TUNE_COUNTS, gaps_deg=TUNE_GAPS_DEG, noise_scale=base,
+                                        find_in_track=functools.partial(count_live, max_cost_fraction=limit))
+            s = summarize_suite(df)
+            print(f"tuning styles, live limit {limit:g}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()),
+                  flush=True)
+        return
     for factor in noise_scales:
-        for label, finder in (("live", count_live), ("offline", None)):
+        for label, finder in (("live", count_live), ("offline", None))[:2 if offline else 1]:
             df = run_segmentation_suite(takes, noise_scale=base * factor, find_in_track=finder)
             s = summarize_suite(df)
             print(f"noise x{factor:g}, {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
@@ -88,9 +118,14 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     ap.add_argument("--no-realtime", action="store_true", help="Process every frame (no dropping).")
     ap.add_argument("--reps", action="store_true", help="Count repetitions live on the repetitions suite instead.")
     ap.add_argument("--noise-scales", default="1,0.5", help="With --reps: factors on the MediaPipe-like noise.")
+    ap.add_argument("--tune", action="store_true", help="With --reps: try the live cost limits on the tuning styles.")
+    ap.add_argument("--live-only", action="store_true", help="With --reps: leave out the offline search.")
+    ap.add_argument("--part", default=None, help="With --reps: K/N, every N-th take from the K-th (0-based).")
     args = ap.parse_args(argv)
     if args.reps:
-        _reps_main([float(f) for f in args.noise_scales.split(",")])
+        part = tuple(int(v) for v in args.part.split("/")) if args.part else None
+        _reps_main([float(f) for f in args.noise_scales.split(",")], tune=args.tune, offline=not args.live_only,
+                   part=part)
         return
     df = pd.DataFrame(evaluate_pairs(model=args.model, realtime=not args.no_realtime))
     with pd.option_context("display.width", 200, "display.max_columns", 20):

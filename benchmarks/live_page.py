@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,7 +35,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=1.0)
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "tests"))
-    from browser import open_chromium, write_y4m
+    from browser import open_live_page, write_y4m
 
     from lab.pipeline import load_clip_features
     from lab.samples import ensure_samples
@@ -48,30 +46,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         camera = Path(tmp) / "camera.y4m"
         write_y4m(sample, camera, width_px=640, seconds=60.0)  # the whole clip; Chromium loops it
-        proc = subprocess.Popen([sys.executable, "-m", "lab", "live", str(sample), "--browser", "--reps",
-                                 "--port", "0", "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True)
-        lines: list[str] = []  # --json prints a line per frame: read them as they come, or the pipe fills
-        try:
-            url = json.loads(proc.stdout.readline())["url"]
-            reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-            reader.start()
-            with open_chromium(extra_args=("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                                           f"--use-file-for-fake-video-capture={camera}")) as new_page:
-                tab = new_page()
-                tab.call("Page.navigate", url=url)
-                while not tab.js("typeof labLive !== 'undefined' && labLive.started > 0"):
-                    time.sleep(0.2)
-                time.sleep(seconds)
-                page = tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, log: labLive.log, "
-                              "elapsed: (performance.now() - labLive.started) / 1000})")
-                tab.js("document.getElementById('stop').click()")
-                proc.wait(timeout=120)
-                reader.join(timeout=10)
-                final = json.loads(lines[-1])
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        with open_live_page([sample, "--reps"], camera) as run:
+            tab = run.tab
+            while not tab.js("typeof labLive !== 'undefined' && labLive.started > 0"):
+                time.sleep(0.2)
+            time.sleep(seconds)
+            page = tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, log: labLive.log, "
+                          "elapsed: (performance.now() - labLive.started) / 1000})")
+            tab.js("document.getElementById('stop').click()")
+            final = run.final()
     page = json.loads(page)
     log = np.asarray(page["log"], float)
     t, rtt = log[:, 0], log[:, 1]

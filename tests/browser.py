@@ -190,3 +190,57 @@ def write_y4m(video, path, *, width_px: int, seconds: float) -> None:
                 out.write(f"YUV4MPEG2 W{width_px} H{h} F{int(round(fps))}:1 Ip A1:1 C420jpeg\n".encode())
             out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
     cap.release()
+
+
+@dataclass
+class LivePageRun:
+    """A ``lab live ... --browser --json`` process and the Chromium tab showing its page."""
+
+    proc: subprocess.Popen
+    url: str
+    tab: DevToolsPage
+    reader: object  # the thread reading the process's stdout into ``lines``
+    lines: list[str] = field(default_factory=list)  # the process's stdout lines after the first
+
+    stderr: Path | None = None  # where the process's stderr goes
+
+    def final(self, *, timeout_s: float = 120) -> dict:
+        """The process's last line (its final result), once it has ended with exit code 0."""
+        code = self.proc.wait(timeout=timeout_s)
+        self.reader.join(timeout=10)
+        said = [ln for ln in self.stderr.read_text(errors="replace").splitlines()
+                if not ln.startswith(("INFO", "W0000", "I0000", "WARNING"))] if self.stderr else []
+        assert code == 0, f"lab live exited {code}: {said[-5:]}"
+        return json.loads(self.lines[-1])
+
+
+@contextlib.contextmanager
+def open_live_page(lab_args: list[str], camera_y4m: Path, *, network: bool = False):
+    """Run ``lab live *lab_args --browser --port 0 --json`` and open its page in headless Chromium, whose
+    fake camera plays ``camera_y4m`` (looped). ``network``: record the tab's requests (``tab.events``)."""
+    import sys
+    import threading
+
+    err_dir = Path(tempfile.mkdtemp(prefix="lab-live-page-"))
+    stderr = err_dir / "stderr.txt"
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "lab", "live", *map(str, lab_args), "--browser", "--port", "0",
+                                 "--json"], stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        # --json prints a line per frame: they are read as they come, or the pipe fills and the process waits
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+        reader.start()
+        with open_chromium(extra_args=("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                                       f"--use-file-for-fake-video-capture={camera_y4m}")) as new_page:
+            tab = new_page()
+            if network:
+                tab.call("Network.enable")
+            tab.call("Page.navigate", url=url)
+            yield LivePageRun(proc=proc, url=url, tab=tab, reader=reader, lines=lines, stderr=stderr)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        shutil.rmtree(err_dir, ignore_errors=True)

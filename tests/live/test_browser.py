@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -139,7 +137,7 @@ OVERLAY_PIXELS = """(() => { const c = document.getElementById('overlay');
 
 @pytest.mark.slow
 def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_the_attempt(samples, tmp_path):
-    from browser import open_chromium, write_y4m
+    from browser import open_live_page, write_y4m
 
     from lab.library import add_drill, list_attempts, read_entry_track, show
 
@@ -148,47 +146,32 @@ def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_t
     camera = tmp_path / "player.y4m"
     write_y4m(samples["pose2sim/cam03.mp4"], camera, width_px=360, seconds=100 / 60)
     take = tmp_path / "take.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "lab", "live", "--drill", drill["id"], "--root", str(root),
-                             "--browser", "--port", "0", "--player", "Ann", "--record", str(take), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines: list[str] = []  # --json prints a line per frame: read them as they come, or the pipe fills
-    try:
-        url = json.loads(proc.stdout.readline())["url"]
-        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-        reader.start()
-        with open_chromium(extra_args=("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                                       f"--use-file-for-fake-video-capture={camera}")) as new_page:
-            tab = new_page()
-            tab.call("Network.enable")
-            tab.call("Page.navigate", url=url)
-            t0 = time.monotonic()
-            while not tab.js("document.readyState === 'complete' && !!document.getElementById('score')"):
-                assert time.monotonic() - t0 < 30, "the page did not load"
-                time.sleep(0.2)
-            drawn_px, score = 0, "--"
-            while (not drawn_px or score == "--") and time.monotonic() - t0 < 30:
-                time.sleep(0.25)
-                drawn_px = max(drawn_px, tab.js(OVERLAY_PIXELS))
-                score = tab.js("document.getElementById('score').textContent")
-            took = time.monotonic() - t0
-            assert drawn_px > 500, "no skeleton was drawn over the camera within 30 s"
-            assert score.endswith("/100") and 0 <= int(score.split("/")[0]) <= 100, f"no score within 30 s: {score}"
-            while tab.js("labLive.answers") < 30 and time.monotonic() - t0 < 60:  # a few seconds of stream
-                time.sleep(0.25)
-            live = json.loads(tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, "
-                                     "skeletons: labLive.skeletons, ghosts: labLive.ghosts || 0})"))
-            tab.js("document.getElementById('stop').click()")
-            assert proc.wait(timeout=120) == 0
-            reader.join(timeout=10)
-            final = json.loads(lines[-1])
-            end = time.monotonic() + 15
-            while not (shown := tab.js("document.getElementById('final').textContent")) and time.monotonic() < end:
-                time.sleep(0.25)
-            requests = [e["params"].get("request", {}).get("url") or e["params"].get("url") for e in tab.events
-                        if e["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated")]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with open_live_page(["--drill", drill["id"], "--root", root, "--player", "Ann", "--record", take], camera,
+                        network=True) as run:
+        tab = run.tab
+        t0 = time.monotonic()
+        while not tab.js("document.readyState === 'complete' && !!document.getElementById('score')"):
+            assert time.monotonic() - t0 < 30, "the page did not load"
+            time.sleep(0.2)
+        drawn_px, score = 0, "--"
+        while (not drawn_px or score == "--") and time.monotonic() - t0 < 30:
+            time.sleep(0.25)
+            drawn_px = max(drawn_px, tab.js(OVERLAY_PIXELS))
+            score = tab.js("document.getElementById('score').textContent")
+        took = time.monotonic() - t0
+        assert drawn_px > 500, "no skeleton was drawn over the camera within 30 s"
+        assert score.endswith("/100") and 0 <= int(score.split("/")[0]) <= 100, f"no score within 30 s: {score}"
+        while tab.js("labLive.answers") < 30 and time.monotonic() - t0 < 60:  # a few seconds of stream
+            time.sleep(0.25)
+        live = json.loads(tab.js("JSON.stringify({sent: labLive.sent, answers: labLive.answers, "
+                                 "skeletons: labLive.skeletons, ghosts: labLive.ghosts || 0})"))
+        tab.js("document.getElementById('stop').click()")
+        final = run.final()
+        end = time.monotonic() + 15
+        while not (shown := tab.js("document.getElementById('final').textContent")) and time.monotonic() < end:
+            time.sleep(0.25)
+        requests = [e["params"].get("request", {}).get("url") or e["params"].get("url") for e in tab.events
+                    if e["method"] in ("Network.requestWillBeSent", "Network.webSocketCreated")]
     print(f"score and skeleton after {took:.1f} s; page {live}; requests {requests}")
     assert live["ghosts"] > 0  # the coach's ghost came with the answers
     assert requests and all(u.startswith(("http://127.0.0.1:", "ws://127.0.0.1:")) for u in requests), requests

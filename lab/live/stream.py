@@ -223,8 +223,9 @@ class StreamRecorder:
     """The frames a live run processed, written as a video at the stream's nominal frame rate.
 
     A camera or a browser page has no file; this makes one, so that a live attempt can go into the
-    library and its report can draw the frames. Each processed frame takes the video frame of its
-    time (``round(time_s * fps)``, later than the previous one's); frames in between, which were
+    library and its report can draw the frames. The video starts at the first frame added; each
+    processed frame takes the video frame of its time since then (``round((time_s - t0) * fps)``,
+    later than the previous one's); frames in between, which were
     not processed, repeat the previous one, and :attr:`frame_times` lists every video frame, so
     :func:`record_track` gives the track one row per video frame, NaN where nothing was processed
     (as for a file played in real time). Frames are resized to ``width`` x ``height`` (the

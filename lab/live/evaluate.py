@@ -22,6 +22,7 @@ import argparse
 import itertools
 import warnings
 
+from lab.live.compare import LIVE_MAX_COST_FRACTION
 from lab.live.stream import VideoStream, run_live
 from lab.pipeline import analyze
 from lab.samples import POSE2SIM_VIEWS, ensure_samples
@@ -52,17 +53,16 @@ def evaluate_pairs(*, model: str = "lite", realtime: bool = True, reps: bool = F
     return rows
 
 
-def count_live(query, filmed, *, max_cost_fraction: float | None = None) -> list:
+def count_live(query, filmed, *, max_cost_fraction: float = LIVE_MAX_COST_FRACTION) -> list:
     """The repetitions a live comparison finds in ``filmed`` fed frame by frame, as :class:`lab.reps.Repetition`.
 
-    ``max_cost_fraction``: the repetitions' cost limit (default :data:`lab.live.compare.LIVE_MAX_COST_FRACTION`).
+    ``max_cost_fraction``: the repetitions' cost limit.
     """
     from lab.live import LiveComparison
-    from lab.live.compare import LIVE_MAX_COST_FRACTION
     from lab.reps import Repetition
 
     live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"),
-                          max_cost_fraction=LIVE_MAX_COST_FRACTION if max_cost_fraction is None else max_cost_fraction)
+                          max_cost_fraction=max_cost_fraction)
     for f in range(filmed.n_frames):
         live.push(float(filmed.time_s[f]), filmed.world_m[f], image_px=None if filmed.image_px is None else
                   filmed.image_px[f], visibility=filmed.visibility[f])

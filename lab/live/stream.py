@@ -286,12 +286,16 @@ class StreamRecorder:
         self._previous, self._last = rgb, index
         return index
 
-    def close(self) -> None:
-        """Finish writing (under the temporary name)."""
+    def _stop_writing(self) -> None:
+        """Let the encoder write what is queued, then release the file (again: nothing)."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
             self._writer.release()
+
+    def close(self) -> None:
+        """Finish writing (under the temporary name)."""
+        self._stop_writing()
         if self._error is not None:
             self.discard()
             raise LabError(f"cannot write the recording {self.path}: {self._error}", exit_code=3)
@@ -304,10 +308,7 @@ class StreamRecorder:
 
     def discard(self) -> None:
         """Close, and remove the unfinished recording (the run failed)."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-            self._writer.release()
+        self._stop_writing()
         self._part.unlink(missing_ok=True)
 
 

@@ -449,7 +449,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     from lab.features import compute_features
     from lab.pose.extract import choose_person, make_landmarker, read_candidates
     from lab.pose.models import ensure_model
-    from lab.reps import typical_repetition
+    from lab.reps import MatchNoise, typical_repetition
 
     if mirror not in ("auto", "no", "yes"):
         raise LabError(f"--mirror must be auto, no or yes, not {mirror!r}", exit_code=2)
@@ -460,7 +460,10 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         ref_features = compute_features(ref_track, body=ref_body) if reps else None
     else:
         ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
-    span = typical_repetition(ref_features)[0].time_s[[0, -1]] if reps else ref_track.time_s[[0, -1]]
+    ref_mocap = ref_track.frame == "lab"
+    span = (typical_repetition(ref_features, noise=MatchNoise.for_sources(reference_mocap=ref_mocap,
+                                                                            attempt_mocap=ref_mocap))[0].time_s[[0, -1]]
+            if reps else ref_track.time_s[[0, -1]])
     query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     ghost = prepare_live_ghost(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     live = LiveComparison(query, reference_source=ClipErrorSource.from_clip(ref_track.frame, None),

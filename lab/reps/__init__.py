@@ -2,6 +2,9 @@
 
 from lab.reps.judge import RepetitionReport, RepetitionResult, judge_repetitions, summarize_repetitions
 from lab.reps.segment import (
+    CAMERAS,
+    NO_NOISE,
+    MatchNoise,
     Repetition,
     cut_features,
     find_motif,
@@ -10,5 +13,6 @@ from lab.reps.segment import (
     typical_repetition,
 )
 
-__all__ = ["RepetitionReport", "RepetitionResult", "Repetition", "cut_features", "find_motif", "find_repetitions",
-           "judge_repetitions", "self_similarity", "summarize_repetitions", "typical_repetition"]
+__all__ = ["CAMERAS", "NO_NOISE", "MatchNoise", "RepetitionReport", "RepetitionResult", "Repetition", "cut_features",
+           "find_motif", "find_repetitions", "judge_repetitions", "self_similarity", "summarize_repetitions",
+           "typical_repetition"]

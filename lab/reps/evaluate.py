@@ -17,8 +17,10 @@ import zlib
 
 import numpy as np
 
+from lab.features import FeatureSet
+from lab.pose.track import PoseTrack
 from lab.reps.segment import find_repetitions
-from lab.reps.synthetic import repeat_motion
+from lab.reps.synthetic import RepeatedClip, repeat_motion
 
 #: Styles whose takes tune the segmentation's constants; the report is on the other styles.
 TUNING_STYLES: tuple[str, ...] = ("active", "angry")
@@ -103,6 +105,67 @@ def _only_altered(report, clip) -> bool | None:
     return all((r.verdict == "different") == (k == hit) for k, r in enumerate(full))
 
 
+@dataclasses.dataclass(frozen=True)
+class SuiteClip:
+    """One clip of the suite: its ``take``, ``count``, view ``gap_deg``, the altered ``joint``, the
+    answers (``truth``), the coach's repetition as filmed (``reference``, frame ``camera``) and its
+    features (``query``), and the clip as filmed."""
+
+    take: str
+    count: int
+    gap_deg: float
+    joint: str
+    truth: RepeatedClip
+    reference: PoseTrack
+    query: FeatureSet
+    filmed: PoseTrack
+
+
+def generate_suite_clips(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
+                         noise_scale: float | None = None):
+    """Yield every :class:`SuiteClip` of the suite (see the module's docstring), in a fixed order."""
+    from lab.score.compare import prepare_features
+    from lab.score.detectability import add_flexion
+    from lab.score.uncertainty import film_like_mediapipe
+
+    for take in takes:
+        rep = load_repetition(take)
+        h = zlib.crc32(take.encode())
+        azimuth = float(h % 360)
+        reference = film_like_mediapipe(rep, azimuth_deg=azimuth, seed=h % 1000, noise_scale=noise_scale)
+        query = prepare_features(reference)
+        for count in counts:
+            for gap in gaps_deg:
+                rng = np.random.default_rng([h, count, int(gap)])
+                joint = ("left_knee", "right_knee", "left_elbow", "right_elbow")[int(rng.integers(4))]
+
+                def alter(w, joint=joint):
+                    d = float(w.time_s[-1] - w.time_s[0])
+                    return add_flexion(w, joint, extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
+
+                partial = bool(rng.random() < 1 / 3)
+                clip = repeat_motion(rep, count=count, rng=rng, alter=alter if count >= 2 else None,
+                                     partial_front=partial)
+                filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
+                                             noise_scale=noise_scale)
+                yield SuiteClip(take=take, count=count, gap_deg=gap, joint=joint, truth=clip, reference=reference,
+                                query=query, filmed=filmed)
+
+
+def score_count(item: SuiteClip, found) -> dict:
+    """The count columns of one clip's row: ``found``, ``partial_found``, ``count_right`` (full count
+    and partial flag both right), ``median_boundary_error_s``, ``errors``."""
+    clip = item.truth
+    n_full = sum(not r.partial for r in found)
+    n_partial = sum(r.partial for r in found)
+    errors = match_truth(found, clip.starts_s, clip.ends_s)
+    return {"take": item.take, "count": item.count, "gap_deg": item.gap_deg,
+            "partial_truth": clip.partial is not None, "found": n_full, "partial_found": n_partial,
+            "count_right": n_full == item.count and (n_partial > 0) == (clip.partial is not None),
+            "median_boundary_error_s": float(np.nanmedian(errors)) if np.isfinite(errors).any() else np.nan,
+            "errors": errors}
+
+
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
                            noise_scale: float | None = None, judge: bool = False, find_in_track=None, **search):
     """One row per clip: the truth and what :func:`find_repetitions` found.
@@ -126,54 +189,49 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
 
     from lab.reps.judge import judge_repetitions
     from lab.score.compare import describe_clip, prepare_features
-    from lab.score.detectability import add_flexion
-    from lab.score.uncertainty import film_like_mediapipe
 
     rows = []
-    for take in takes:
-        rep = load_repetition(take)
-        h = zlib.crc32(take.encode())
-        azimuth = float(h % 360)
-        query = prepare_features(film_like_mediapipe(rep, azimuth_deg=azimuth, seed=h % 1000, noise_scale=noise_scale))
-        for count in counts:
-            for gap in gaps_deg:
-                rng = np.random.default_rng([h, count, int(gap)])
-                joint = ("left_knee", "right_knee", "left_elbow", "right_elbow")[int(rng.integers(4))]
-
-                def alter(w, joint=joint):
-                    d = float(w.time_s[-1] - w.time_s[0])
-                    return add_flexion(w, joint, extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
-
-                partial = bool(rng.random() < 1 / 3)
-                clip = repeat_motion(rep, count=count, rng=rng, alter=alter if count >= 2 else None,
-                                     partial_front=partial)
-                filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
-                                             noise_scale=noise_scale)
-                if find_in_track is not None:
-                    found = find_in_track(query, filmed)
-                else:
-                    found = find_repetitions(query, prepare_features(filmed), **search)
-                verdicts = None
-                if judge:
-                    attempt = prepare_features(filmed)
-                    report = judge_repetitions(query, attempt, reference_info=describe_clip(rep),
-                                               attempt_info=describe_clip(filmed))
-                    found = [r.repetition for r in report.results]
-                    verdicts = [r.verdict for r in report.results if not r.repetition.partial]
-                n_full = sum(not r.partial for r in found)
-                n_partial = sum(r.partial for r in found)
-                errors = match_truth(found, clip.starts_s, clip.ends_s)
-                rows.append({"take": take, "count": count, "gap_deg": gap, "partial_truth": partial,
-                             "found": n_full, "partial_found": n_partial,
-                             "count_right": n_full == count and (n_partial > 0) == partial,
-                             "median_boundary_error_s": float(np.nanmedian(errors)) if np.isfinite(errors).any()
-                             else np.nan, "errors": errors, "altered": clip.altered, "joint": joint,
-                             "verdicts": verdicts,
-                             **(dict(zip(("altered_flagged", "others_flagged", "others"), _flags(report, clip)))
-                                if judge else {}),
-                             "only_altered_different": None if verdicts is None else _only_altered(
-                                 report, clip)})
+    for item in generate_suite_clips(takes, counts=counts, gaps_deg=gaps_deg, noise_scale=noise_scale):
+        query, filmed, clip = item.query, item.filmed, item.truth
+        if find_in_track is not None:
+            found = find_in_track(query, filmed)
+        else:
+            found = find_repetitions(query, prepare_features(filmed), **search)
+        verdicts = None
+        if judge:
+            attempt = prepare_features(filmed)
+            report = judge_repetitions(query, attempt, reference_info=describe_clip(item.reference),
+                                       attempt_info=describe_clip(filmed))
+            found = [r.repetition for r in report.results]
+            verdicts = [r.verdict for r in report.results if not r.repetition.partial]
+        rows.append(score_count(item, found) | {
+            "altered": clip.altered, "joint": item.joint, "verdicts": verdicts,
+            **(dict(zip(("altered_flagged", "others_flagged", "others"), _flags(report, clip))) if judge else {}),
+            "only_altered_different": None if verdicts is None else _only_altered(report, clip)})
     return pd.DataFrame(rows)
+
+
+def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: tuple[float, ...],
+                noise_scale: float | None = None):
+    """Count right for every pair of :func:`lab.reps.segment.choose_repetitions` constants on the suite's
+    clips of ``takes`` (each clip searched once); a DataFrame with one row per pair."""
+    import pandas as pd
+
+    from lab.reps.segment import MatchNoise, choose_repetitions, search_clip
+    from lab.score.compare import prepare_features
+
+    rows = {(f, b): [] for f in fractions for b in noise_costs}
+    for item in generate_suite_clips(takes, noise_scale=noise_scale):
+        search = search_clip(item.query, prepare_features(item.filmed))
+        for (f, b), out in rows.items():
+            found = [] if search is None else choose_repetitions(search, max_cost_fraction=f,
+                                                                              noise=MatchNoise(cost=b))
+            out.append(score_count(item, found))
+    table = []
+    for (f, b), out in rows.items():
+        df = pd.DataFrame(out)
+        table.append({"max_cost_fraction": f, "noise_cost": b} | summarize_suite(df))
+    return pd.DataFrame(table)
 
 
 #: Bandai-Namco contents that are one action from rest to rest; locomotion (walk, run, dash) is left
@@ -208,10 +266,23 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
                     help="factors on the MediaPipe-like noise (1 = as measured on the Pose2Sim views)")
     ap.add_argument("--no-judge", action="store_true", help="count only")
     ap.add_argument("--save", default=None, help="also pickle each run's table to SAVE_<factor>.pkl")
+    ap.add_argument("--tune", action="store_true",
+                    help="choose the search's line (cost fraction x noise cost) on the tuning styles, at MediaPipe's noise")
     args = ap.parse_args(argv)
     from lab.score.uncertainty import load_landmark_noise
 
     base = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    if args.tune:
+        takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
+        print(f"{len(takes)} tuning takes: {', '.join(takes)}")
+        table = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9), noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0),
+                            noise_scale=base)
+        cols = ["max_cost_fraction", "noise_cost", "count_right", "under", "over", "median_boundary_error_s"]
+        print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        best = table.sort_values(["count_right", "over", "max_cost_fraction"], ascending=[False, True, False]).iloc[0]
+        print(f"best: max_cost_fraction {best.max_cost_fraction:g}, noise_cost {best.noise_cost:g} "
+              f"(count right {best.count_right:.3f})")
+        return
     takes = [t for t in list_repetition_takes(tuple(args.styles.split(","))) if t.split("_")[0] in ACTIONS]
     print(f"{len(takes)} takes: {', '.join(takes)}")
     for factor in (float(f) for f in args.noise_scales.split(",")):

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from lab.features import FeatureSet
-from lab.reps.segment import Repetition, cut_features, find_repetitions, typical_repetition
+from lab.features.scale import measure_motion_amplitude
+from lab.reps.segment import MatchNoise, Repetition, cut_features, find_repetitions, typical_repetition
 from lab.score.compare import ClipInfo, Comparison, compare_features, describe_difference
 from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
 
@@ -118,10 +119,10 @@ class RepetitionReport:
                 "summary": self.summary, "reps": [r.to_dict() for r in self.results]}
 
 
-def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float
+def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float, noise: MatchNoise
                    ) -> tuple[bool, list[Repetition]]:
     options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
-    found = {m: find_repetitions(typical, attempt, rate_hz=rate_hz, mirrored=m) for m in options}
+    found = {m: find_repetitions(typical, attempt, rate_hz=rate_hz, mirrored=m, noise=noise) for m in options}
 
     def quality(m: bool) -> tuple[int, float]:
         full = [r for r in found[m] if not r.partial]
@@ -192,7 +193,8 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         The coach's and the player's clips, on their own frame times; the
         coach's may hold several repetitions (:func:`lab.reps.typical_repetition`).
     reference_info, attempt_info : ClipInfo
-        As for :func:`lab.score.compare_features`.
+        As for :func:`lab.score.compare_features`; their ``source_kind`` also sets how much noise a
+        search allows for (:meth:`lab.reps.segment.MatchNoise.for_sources`: none for motion capture).
     mirror : {"auto", "no", "yes"}
         Search the player's clip as a mirror image too ("auto": whichever
         finds more repetitions).
@@ -207,8 +209,11 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         from lab.score.verdict import load_verdict_model
 
         verdict_model = load_verdict_model()
-    typical, reference_reps = typical_repetition(reference, rate_hz=rate_hz)
-    mirrored, reps = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz)
+    ref_mocap, att_mocap = reference_info.source_kind == "mocap", attempt_info.source_kind == "mocap"
+    typical, reference_reps = typical_repetition(
+        reference, rate_hz=rate_hz, noise=MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=ref_mocap))
+    noise = MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=att_mocap)
+    mirrored, reps = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz, noise=noise)
     comparisons: dict[int, Comparison] = {}
     failed: dict[int, str] = {}
     for rep in reps:
@@ -246,16 +251,24 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
                                         comparison=c))
     return RepetitionReport(reference_repetitions=tuple(reference_reps),
                             typical_s=(float(typical.time_s[0]), float(typical.time_s[-1])), mirrored=mirrored,
-                            results=tuple(results), summary=summarize_repetitions(results))
+                            results=tuple(results),
+                            summary=summarize_repetitions(results, small_movement=bool(
+                                measure_motion_amplitude(typical) < noise.still_motion)))
 
 
-def summarize_repetitions(results: list[RepetitionResult]) -> str:
-    """The clip in one sentence: how many repetitions match, and what is wrong with the others."""
+def summarize_repetitions(results: list[RepetitionResult], *, small_movement: bool = False) -> str:
+    """The clip in one sentence: how many repetitions match, and what is wrong with the others.
+
+    ``small_movement``: the coach's repetition moves no more than a still body filmed by one
+    camera seems to (:data:`lab.reps.segment.STILL_MOTION`); said when nothing is found.
+    """
     full = [r for r in results if r.verdict != "partial"]
     partial = len(results) - len(full)
     tail = f" ({partial} partial repetition{'s' if partial != 1 else ''} at the ends, not judged)" if partial else ""
     if not full:
-        return "No repetition of the coach's movement was found" + tail + "."
+        why = ("; the coach's movement is small, and from one camera it can hardly be told from standing still, "
+               "so its repetitions cannot be counted" if small_movement else "")
+        return "No repetition of the coach's movement was found" + tail + why + "."
     same = [r for r in full if r.verdict == "same"]
     text = f"{len(same)} of {len(full)} repetition{'s' if len(full) != 1 else ''} match{'es' if len(full) == 1 else ''}"
     off = [r for r in full if r.verdict != "same"]

@@ -6,13 +6,18 @@ clip's local tempo may lie anywhere between half and twice the query's (steps
 (1,1), (1,2) and (2,1)), and the match may start and end anywhere in the
 clip. Its cost is the mean local cost over the query's samples, in the
 comparison's own units (:func:`lab.features.scale.scale_features`: squared
-degree-equivalents, noise-weighted), so it is comparable with what a statue
-of the query's median pose would cost (:func:`lab.features.scale.measure_motion_amplitude`
-squared). Matches are taken best first, overlapping by at most
-:data:`MAX_OVERLAP`, while they cost at most :data:`MAX_COST_FRACTION` of that
-statue and move at least :data:`MIN_MOTION_RATIO` as much as the query; what
-is left at either end of the clip, moves, touches the clip's edge and matches
-part of the query is reported as a partial repetition.
+degree-equivalents, noise-weighted). Two recordings of one performance do not
+cost 0 but what their measurement errors add (:data:`NOISE_COST`), so a match
+is a repetition when its cost is at most :data:`MAX_COST_FRACTION` of what a
+statue of the query's median pose would cost
+(:func:`lab.features.scale.measure_motion_amplitude` squared) plus that
+noise. Matches are taken best first, overlapping by at most
+:data:`MAX_OVERLAP`, while they stay below that line and move at least
+:data:`MIN_MOTION_RATIO` as much as the query and more than a still body
+seems to (:data:`STILL_MOTION`); what is left at either end of the clip,
+moves, touches the clip's edge and matches part of the query is reported as
+a partial repetition. A movement that moves no more than that noise cannot be
+told from standing still, and none of its repetitions is found.
 
 A coach's clip holding several repetitions is summarised by one typical
 repetition (:func:`typical_repetition`): the period of its longest repeating
@@ -33,13 +38,27 @@ from lab.dtw import dtw_from_costs, local_costs
 from lab.features import FeatureSet, mirror_features, resample_features
 from lab.features.scale import measure_motion_amplitude, scale_features
 
-#: A match is a repetition when its cost is at most this fraction of the statue's (squared units):
-#: its RMS difference from the query is then at most sqrt(0.9) = 0.95 of the query's own motion.
-#: Chosen on the tuning styles of :mod:`lab.reps.evaluate` (0.6, 0.75, 0.9 and 1.2 tried).
-MAX_COST_FRACTION = 0.9
+#: A match is a repetition when its cost is at most this fraction of the statue's plus :data:`NOISE_COST`
+#: (squared units). Chosen with :data:`NOISE_COST` on the tuning styles of :mod:`lab.reps.evaluate`
+#: (0.4-0.9 against 0-40 tried; ``python -m lab.reps.evaluate --tune``: the most clips counted right,
+#: then the fewest counted too many, then the larger fraction).
+MAX_COST_FRACTION = 0.5
+#: What two MediaPipe recordings of one performance cost when matched (squared degree-equivalents): each
+#: camera's errors add to the cost, however alike the movements. The same order as the Pose2Sim views'
+#: best matches against each other; chosen with :data:`MAX_COST_FRACTION`.
+NOISE_COST = 30.0
+#: One recording's share of :data:`NOISE_COST`; motion capture adds none (:meth:`MatchNoise.for_sources`).
+CLIP_NOISE_COST = NOISE_COST / 2
 #: A repetition moves at least this fraction of the query's motion (RMS about the median pose): a
 #: stretch of standing still can otherwise match a repetition that hardly moves.
 MIN_MOTION_RATIO = 0.7
+#: How much a still body seems to move when filmed like MediaPipe films it (degree-equivalents, RMS
+#: about its median pose; :func:`lab.score.uncertainty.film_like_mediapipe`: about the most over
+#: 10-s stills from three sides): a full repetition must move more than this. The noise wanders
+#: slowly, so over a shorter stretch it seems to move less: a partial repetition must move more than a
+#: 1-s still does (:data:`STILL_PARTIAL_MOTION`).
+STILL_MOTION = 3.5
+STILL_PARTIAL_MOTION = 2.5
 #: Matches may share at most this fraction of the shorter one's duration.
 MAX_OVERLAP = 0.2
 #: What is left at an end of the clip is a partial repetition when it lasts at least this fraction
@@ -64,7 +83,8 @@ class Repetition:
         Cut off by the start or the end of the clip.
     cost_fraction : float
         The match's cost as a fraction of the statue's (0 = identical to the
-        query; :data:`MAX_COST_FRACTION` is the limit for a full repetition).
+        query; a full repetition costs at most :data:`MAX_COST_FRACTION` of it
+        plus :data:`NOISE_COST`).
     """
 
     index: int
@@ -80,6 +100,40 @@ class Repetition:
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
                 "partial": self.partial, "cost_fraction": round(self.cost_fraction, 3)}
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchNoise:
+    """What measurement noise does to a search.
+
+    Attributes
+    ----------
+    cost : float
+        What it adds to every match's cost, squared degree-equivalents.
+    still_motion, still_partial_motion : float
+        How much a still body seems to move in the clip searched, over a full
+        repetition and over a shorter stretch (degree-equivalents, RMS about the
+        median pose): a repetition must move more.
+    """
+
+    cost: float = NOISE_COST
+    still_motion: float = STILL_MOTION
+    still_partial_motion: float = STILL_PARTIAL_MOTION
+
+    @classmethod
+    def for_sources(cls, *, reference_mocap: bool, attempt_mocap: bool) -> MatchNoise:
+        """:data:`CLIP_NOISE_COST` for each clip filmed by a camera, none for motion capture; the still
+        body's motion where the clip searched (the attempt) was filmed."""
+        cost = CLIP_NOISE_COST * ((not reference_mocap) + (not attempt_mocap))
+        if attempt_mocap:
+            return cls(cost=cost, still_motion=0.0, still_partial_motion=0.0)
+        return cls(cost=cost)
+
+
+#: Both clips filmed by cameras (MediaPipe): the default.
+CAMERAS = MatchNoise()
+#: Neither clip has measurement noise (motion capture, or noise-free synthetic figures).
+NO_NOISE = MatchNoise(cost=0.0, still_motion=0.0, still_partial_motion=0.0)
 
 
 @numba.njit(cache=True)
@@ -213,7 +267,8 @@ def _path_offset(x: np.ndarray, z: np.ndarray, first: int, last: int) -> np.ndar
 
 
 def find_repetitions(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False,
-                     max_cost_fraction: float = MAX_COST_FRACTION) -> list[Repetition]:
+                     max_cost_fraction: float = MAX_COST_FRACTION, noise: MatchNoise = CAMERAS
+                     ) -> list[Repetition]:
     """Each repetition of ``query`` in ``clip``, in time order.
 
     Each feature may differ between the two clips by a constant (one
@@ -222,8 +277,9 @@ def find_repetitions(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30
     moved onto the query's, the better best match is kept, the constants are
     then re-estimated along that match and the search run once more with
     them. Matches are taken best first, without overlapping, while they cost
-    at most ``max_cost_fraction`` of the query's statue cost, if they move at
-    least :data:`MIN_MOTION_RATIO` as much as the query.
+    at most ``max_cost_fraction`` of the query's statue cost plus
+    ``noise.cost``, if they move at least :data:`MIN_MOTION_RATIO` as much as
+    the query and more than a still body seems to (``noise.still_motion``).
 
     Parameters
     ----------
@@ -237,43 +293,82 @@ def find_repetitions(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30
         Search the clip's left/right mirror image (an attempt filmed or
         performed mirrored; see :attr:`lab.score.Comparison.mirrored`).
     max_cost_fraction : float
-        A full repetition costs at most this fraction of the statue cost.
+        A full repetition costs at most this fraction of the statue cost, plus ``noise.cost``.
+    noise : MatchNoise
+        What measurement errors do to the search (:data:`CAMERAS`: both clips filmed;
+        :meth:`MatchNoise.for_sources`).
 
     Returns
     -------
     list of Repetition
         Full repetitions and, at either end, partial ones.
     """
+    search = search_clip(query, clip, rate_hz=rate_hz, mirrored=mirrored)
+    if search is None:
+        return []
+    return choose_repetitions(search, max_cost_fraction=max_cost_fraction, noise=noise)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipSearch:
+    """What :func:`find_repetitions` knows before it draws its line: the query and the clip on one
+    time base (``query``, ``clip``), their scaled values (``x``, ``z``), the features' weights
+    ``w``, the clip-minus-query ``offset`` removed, and per clip sample the best whole-query match
+    ending there (``cost``, ``start``; :func:`match_costs`) with the statue's ``statue`` cost."""
+
+    query: FeatureSet
+    clip: FeatureSet
+    x: np.ndarray
+    z: np.ndarray
+    w: np.ndarray
+    offset: np.ndarray
+    cost: np.ndarray
+    start: np.ndarray
+    statue: float
+
+
+def search_clip(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False
+                ) -> ClipSearch | None:
+    """The match costs of ``query`` along ``clip`` (see :func:`find_repetitions`); None where
+    nothing can be matched (too short, or a query that does not move)."""
     q = resample_features(query, rate_hz=rate_hz)
     y = resample_features(mirror_features(clip) if mirrored else clip, rate_hz=rate_hz)
     if len(q.time_s) < 3 or len(y.time_s) < 2:
-        return []
+        return None
     x, z, median_offset = _offsets(q, y)
     tries = []
     for offset in (np.zeros_like(median_offset), median_offset):
         cost, start, statue = match_costs(q, y, offset=offset)
         if not np.isfinite(statue) or statue <= 0 or not np.isfinite(cost).any():
-            return []
+            return None
         j = int(np.nanargmin(np.where(np.isfinite(cost), cost, np.nan)))
         tries.append((cost[j], j, int(start[j])))
     _, j, first = min(tries)
     offset = _path_offset(x, z, first, j)
     cost, start, statue = match_costs(q, y, offset=offset)
-    limit = max_cost_fraction * statue
     w = _scaled(q, tuple(n for n in q.names if n in y.names))[2]
-    spans = _select(cost, start, limit=limit, statue=statue, z=z, w=w,
-                    min_motion=MIN_MOTION_RATIO * _motion(x, w))
-    t = y.time_s
+    return ClipSearch(query=q, clip=y, x=x, z=z, w=w, offset=offset, cost=cost, start=start, statue=float(statue))
+
+
+def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COST_FRACTION,
+                       noise: MatchNoise = CAMERAS) -> list[Repetition]:
+    """The repetitions :func:`find_repetitions` reports from a :func:`search_clip` result."""
+    limit = max_cost_fraction * search.statue + noise.cost
+    spans = _select(search.cost, search.start, limit=limit, statue=search.statue, z=search.z, w=search.w,
+                    min_motion=max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion))
+    t = search.clip.time_s
     reps = [(float(t[a]), float(t[b]), False, f) for a, b, f in spans]
-    reps += _partial_ends(q, y, spans, statue=statue, limit=limit, offset=offset)
+    reps += _partial_ends(search.query, search.clip, spans, statue=search.statue, limit=limit, offset=search.offset,
+                          min_motion=noise.still_partial_motion)
     reps.sort(key=lambda r: r[0])
     return [Repetition(index=i + 1, start_s=a, end_s=b, partial=p, cost_fraction=f)
             for i, (a, b, p, f) in enumerate(reps)]
 
 
 def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, limit: float,
-                  offset: np.ndarray) -> list[tuple]:
-    """Partial repetitions in what is left before the first and after the last full one."""
+                  offset: np.ndarray, min_motion: float) -> list[tuple]:
+    """Partial repetitions in what is left before the first and after the last full one (moving more
+    than ``min_motion`` too)."""
     n_q, n_y = len(q.time_s), len(y.time_s)
     first = spans[0][0] if spans else n_y
     last = spans[-1][1] if spans else -1
@@ -296,7 +391,8 @@ def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, l
             continue
         part = dataclasses.replace(y, time_s=y.time_s[a:b + 1], values=y.values[a:b + 1],
                                    confidence=y.confidence[a:b + 1])
-        if not measure_motion_amplitude(part.select(names)) ** 2 >= MIN_PARTIAL_MOTION ** 2 * statue:
+        if not measure_motion_amplitude(part.select(names)) ** 2 >= max(MIN_PARTIAL_MOTION ** 2 * statue,
+                                                                        min_motion ** 2):
             continue
         yy, cy, _ = _scaled(part, names)
         yy = yy - offset
@@ -415,7 +511,8 @@ def cut_features(fs: FeatureSet, *, start_s: float, end_s: float) -> FeatureSet:
                                confidence=fs.confidence[keep])
 
 
-def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[FeatureSet, list[Repetition]]:
+def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0, noise: MatchNoise = CAMERAS
+                       ) -> tuple[FeatureSet, list[Repetition]]:
     """One typical repetition of a clip that may hold several, and the repetitions found in it.
 
     A clip with no repeating stretch (:func:`find_motif` is None) is one
@@ -423,7 +520,8 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[Featur
     repetitions: cut at the phase (of eight through the motif's first period,
     and its stillest moment) that finds the most full repetitions, the worst
     of them matching best and the least time left between them
-    (:func:`find_repetitions`); the typical one is their medoid (smallest
+    (:func:`find_repetitions` with ``noise``: both sides are this clip);
+    the typical one is their medoid (smallest
     summed DTW cost to the others).
     """
     whole = [Repetition(index=1, start_s=float(fs.time_s[0]), end_s=float(fs.time_s[-1]), partial=False,
@@ -450,7 +548,7 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0) -> tuple[Featur
         if s + P >= len(r.time_s):
             s = max(0, s - P)
         first = cut_features(r, start_s=r.time_s[s], end_s=r.time_s[min(s + P, len(r.time_s) - 1)])
-        found = find_repetitions(first, fs, rate_hz=rate_hz)
+        found = find_repetitions(first, fs, rate_hz=rate_hz, noise=noise)
         full = [rep for rep in found if not rep.partial]
         gaps = sum(max(0.0, b.start_s - a.end_s) for a, b in zip(full, full[1:])) / max(len(full) - 1, 1)
         key = (-len(full), max(rep.cost_fraction for rep in full) + gaps / period_s if full else np.inf)

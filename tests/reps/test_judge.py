@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -20,11 +21,14 @@ def _rep():
     return track.replace(time_s=track.time_s - track.time_s[0])
 
 
-def _judge(reference, attempt):
+def _judge(reference, attempt, *, noise_free=True):
+    """Judged as ``lab`` judges two clips; the synthetic figures have no measurement noise, so by
+    default both are described as motion capture (``noise_free``), otherwise as filmed."""
     ref_fs = compute_features(reference, lift=False, body=reference)
     att_fs = compute_features(attempt, lift=False, body=attempt)
-    return judge_repetitions(ref_fs, att_fs, reference_info=describe_clip(reference),
-                             attempt_info=describe_clip(attempt))
+    kind = {"source_kind": "mocap"} if noise_free else {}
+    return judge_repetitions(ref_fs, att_fs, reference_info=dataclasses.replace(describe_clip(reference), **kind),
+                             attempt_info=dataclasses.replace(describe_clip(attempt), **kind))
 
 
 def _alter(w):
@@ -65,8 +69,25 @@ def test_the_report_round_trips_through_json():
     assert back.to_dict() == d
 
 
+def test_a_movement_too_small_to_count_says_so():
+    """A figure swinging its arms 10 degrees moves less than a still body seems to move from one
+    camera: nothing is counted in a clip of it, and the summary says why; a larger movement
+    that is not found gets no such reason."""
+    small = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=10.0).select_frames(np.arange(8, 39))
+    small = small.replace(time_s=small.time_s - small.time_s[0])
+    still = small.replace(world_m=np.repeat(small.world_m[:1], 120, axis=0), time_s=np.arange(120) / 30.0,
+                          visibility=None, presence=None)
+    report = _judge(small, repeat_motion(small, count=3, rng=np.random.default_rng(1)).track, noise_free=False)
+    assert report.rep_count == 0
+    assert "can hardly be told from standing still" in report.summary
+    report = _judge(_rep(), still, noise_free=False)
+    assert report.rep_count == 0
+    assert "standing still" not in report.summary
+
+
 def test_summary_of_no_repetition():
     assert summarize_repetitions([]) == "No repetition of the coach's movement was found."
+    assert "can hardly be told from standing still" in summarize_repetitions([], small_movement=True)
 
 
 # ------------------------------------------------------------------ the analysis and the CLI

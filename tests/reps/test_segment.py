@@ -7,7 +7,7 @@ import pytest
 
 from lab.align.synthetic import synthetic_body_track
 from lab.features import compute_features, mirror_features
-from lab.reps import cut_features, find_motif, find_repetitions, typical_repetition
+from lab.reps import NO_NOISE, MatchNoise, cut_features, find_motif, find_repetitions, typical_repetition
 from lab.reps.synthetic import repeat_motion, warp
 
 
@@ -26,7 +26,7 @@ def _features(track):
 def test_every_repetition_is_found_at_varying_tempo_with_pauses(count):
     rep = _rep()
     clip = repeat_motion(rep, count=count, rng=np.random.default_rng(count))
-    found = find_repetitions(_features(rep), _features(clip.track))
+    found = find_repetitions(_features(rep), _features(clip.track), noise=NO_NOISE)
     full = [r for r in found if not r.partial]
     assert len(full) == count
     assert not any(r.partial for r in found)
@@ -40,7 +40,7 @@ def test_every_repetition_is_found_at_varying_tempo_with_pauses(count):
 def test_a_repetition_cut_by_the_start_is_reported_as_partial():
     rep = _rep()
     clip = repeat_motion(rep, count=3, rng=np.random.default_rng(5), partial_front=True, pause_range_s=(0.3, 0.6))
-    found = find_repetitions(_features(rep), _features(clip.track))
+    found = find_repetitions(_features(rep), _features(clip.track), noise=NO_NOISE)
     assert [r.partial for r in found] == [True, False, False, False]
     assert found[0].start_s < 0.1 and abs(found[0].end_s - clip.partial[1]) <= 0.15
 
@@ -50,7 +50,7 @@ def test_a_mirrored_clip_is_searched_as_a_mirror_image():
     asym = rep.replace(world_m=rep.world_m.copy())
     clip = repeat_motion(asym, count=3, rng=np.random.default_rng(2))
     mirrored = mirror_features(_features(clip.track))
-    assert len(find_repetitions(_features(asym), mirrored, mirrored=True)) == 3
+    assert len(find_repetitions(_features(asym), mirrored, mirrored=True, noise=NO_NOISE)) == 3
 
 
 def test_a_different_movement_has_no_repetition():
@@ -58,7 +58,54 @@ def test_a_different_movement_has_no_repetition():
     rep = _rep()
     still = rep.replace(world_m=np.repeat(rep.world_m[:1], 150, axis=0), time_s=np.arange(150) / 30.0,
                         visibility=None, presence=None)
-    assert find_repetitions(_features(rep), _features(still)) == []
+    assert find_repetitions(_features(rep), _features(still), noise=NO_NOISE) == []
+
+
+def _filmed(track, *, azimuth_deg, seed):
+    """``track`` (frame ``body``, which has the axes of ``lab``) filmed with MediaPipe-like noise."""
+    from lab.score.compare import prepare_features
+    from lab.score.uncertainty import film_like_mediapipe, load_landmark_noise
+
+    scale = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    return prepare_features(film_like_mediapipe(track.replace(frame="lab"), azimuth_deg=azimuth_deg, seed=seed,
+                                                noise_scale=scale))
+
+
+def test_a_small_movement_is_counted_under_mediapipe_like_noise_and_stillness_never_is():
+    """Two MediaPipe recordings of one movement never match at cost 0: the line allows for the noise
+    (NOISE_COST). A figure swinging its arms 40 degrees, five times, filmed from another camera 90
+    degrees round: without that allowance most repetitions are missed. A still body filmed the same
+    way is never taken for repetitions, whatever the query (STILL_MOTION)."""
+    counts, without, still = [], [], []
+    for seed in range(6):
+        rep = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=40.0).select_frames(np.arange(8, 39))
+        rep = rep.replace(time_s=rep.time_s - rep.time_s[0])
+        clip = repeat_motion(rep, count=5, rng=np.random.default_rng(seed))
+        query = _filmed(rep, azimuth_deg=30.0, seed=seed)
+        attempt = _filmed(clip.track, azimuth_deg=120.0, seed=100 + seed)
+        counts.append(sum(not r.partial for r in find_repetitions(query, attempt)))
+        without.append(sum(not r.partial for r in find_repetitions(query, attempt, max_cost_fraction=0.9,
+                                                                    noise=MatchNoise(cost=0.0))))
+        statue = rep.replace(world_m=np.repeat(rep.world_m[:1], 150, axis=0), time_s=np.arange(150) / 30.0,
+                             visibility=None, presence=None)
+        for swing in (15.0, 40.0):
+            small = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=swing).select_frames(np.arange(8, 39))
+            still.append(find_repetitions(_filmed(small, azimuth_deg=30.0, seed=seed),
+                                          _filmed(statue, azimuth_deg=120.0, seed=200 + seed)))
+    assert sum(c == 5 for c in counts) >= 5, counts
+    assert sum(c == 5 for c in without) <= 1, without
+    assert all(found == [] for found in still)
+
+
+def test_the_noise_allowance_follows_where_each_clip_came_from():
+    from lab.reps.segment import NOISE_COST, STILL_MOTION
+
+    assert MatchNoise.for_sources(reference_mocap=False, attempt_mocap=False) == MatchNoise()
+    one = MatchNoise.for_sources(reference_mocap=True, attempt_mocap=False)
+    assert one.cost == NOISE_COST / 2 and one.still_motion == STILL_MOTION  # the player's camera still jitters
+    assert MatchNoise.for_sources(reference_mocap=False, attempt_mocap=True) == MatchNoise(
+        cost=NOISE_COST / 2, still_motion=0.0, still_partial_motion=0.0)
+    assert MatchNoise.for_sources(reference_mocap=True, attempt_mocap=True) == NO_NOISE
 
 
 def test_the_period_of_a_repeated_clip_is_found_and_one_repetition_is_not_cut():
@@ -68,7 +115,7 @@ def test_the_period_of_a_repeated_clip_is_found_and_one_repetition_is_not_cut():
     motif = find_motif(_features(clip.track))
     assert motif is not None and abs(motif[1] - 1.0) <= 0.1
     assert find_motif(_features(rep)) is None
-    typical, reps = typical_repetition(_features(clip.track))
+    typical, reps = typical_repetition(_features(clip.track), noise=NO_NOISE)
     assert sum(not r.partial for r in reps) == 4
     assert 0.85 <= typical.time_s[-1] - typical.time_s[0] <= 1.15
 

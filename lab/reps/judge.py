@@ -124,9 +124,11 @@ def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rat
     options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
     found = {m: find_repetitions(typical, attempt, rate_hz=rate_hz, mirrored=m, noise=noise) for m in options}
 
-    def quality(m: bool) -> tuple[int, float]:
-        full = [r for r in found[m] if not r.partial]
-        return (-len(full), float(np.mean([r.cost_fraction for r in full])) if full else np.inf)
+    def quality(m: bool) -> tuple[float, int]:
+        # the side whose best repetition matches the coach's best (not the one finding more: a looser
+        # match of the wrong side can find more)
+        full = [r.cost_fraction for r in found[m] if not r.partial]
+        return (min(full) if full else np.inf, -len(full))
 
     best = min(options, key=quality)
     return best, found[best]
@@ -197,7 +199,8 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         search allows for (:meth:`lab.reps.segment.MatchNoise.for_sources`: none for motion capture).
     mirror : {"auto", "no", "yes"}
         Search the player's clip as a mirror image too ("auto": whichever
-        finds more repetitions).
+        holds the repetition closest to the coach's; chosen on the tuning styles of
+        :mod:`lab.reps.evaluate`, where "whichever finds more" counted fewer clips right).
     rate_hz, window_s, n_phases, lift, threshold, verdict_model
         As for :func:`lab.score.compare_features`.
 

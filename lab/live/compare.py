@@ -24,8 +24,9 @@ open-end subsequence DTW against the coach's repetition
   feedback; the joint furthest beyond its threshold, named on the player's
   own side;
 - **repetitions**: a whole match of the coach's repetition that costs at most
-  :data:`LIVE_MAX_COST_FRACTION` of the statue's cost and moves
-  at least :data:`lab.reps.segment.MIN_MOTION_RATIO` as much, once no
+  :data:`LIVE_MAX_COST_FRACTION` of the statue's cost plus :data:`LIVE_NOISE_COST`
+  and moves at least :data:`lab.reps.segment.MIN_MOTION_RATIO` as much and more
+  than :data:`lab.reps.segment.STILL_MOTION`, once no
   cheaper end has come for ``settle_s``, is a repetition: it is reported
   (``completed``) and the alignment restarts after its end.
 """
@@ -52,6 +53,8 @@ from lab.reps.segment import (
     MIN_MOTION_RATIO,
     MIN_PARTIAL_FRACTION,
     MIN_PARTIAL_MOTION,
+    STILL_MOTION,
+    STILL_PARTIAL_MOTION,
 )
 from lab.score.compare import JUDGEABLE_MAX_DEG, describe_difference, score_from_distance
 from lab.score.uncertainty import (
@@ -68,9 +71,12 @@ from lab.score.verdict import compute_terms, load_verdict_model
 #: A repetition's whole match costs at most this fraction of the statue's cost. Live features are
 #: noisier than the offline search's (causal filters, the lift's warm-up), so the offline limit
 #: (:data:`lab.reps.segment.MAX_COST_FRACTION`) would miss most repetitions; chosen on the tuning
-#: styles of :mod:`lab.reps.evaluate` (``python -m lab.live.evaluate --reps --tune``: 0.9, 1.2 and
-#: 1.5 tried) and reported on the other styles.
+#: styles of :mod:`lab.reps.evaluate` (0.9, 1.2 and 1.5 tried) and reported on the other styles.
 LIVE_MAX_COST_FRACTION = 1.5
+#: What measurement noise alone adds to a live match's cost (squared degree-equivalents; as
+#: :data:`lab.reps.segment.NOISE_COST` offline). None: the allowances tried with
+#: ``python -m lab.live.evaluate --reps --tune`` (with smaller fractions) did no better.
+LIVE_NOISE_COST = 0.0
 #: A repetition is partial when its match lacks more than this fraction of the coach's repetition at
 #: its start (the offline search's partial repetitions hold at least MIN_PARTIAL_FRACTION of it).
 MAX_MISSING_FRACTION = 0.25
@@ -253,7 +259,9 @@ class LiveComparison:
         The joint-angle error model (default the shipped one, ``uncertainty.json``).
     max_cost_fraction : float
         A repetition's whole match may cost at most this fraction of the statue's cost
-        (:data:`LIVE_MAX_COST_FRACTION`).
+        (:data:`LIVE_MAX_COST_FRACTION`), plus ``noise_cost``.
+    noise_cost : float
+        What measurement noise alone adds to a match's cost (:data:`LIVE_NOISE_COST`).
     reference_body : PoseTrack, optional
         The coach's repetition in frame ``body``, the frames ``reference`` was computed from (as
         :func:`prepare_live_reference` turns them); each update then carries the coach's ghost.
@@ -264,7 +272,7 @@ class LiveComparison:
                  height: int | None = None, rate_hz: float = 30.0, mirror: str = "auto", n_phases: int = 4,
                  hold_s: float = 0.5, settle_s: float = 0.3, max_gap_s: float = 0.25,
                  error_model: AngleErrorModel | None = None, reference_body: PoseTrack | None = None,
-                 max_cost_fraction: float = LIVE_MAX_COST_FRACTION):
+                 max_cost_fraction: float = LIVE_MAX_COST_FRACTION, noise_cost: float = LIVE_NOISE_COST):
         if mirror not in ("auto", "no", "yes"):
             raise ValueError(f"mirror must be auto, no or yes, got {mirror!r}")
         ref = resample_features(reference, rate_hz=rate_hz)
@@ -279,6 +287,7 @@ class LiveComparison:
         self.lifter = StreamLifter(keypoints=keypoints, width=width, height=height)
         self.keypoints = tuple(keypoints)
         self.max_cost_fraction = float(max_cost_fraction)
+        self.noise_cost = float(noise_cost)
         self._ghost: tuple[np.ndarray, np.ndarray] | None = None
         self._row_delay_s = 0.0
         if reference_body is not None:
@@ -474,7 +483,7 @@ class LiveComparison:
     def _check_repetition(self, *, final: bool = False) -> LiveRepetition | None:
         j = len(self.samples) - 1
         N = len(self.reference.time_s)
-        limit = self.max_cost_fraction * self.statue
+        limit = self.max_cost_fraction * self.statue + self.noise_cost
         for v in self.variants:
             end = float(v.matcher.prefix_cost[-1])
             matched = int(v.matcher.matched[-1])
@@ -488,7 +497,8 @@ class LiveComparison:
         # than the stream's first samples, which wait for the features' window and the lift's warm-up, lose
         partial = matched < (1.0 - MAX_MISSING_FRACTION) * N
         motion = self._motion_since(start_j, end_j + 1)
-        need = (MIN_PARTIAL_MOTION if partial else MIN_MOTION_RATIO) * self.ref_motion
+        need = (max(MIN_PARTIAL_MOTION * self.ref_motion, STILL_PARTIAL_MOTION) if partial
+                else max(MIN_MOTION_RATIO * self.ref_motion, STILL_MOTION))
         if not (np.isfinite(motion) and motion >= need):
             return None
         score, p, verdict = self._judge(cost, ref_stop=N - 1, start=start_j, stop=end_j + 1)

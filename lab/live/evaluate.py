@@ -22,7 +22,7 @@ import argparse
 import itertools
 import warnings
 
-from lab.live.compare import LIVE_MAX_COST_FRACTION
+from lab.live.compare import LIVE_MAX_COST_FRACTION, LIVE_NOISE_COST
 from lab.live.stream import VideoStream, run_live
 from lab.pipeline import analyze
 from lab.samples import POSE2SIM_VIEWS, ensure_samples
@@ -53,16 +53,17 @@ def evaluate_pairs(*, model: str = "lite", realtime: bool = True, reps: bool = F
     return rows
 
 
-def count_live(query, filmed, *, max_cost_fraction: float = LIVE_MAX_COST_FRACTION) -> list:
+def count_live(query, filmed, *, max_cost_fraction: float = LIVE_MAX_COST_FRACTION,
+               noise_cost: float = LIVE_NOISE_COST) -> list:
     """The repetitions a live comparison finds in ``filmed`` fed frame by frame, as :class:`lab.reps.Repetition`.
 
-    ``max_cost_fraction``: the repetitions' cost limit.
+    ``max_cost_fraction``, ``noise_cost``: the repetitions' cost limit (:class:`lab.live.LiveComparison`).
     """
     from lab.live import LiveComparison
     from lab.reps import Repetition
 
     live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"),
-                          max_cost_fraction=max_cost_fraction)
+                          max_cost_fraction=max_cost_fraction, noise_cost=noise_cost)
     for f in range(filmed.n_frames):
         live.push(float(filmed.time_s[f]), filmed.world_m[f], image_px=None if filmed.image_px is None else
                   filmed.image_px[f], visibility=filmed.visibility[f])
@@ -71,8 +72,9 @@ def count_live(query, filmed, *, max_cost_fraction: float = LIVE_MAX_COST_FRACTI
             for r in live.repetitions]
 
 
-#: The live cost limits tried on the tuning styles (``--tune``), and the clips they are tried on.
-TUNE_LIMITS = (0.9, 1.2, 1.5)
+#: The live cost limits (fraction of the statue, noise cost) tried on the tuning styles (``--tune``), and
+#: the clips they are tried on.
+TUNE_LIMITS = ((1.5, 0.0), (0.5, 50.0), (1.0, 40.0), (0.7, 60.0))
 TUNE_COUNTS, TUNE_GAPS_DEG = (2, 5, 8), (0.0, 90.0)
 
 
@@ -96,12 +98,13 @@ def _reps_main(noise_scales: list[float], *, tune: bool = False, offline: bool =
         takes = takes[part[0]::part[1]]
     print(f"{len(takes)} takes: {', '.join(takes)}")
     if tune:
-        for limit in TUNE_LIMITS:
+        for fraction, noise in TUNE_LIMITS:
             df = run_segmentation_suite(takes, counts=TUNE_COUNTS, gaps_deg=TUNE_GAPS_DEG, noise_scale=base,
-                                        find_in_track=functools.partial(count_live, max_cost_fraction=limit))
+                                        find_in_track=functools.partial(count_live, max_cost_fraction=fraction,
+                                                                        noise_cost=noise))
             s = summarize_suite(df)
-            print(f"tuning styles, live limit {limit:g}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()),
-                  flush=True)
+            print(f"tuning styles, live limit {fraction:g} x statue + {noise:g}: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
         return
     for factor in noise_scales:
         for label, finder in (("live", count_live), ("offline", None))[:2 if offline else 1]:

@@ -224,8 +224,8 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
     for item in generate_suite_clips(takes, noise_scale=noise_scale):
         search = search_clip(item.query, prepare_features(item.filmed))
         for (f, b), out in rows.items():
-            found = [] if search is None else choose_repetitions(search, max_cost_fraction=f,
-                                                                              noise=MatchNoise(cost=b))
+            found = ([] if search is None
+                     else choose_repetitions(search, max_cost_fraction=f, noise=MatchNoise(cost=b)))
             out.append(score_count(item, found))
     table = []
     for (f, b), out in rows.items():

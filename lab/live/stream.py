@@ -460,13 +460,13 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         ref_features = compute_features(ref_track, body=ref_body) if reps else None
     else:
         ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
-    ref_mocap = ref_track.frame == "lab"
-    span = (typical_repetition(ref_features, noise=MatchNoise.for_sources(reference_mocap=ref_mocap,
-                                                                            attempt_mocap=ref_mocap))[0].time_s[[0, -1]]
-            if reps else ref_track.time_s[[0, -1]])
+    ref_source = ClipErrorSource.from_clip(ref_track.frame, None)
+    noise = MatchNoise.for_sources(reference_mocap=ref_source.mocap, attempt_mocap=ref_source.mocap)
+    span = (typical_repetition(ref_features, noise=noise)[0].time_s[[0, -1]] if reps
+            else ref_track.time_s[[0, -1]])
     query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     ghost = prepare_live_ghost(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
-    live = LiveComparison(query, reference_source=ClipErrorSource.from_clip(ref_track.frame, None),
+    live = LiveComparison(query, reference_source=ref_source,
                           width=stream.width, height=stream.height, mirror=mirror, reference_body=ghost)
     landmarker = make_landmarker(ensure_model(model, masks=False), max_people=max_people, min_confidence=0.5)
     with quiet_stderr():  # the first inference sets the model up (hundreds of ms): before the stream's clock starts

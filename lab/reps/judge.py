@@ -212,7 +212,7 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         from lab.score.verdict import load_verdict_model
 
         verdict_model = load_verdict_model()
-    ref_mocap, att_mocap = reference_info.source_kind == "mocap", attempt_info.source_kind == "mocap"
+    ref_mocap, att_mocap = reference_info.build_error_source().mocap, attempt_info.build_error_source().mocap
     typical, reference_reps = typical_repetition(
         reference, rate_hz=rate_hz, noise=MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=ref_mocap))
     noise = MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=att_mocap)

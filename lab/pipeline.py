@@ -335,10 +335,10 @@ def features_stage(track: PoseTrack, body: PoseTrack, *, method: str, clip: str 
     """The features of ``track`` (:class:`lab.features.FeatureSet`), from its body-frame model, cached."""
     from lab.features import compute_features
 
-    key = _key("features", source_digest("features", "pose/sides"), digest or track_digest(track),
+    key = _key("features", source_digest("features", "pose/sides", "pose/camera"), digest or track_digest(track),
                track_digest(body) if method == "given" else method)
     return _cached("features", clip, key, read=_read_features, write=_write_features,
-                   compute=lambda: compute_features(track, body=body))
+                   compute=lambda: compute_features(track, body=body, travel=True))
 
 
 # ---------------------------------------------------------------------- the analysis

@@ -61,3 +61,17 @@ def track_from(points: np.ndarray, *, frame: str, fps: float = 30.0, vis: float 
     v = np.where(np.isfinite(points).all(-1), vis, 0.0)
     return PoseTrack(time_s=np.arange(T) / fps, keypoints=BLAZEPOSE_KEYPOINTS, world_m=points,
                      visibility=v, presence=v, frame=frame, meta={"fps": fps})
+
+
+def travelling(velocity_m_s, *, seconds: float = 4.0, turn_deg: float = 0.0) -> PoseTrack:
+    """The swinging stick figure, facing ``turn_deg`` about the vertical, its hips moving at ``velocity_m_s``
+    (x = its left, y up, z its front) for ``seconds``: a mocap track (frame ``lab``)."""
+    from lab.align.synthetic import synthetic_body_track
+
+    body = synthetic_body_track(n_frames=int(seconds * 30), fps=30.0)
+    a = np.radians(turn_deg)
+    R = np.array([[np.cos(a), 0.0, np.sin(a)], [0.0, 1.0, 0.0], [-np.sin(a), 0.0, np.cos(a)]])
+    v = R @ np.asarray(velocity_m_s, float)
+    root = np.array([0.0, 0.95, 0.0]) + body.time_s[:, None] * v
+    return PoseTrack(time_s=body.time_s, keypoints=body.keypoints, world_m=body.world_m @ R.T + root[:, None],
+                     frame="lab", meta={"fps": 30.0, "source": "synthetic"})

@@ -78,17 +78,22 @@ def synthetic_body_track(*, n_frames: int = 60, fps: float = 30.0, swing_deg: fl
 
 def simulate_camera_track(body: PoseTrack, *, azimuth_deg: float, elevation_deg: float, distance_m: float,
                           width: int = 1080, height: int = 1920, fov_deg: float = DEFAULT_FOV_DEG,
-                          roll_deg: float = 0.0) -> PoseTrack:
+                          roll_deg: float = 0.0, travel: bool = False) -> PoseTrack:
     """Film a body-frame track with a pinhole camera aimed at the mid-hip.
 
     Parameters
     ----------
-    body : PoseTrack, frame ``body`` (hip-centred; ``meta["lift"]["root_m"]``
-        is ignored: the subject stays at the origin).
+    body : PoseTrack, frame ``body`` (hip-centred).
     azimuth_deg, elevation_deg, distance_m : the camera's viewpoint (see
         :mod:`lab.align.view`).
     width, height : image size, pixels; ``fov_deg`` spans the longer side.
     roll_deg : rotation of the camera about its optical axis.
+    travel : bool
+        Keep the subject's travel (``meta["lift"]["root_m"]``, as
+        :func:`lab.lift.lift_mocap` records it): the camera stands still, aimed at
+        the middle of the path, and steps back by three times the farthest the
+        path goes from there (points off the image are kept). Without it the
+        subject stays at the origin.
 
     Returns
     -------
@@ -103,12 +108,24 @@ def simulate_camera_track(body: PoseTrack, *, azimuth_deg: float, elevation_deg:
     K = intrinsics_from_fov(width, height, fov_deg=fov_deg)
     cam = camera_looking_at_subject(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg,
                                     distance_m=distance_m, K=K, width=width, height=height)
+    a = np.radians(roll_deg)
+    Rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
     if roll_deg:
-        a = np.radians(roll_deg)
-        Rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
         cam.R = Rz @ cam.R
         cam.t = Rz @ cam.t
     X = body.world_m
+    if travel:
+        root = np.array([[np.nan] * 3 if r is None or r[0] is None else r
+                         for r in (body.meta.get("lift") or {}).get("root_m", [])], dtype=float)
+        if root.shape != (body.n_frames, 3):
+            raise ValueError("travel needs meta['lift']['root_m'] for every frame (a lifted mocap track)")
+        root = root - np.nanmedian(root, axis=0)
+        reach = float(np.nanmax(np.linalg.norm(root[:, [0, 2]], axis=1))) if np.isfinite(root).any() else 0.0
+        cam = camera_looking_at_subject(azimuth_deg=azimuth_deg, elevation_deg=elevation_deg,
+                                        distance_m=distance_m + 3.0 * reach, K=K, width=width, height=height)
+        if roll_deg:
+            cam.R, cam.t = Rz @ cam.R, Rz @ cam.t
+        X = X + root[:, None]
     img = cam.project(X)
     cam_axes = X @ cam.R.T
     hip = (cam_axes[:, BLAZEPOSE_KEYPOINTS.index("left_hip")]
@@ -117,7 +134,7 @@ def simulate_camera_track(body: PoseTrack, *, azimuth_deg: float, elevation_deg:
     vis = np.isfinite(world).all(-1).astype(float)
     meta = {"width": width, "height": height, "fps": body.fps, "source": "synthetic camera",
             "true_view": {"azimuth_deg": azimuth_deg, "elevation_deg": elevation_deg,
-                          "distance_m": distance_m, "roll_deg": roll_deg},
+                          "distance_m": distance_m, "roll_deg": roll_deg, "travel": travel},
             "camera_R": cam.R.tolist()}
     return PoseTrack(time_s=body.time_s, keypoints=body.keypoints, image_px=img, world_m=world,
                      visibility=vis, presence=vis.copy(), frame="camera", meta=meta)

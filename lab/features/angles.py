@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from lab.features.travel import TRAVEL_NAMES, compute_travel
 from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
 
@@ -83,7 +84,9 @@ class FeatureSet:
         In [0, 1]; 0 where the value is NaN.
     names : tuple of str, length F
         ``<angle>`` for angles, ``pos:<landmark>:<x|y|z>`` for positions,
-        ``vel:<angle>`` for angular velocities (degrees per second).
+        ``vel:<angle>`` for angular velocities (degrees per second),
+        ``travel:<left|up|front>`` for the mid-hip's velocity in the body's axes
+        (torso lengths per second, :mod:`lab.features.travel`).
     torso_m : float
         Median mid-hip to mid-shoulder length used to normalise positions.
     """
@@ -99,6 +102,8 @@ class FeatureSet:
             return "position"
         if name.startswith("vel:"):
             return "velocity"
+        if name.startswith("travel:"):
+            return "travel"
         return "angle"
 
     def column(self, name: str) -> np.ndarray:
@@ -331,6 +336,15 @@ def body_axes_in_camera(body: PoseTrack, camera: PoseTrack | None) -> np.ndarray
     return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
+def measure_torso_m(body: PoseTrack) -> float:
+    """Median mid-hip to mid-shoulder distance of a track, in its units (NaN if unknown)."""
+    W = body.world_m
+    hip_mid = (_kp(body, W, "left_hip") + _kp(body, W, "right_hip")) / 2
+    sh_mid = (_kp(body, W, "left_shoulder") + _kp(body, W, "right_shoulder")) / 2
+    torso = np.linalg.norm(sh_mid - hip_mid, axis=-1)
+    return float(np.nanmedian(torso)) if np.isfinite(torso).any() else float("nan")
+
+
 def compute_positions(body: PoseTrack, *, keypoints: tuple[str, ...] = POSITION_KEYPOINTS,
                       camera: PoseTrack | None = None, view_floor: float = 0.2
                       ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], float]:
@@ -351,10 +365,8 @@ def compute_positions(body: PoseTrack, *, keypoints: tuple[str, ...] = POSITION_
     """
     W = body.world_m
     T = body.n_frames
+    torso_m = measure_torso_m(body)
     hip_mid = (_kp(body, W, "left_hip") + _kp(body, W, "right_hip")) / 2
-    sh_mid = (_kp(body, W, "left_shoulder") + _kp(body, W, "right_shoulder")) / 2
-    torso = np.linalg.norm(sh_mid - hip_mid, axis=-1)
-    torso_m = float(np.nanmedian(torso)) if np.isfinite(torso).any() else float("nan")
     scale = torso_m if np.isfinite(torso_m) and torso_m > 0 else 1.0
     axes = body_axes_in_camera(body, camera)
     if axes is None:
@@ -374,8 +386,8 @@ def compute_positions(body: PoseTrack, *, keypoints: tuple[str, ...] = POSITION_
 
 
 def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | None = None,
-                     positions: bool = True, velocities: bool = True, cutoff_hz: float | None = 6.0,
-                     view_floor: float = 0.2) -> FeatureSet:
+                     positions: bool = True, velocities: bool = True, travel: bool = False,
+                     cutoff_hz: float | None = 6.0, view_floor: float = 0.2) -> FeatureSet:
     """All features of one track, on the track's own frame times.
 
     Parameters
@@ -389,6 +401,10 @@ def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | N
         then nothing is lifted here and ``lift`` is ignored.
     positions, velocities : bool
         Include body-frame positions (torso lengths) / angular velocities (deg/s).
+    travel : bool
+        Include the travel (:func:`lab.features.travel.compute_travel`, NaN where
+        it cannot be measured); the comparison's distance leaves it out, the
+        verdict weighs it (:mod:`lab.score.verdict`).
     cutoff_hz : float or None
         Low-pass (zero-phase Butterworth, order 2) applied to angles and
         positions before differentiation; None for none.
@@ -421,6 +437,9 @@ def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | N
         vals = np.hstack([vals, vel])
         conf = np.hstack([conf, np.where(np.isfinite(vel), vconf, 0.0)])
         names = names + tuple(f"vel:{n}" for n in names[:n_ang])
+    if travel:
+        tv, tc = compute_travel(track, body, torso_m=torso_m if np.isfinite(torso_m) else measure_torso_m(body))
+        vals, conf, names = np.hstack([vals, tv]), np.hstack([conf, tc]), names + TRAVEL_NAMES
     conf = np.where(np.isfinite(vals), conf, 0.0)
     return FeatureSet(time_s=t.copy(), values=vals, confidence=conf, names=names, torso_m=torso_m)
 
@@ -452,14 +471,14 @@ def lowpass_nan(values: np.ndarray, *, time_s: np.ndarray, cutoff_hz: float) -> 
 # ------------------------------------------------------------------ mirroring
 def mirror_features(fs: FeatureSet) -> FeatureSet:
     """Left/right mirror image of ``fs``: left and right features swap; body-frame
-    x positions change sign (x is the subject's left). Angles are unchanged by a
+    x positions and the sideways travel change sign (x is the subject's left). Angles are unchanged by a
     mirror, only their side."""
     idx = [fs.names.index(swap_side(n)) if swap_side(n) in fs.names else i
            for i, n in enumerate(fs.names)]
     vals = fs.values[:, idx].copy()
     conf = fs.confidence[:, idx].copy()
     for i, n in enumerate(fs.names):
-        if n.startswith("pos:") and n.endswith(":x"):
+        if (n.startswith("pos:") and n.endswith(":x")) or n == "travel:left":
             vals[:, i] = -vals[:, i]
     return dataclasses.replace(fs, values=vals, confidence=conf)
 

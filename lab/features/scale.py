@@ -21,8 +21,9 @@ from lab.features.angles import FeatureSet
 POSITION_DEG_PER_TORSO = 40.0
 #: Seconds by which angular velocities (deg/s) are multiplied to give degrees.
 VELOCITY_S = 0.1
-#: Share of each feature kind in the local cost, on top of the noise weights.
-KIND_WEIGHTS = {"angle": 1.0, "position": 1.0, "velocity": 1.0}
+#: Share of each feature kind in the local cost, on top of the noise weights. The travel is
+#: left out of the cost (it is a term of the verdict, :mod:`lab.score.verdict`).
+KIND_WEIGHTS = {"angle": 1.0, "position": 1.0, "velocity": 1.0, "travel": 0.0}
 
 NOISE_FILE = Path(__file__).with_name("noise.json")
 #: Noise assumed for a feature missing from the table, degree-equivalents.
@@ -60,7 +61,7 @@ def scale_features(fs: FeatureSet, *, weighting: str = "noise",
     "flat" = the kind share only. ``noise`` replaces the shipped noise table
     (feature name -> sigma).
     """
-    scale = np.array([1.0 if fs.kind(n) == "angle" else
+    scale = np.array([1.0 if fs.kind(n) in ("angle", "travel") else
                       POSITION_DEG_PER_TORSO if fs.kind(n) == "position" else VELOCITY_S
                       for n in fs.names])
     w = np.array([KIND_WEIGHTS[fs.kind(n)] for n in fs.names])

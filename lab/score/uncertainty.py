@@ -733,7 +733,7 @@ def _ar1(rng: np.random.Generator, shape: tuple[int, ...], *, n_frames: int, dt_
 
 def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: float = 10.0,
                         distance_m: float = 4.5, seed: int = 0, noise_scale: float | None = None,
-                        noise: dict[str, Any] | None = None) -> PoseTrack:
+                        noise: dict[str, Any] | None = None, travel: bool = False) -> PoseTrack:
     """What MediaPipe might report for a camera filming a motion-capture track.
 
     Parameters
@@ -752,12 +752,16 @@ def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: 
         (:func:`match_noise_scale_to_distance`).
     noise : dict, optional
         The landmark noise model (default :func:`load_landmark_noise`).
+    travel : bool
+        Film the subject travelling, from a camera standing still
+        (:func:`lab.align.synthetic.simulate_camera_track`); by default the
+        subject is pinned at the hips.
 
     Returns
     -------
     PoseTrack
         Frame ``camera`` (:func:`lab.align.synthetic.simulate_camera_track`, the
-        subject hip-pinned), with per landmark group and camera axis a clip
+        subject hip-pinned unless ``travel``), with per landmark group and camera axis a clip
         constant bias plus AR(1) noise on the 3D, the same on the pixels
         (relative to the person's height in the image), and MediaPipe's
         visibility: lower for the side of the body turned away from the camera.
@@ -775,7 +779,8 @@ def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: 
     if noise_scale is None:
         noise_scale = float(nm.get("distance_matched_scale", 1.0))
     body = lift_mocap(track, enforce_bones=False)
-    cam = simulate_camera_track(body, azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m)
+    cam = simulate_camera_track(body, azimuth_deg=azimuth_deg, elevation_deg=elevation_deg, distance_m=distance_m,
+                                travel=travel)
     rng = np.random.default_rng(seed)
     T, K = cam.n_frames, len(cam.keypoints)
     dt = float(np.median(np.diff(cam.time_s))) if T > 1 else 1 / 30

@@ -5,7 +5,8 @@ the Bandai-Namco dataset-1 (16 motions in up to 15 styles) and CMU subject 131
 (two walks, a hop). Each take is filmed like MediaPipe would see it
 (:func:`lab.score.uncertainty.film_like_mediapipe`: the landmark noise measured
 on the Pose2Sim footage against its TRC, biased per clip, correlated in time and
-down each limb, worse for the side turned away). A pair is "same" when both
+down each limb, worse for the side turned away) by a camera standing still while
+the subject travels. A pair is "same" when both
 takes show the same motion (another style, or another take of the same style)
 and "different" otherwise, near-twins included (walking forward, sideways and
 backwards, running and dashing; a wave and a goodbye). The attempt is filmed
@@ -196,7 +197,7 @@ def measure_calibration_pairs(*, gaps_deg: tuple[float, ...] = (0.0, 45.0, 90.0,
             azimuth = float(h % 360) + (gap if role == "attempt" else 0.0)
             filmed = film_like_mediapipe(cut(tr, start_s=start, duration_s=length), azimuth_deg=azimuth,
                                          seed=h % 100_000 + (1 + int(gap) if role == "attempt" else 0),
-                                         noise_scale=scale)
+                                         noise_scale=scale, travel=True)
             features[key] = (prepare_features(filmed), length, filmed)
         return features[key]
 

@@ -35,7 +35,7 @@ from lab.score.uncertainty import (
     measure_range_of_motion,
     summarize_phase_differences,
 )
-from lab.score.verdict import VERDICT_FILE, VerdictModel, compute_terms, load_verdict_model
+from lab.score.verdict import TERM_INPUTS, VERDICT_FILE, VerdictModel, compute_terms, load_verdict_model
 
 __all__ = ["POSITION_DEG_PER_TORSO", "VELOCITY_S", "KIND_WEIGHTS", "scale_features"]
 
@@ -291,8 +291,8 @@ TEMPO_PENALTY = 0.2
 
 
 def prepare_features(track: PoseTrack, *, lift: bool = True) -> FeatureSet:
-    """Features of ``track`` on its own frame times (what :func:`distance_between` takes)."""
-    return compute_features(track, lift=lift)
+    """Features of ``track`` on its own frame times, with its travel (what :func:`distance_between` takes)."""
+    return compute_features(track, lift=lift, travel=True)
 
 
 def align_feature_sets(ref: FeatureSet, att: FeatureSet, *, rate_hz: float, window_s: float | None,
@@ -394,7 +394,9 @@ def describe_match(match: Match, reference: FeatureSet, attempt: FeatureSet, *,
         ``attempt_motion_deg`` (how much each clip moves,
         :func:`lab.features.scale.measure_motion_amplitude`), ``matched_fraction``
         (share of the reference's duration the path covers), ``speed`` (global
-        tempo chosen) and ``extreme_speed`` (the slowest or fastest of ``speeds``).
+        tempo chosen), ``extreme_speed`` (the slowest or fastest of ``speeds``),
+        ``travel_difference``, ``reference_travel`` and ``attempt_travel``
+        (:func:`measure_travel_difference`).
     """
     path = match.alignment.path
     span = float(match.reference.time_s[path[-1, 0]] - match.reference.time_s[path[0, 0]])
@@ -402,7 +404,39 @@ def describe_match(match: Match, reference: FeatureSet, attempt: FeatureSet, *,
     return {"distance": float(match.distance), "reference_motion_deg": measure_motion_amplitude(reference),
             "attempt_motion_deg": measure_motion_amplitude(attempt),
             "matched_fraction": span / duration if duration > 0 else float("nan"),
-            "speed": float(match.speed), "extreme_speed": bool(match.speed in (min(speeds), max(speeds)))}
+            "speed": float(match.speed), "extreme_speed": bool(match.speed in (min(speeds), max(speeds))),
+            **measure_travel_difference(match)}
+
+
+def measure_travel_difference(match: Match, *, min_steps: int = 5) -> dict[str, float]:
+    """How differently the two bodies travel along the matched path, and how fast each travels there.
+
+    Travel: :mod:`lab.features.travel`, the mid-hip's velocity in each body's
+    own axes, torso lengths per second (the attempt's mirrored with it).
+
+    Returns
+    -------
+    dict
+        ``travel_difference``: the RMS over the path's steps of the difference
+        of the two travel vectors; ``reference_travel`` / ``attempt_travel``:
+        the RMS of each clip's horizontal travel over the same steps. NaN when
+        either clip has no travel or fewer than ``min_steps`` steps see both.
+    """
+    nan = {"travel_difference": float("nan"), "reference_travel": float("nan"), "attempt_travel": float("nan")}
+    names = [n for n in match.reference.names if match.reference.kind(n) == "travel"]
+    if not names or any(n not in match.attempt.names for n in names):
+        return nan
+    path = match.alignment.path
+    x = match.reference.select(names).values[path[:, 0]]
+    y = match.attempt.select(names).values[path[:, 1]]
+    ok = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
+    if ok.sum() < min_steps:
+        return nan
+    x, y = x[ok], y[ok]
+    flat = [names.index(n) for n in ("travel:left", "travel:front") if n in names]
+    return {"travel_difference": float(np.sqrt(((x - y) ** 2).sum(axis=1).mean())),
+            "reference_travel": float(np.sqrt((x[:, flat] ** 2).sum(axis=1).mean())),
+            "attempt_travel": float(np.sqrt((y[:, flat] ** 2).sum(axis=1).mean()))}
 
 
 def estimate_clip_view(track: PoseTrack, *, body: PoseTrack | None = None):
@@ -454,7 +488,7 @@ def compare_tracks(reference: PoseTrack, attempt: PoseTrack, *, mirror: str = "a
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lifted = [lift_or_basic(t, lift=lift) for t in (reference, attempt)]
-        feats = [compute_features(t, body=b) for t, (b, _) in zip((reference, attempt), lifted)]
+        feats = [compute_features(t, body=b, travel=True) for t, (b, _) in zip((reference, attempt), lifted)]
     # the view always rests on lab.lift's model: the basic body frame is not used for it
     clips = [describe_clip(t, path=p, view=estimate_clip_view(t, body=b if how == "lift" else None))
              for t, (b, how), p in zip((reference, attempt), lifted, (reference_path, attempt_path))]
@@ -533,8 +567,8 @@ def compare_features(reference: FeatureSet, attempt: FeatureSet, *, reference_in
     distance = best.distance
     # the line for this pair: where the verdict model's p_same is 0.5 (or the fixed line given / shipped)
     verdict_model = verdict_model or load_verdict_model()
-    terms = compute_terms(**{k: v for k, v in describe_match(best, reference, attempt, speeds=speeds).items()
-                             if k != "speed"})
+    described = describe_match(best, reference, attempt, speeds=speeds)
+    terms = compute_terms(**{k: v for k, v in described.items() if k in TERM_INPUTS})
     p_same = verdict_model.p_same(terms) if verdict_model is not None else None
     if threshold is not None:
         provenance = "given"

@@ -21,7 +21,11 @@ def term_matrix(table, terms: tuple[str, ...]) -> np.ndarray:
     """(n, len(terms)) terms of a calibration table (rows with :func:`compute_terms`'s inputs)."""
     rows = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
                           attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
-                          extreme_speed=bool(r.extreme_speed)) for r in table.itertuples(index=False)]
+                          extreme_speed=bool(r.extreme_speed),
+                          travel_difference=getattr(r, "travel_difference", float("nan")),
+                          reference_travel=getattr(r, "reference_travel", float("nan")),
+                          attempt_travel=getattr(r, "attempt_travel", float("nan")))
+            for r in table.itertuples(index=False)]
     return np.array([[row[t] for t in terms] for row in rows], float)
 
 
@@ -42,19 +46,27 @@ def weigh_pairs(table) -> np.ndarray:
 
 
 def fit_verdict_model(table, *, terms: tuple[str, ...] = TERMS, regularization: float = 1.0,
-                      uncertain_band: tuple[float, float] = (0.5, 0.5), provenance: str = "") -> VerdictModel:
+                      uncertain_band: tuple[float, float] = (0.5, 0.5), provenance: str = "",
+                      fallback_terms: tuple[str, ...] | None = None) -> VerdictModel:
     """Logistic regression of ``same`` on the ``terms`` of ``table``, pairs weighed by :func:`weigh_pairs`,
-    L2 ``regularization`` as scikit-learn's ``C``."""
+    L2 ``regularization`` as scikit-learn's ``C``. Pairs with an unknown term are left out; with
+    ``fallback_terms`` a model on those terms alone is fitted on every pair and attached as the
+    model's ``fallback`` (what such pairs get)."""
     from sklearn.linear_model import LogisticRegression
 
     if terms[0] != "log_distance":
         raise ValueError("the first term must be log_distance")
     X = term_matrix(table, terms)
+    known = np.isfinite(X).all(axis=1)
     y = table["same"].to_numpy(bool)
-    lr = LogisticRegression(C=regularization, max_iter=1000).fit(X, y, sample_weight=weigh_pairs(table))
+    lr = LogisticRegression(C=regularization, max_iter=1000).fit(
+        X[known], y[known], sample_weight=weigh_pairs(table[known].reset_index(drop=True)))
+    fallback = (fit_verdict_model(table, terms=fallback_terms, regularization=regularization,
+                                  uncertain_band=uncertain_band, provenance=provenance)
+                if fallback_terms is not None and tuple(fallback_terms) != tuple(terms) else None)
     return VerdictModel(terms=tuple(terms), coefficients=tuple(float(c) for c in lr.coef_[0]),
                         intercept=float(lr.intercept_[0]), uncertain_band=tuple(uncertain_band),
-                        provenance=provenance)
+                        provenance=provenance, fallback=fallback)
 
 
 def assign_motion_folds(motions, *, n_folds: int, seed: int) -> dict[str, int]:
@@ -120,15 +132,24 @@ CANDIDATE_TERMS: dict[str, tuple[str, ...]] = {
     "distance / motion of both clips": ("log_distance", "log_reference_motion", "log_attempt_motion"),
     "distance / motion + coverage": ("log_distance", "log_reference_motion", "log_attempt_motion",
                                      "matched_fraction"),
+    "distance + travel": ("log_distance", "travel_difference"),
+    "distance / motion + coverage + travel": ("log_distance", "log_reference_motion", "log_attempt_motion",
+                                              "matched_fraction", "travel_difference"),
+    "distance / motion + coverage + relative travel": ("log_distance", "log_reference_motion",
+                                                       "log_attempt_motion", "matched_fraction",
+                                                       "relative_travel_difference"),
     "all terms": TERMS,
 }
 
 
+#: What a pair whose travel is unknown is judged on (the shipped model's ``fallback``).
+FALLBACK_TERMS: tuple[str, ...] = ("log_distance", "log_reference_motion", "log_attempt_motion", "matched_fraction")
+
+
 def _fast_logistic_predictor(terms: tuple[str, ...]):
     def predict(train, test):
-        m = fit_verdict_model(train, terms=terms)
-        z = m.intercept + term_matrix(test, terms) @ np.array(m.coefficients)
-        return 1.0 / (1.0 + np.exp(-z))
+        m = fit_verdict_model(train, terms=terms, fallback_terms=FALLBACK_TERMS)
+        return np.array([m.p_same(dict(zip(TERMS, row))) for row in term_matrix(test, TERMS)])
     return predict
 
 
@@ -236,8 +257,11 @@ def fit_shipped_model(table, *, repeats: int = 5, seed: int = 0):
     provenance = ("lab.score.verdict_fit: logistic regression of same/different on " + ", ".join(terms)
                   + f"; {len(table)} pairs (" + "; ".join(f"{s}: {int(r['sum'])} same, {int(r['count'] - r['sum'])}"
                                                            f" different" for s, r in counts.iterrows())
-                  + "), each set weighed alike; cross-validated with folds by motion")
-    model = fit_verdict_model(table, terms=terms, uncertain_band=band, provenance=provenance)
+                  + "), each set weighed alike; cross-validated with folds by motion"
+                  + ("; a pair whose travel is unknown gets the fallback on " + ", ".join(FALLBACK_TERMS)
+                     if set(terms) - set(FALLBACK_TERMS) else ""))
+    model = fit_verdict_model(table, terms=terms, uncertain_band=band, provenance=provenance,
+                              fallback_terms=FALLBACK_TERMS)
     return model, oof
 
 
@@ -298,7 +322,10 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     real = table[~synth]
     terms = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
                            attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
-                           extreme_speed=bool(r.extreme_speed)) for r in real.itertuples()]
+                           extreme_speed=bool(r.extreme_speed),
+                           travel_difference=getattr(r, "travel_difference", float("nan")),
+                           reference_travel=getattr(r, "reference_travel", float("nan")),
+                           attempt_travel=getattr(r, "attempt_travel", float("nan"))) for r in real.itertuples()]
     verdicts = pd.DataFrame({"group": real["group"].to_numpy(), "same": real["same"].to_numpy(),
                              "verdict": [model.verdict(model.p_same(t)) for t in terms]})
     print("\nshipped model on the samples' real pairs (fitted with them)\n"

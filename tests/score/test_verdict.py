@@ -116,3 +116,44 @@ def test_model_verdicts_and_file_round_trip(tmp_path):
     assert load_verdict_model(f) == m
     f.write_text("{not json")
     assert load_verdict_model(f) is None
+
+
+def test_travel_difference_tells_walking_forwards_from_walking_backwards():
+    from cmp_helpers import travelling
+
+    from lab.score.compare import match_features, measure_travel_difference, prepare_features
+    from lab.score.uncertainty import film_like_mediapipe
+
+    def filmed(velocity, azimuth_deg):
+        return prepare_features(film_like_mediapipe(travelling(velocity), azimuth_deg=azimuth_deg, noise_scale=0.0,
+                                                    travel=True))
+
+    forwards = filmed((0.0, 0.0, 1.0), 0.0)
+    same = measure_travel_difference(match_features(forwards, filmed((0.0, 0.0, 1.0), 120.0)))
+    backwards = measure_travel_difference(match_features(forwards, filmed((0.0, 0.0, -1.0), 120.0)))
+    # the figure moves its limbs alike either way: only the travel tells them apart (2 m/s over a torso)
+    assert same["travel_difference"] < 0.2
+    assert backwards["travel_difference"] == pytest.approx(2.0 / forwards.torso_m, rel=0.1)
+    assert same["reference_travel"] == pytest.approx(1.0 / forwards.torso_m, rel=0.1)
+    assert backwards["attempt_travel"] == pytest.approx(1.0 / forwards.torso_m, rel=0.1)
+    pinned = prepare_features(film_like_mediapipe(travelling((0.0, 0.0, 1.0)), azimuth_deg=0.0, noise_scale=0.0))
+    on_the_spot = measure_travel_difference(match_features(forwards, pinned))   # a treadmill walk is not a walk
+    assert on_the_spot["travel_difference"] > 1.0 and on_the_spot["attempt_travel"] < 0.1
+
+
+def test_unknown_travel_is_judged_by_the_fallback_model(tmp_path):
+    t = dict(distance=10.0, reference_motion_deg=5.0, attempt_motion_deg=5.0, matched_fraction=1.0,
+             extreme_speed=False)
+    assert math.isnan(compute_terms(**t)["travel_difference"])
+    assert compute_terms(**t, travel_difference=1.5)["travel_difference"] == 1.5
+    fallback = VerdictModel(terms=("log_distance",), coefficients=(-2.0,), intercept=4.0, uncertain_band=(0.45, 0.55))
+    model = VerdictModel(terms=("log_distance", "travel_difference"), coefficients=(-2.0, -1.0), intercept=5.0,
+                         uncertain_band=(0.45, 0.55), fallback=fallback)
+    known, unknown = compute_terms(**t, travel_difference=0.5), compute_terms(**t)
+    assert model.logit(known) == pytest.approx(5.0 - 2.0 * math.log(10) - 0.5)
+    assert model.logit(unknown) == pytest.approx(4.0 - 2.0 * math.log(10))
+    assert model.threshold_distance(unknown) == pytest.approx(math.exp(2.0))
+    assert model.threshold_distance(known) == pytest.approx(math.exp(4.5 / 2.0))
+    from lab.score.verdict_fit import write_verdict_file
+    back = load_verdict_model(write_verdict_file(model, path=tmp_path / "v.json"))
+    assert back == model and back.fallback == fallback

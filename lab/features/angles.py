@@ -403,8 +403,8 @@ def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | N
         Include body-frame positions (torso lengths) / angular velocities (deg/s).
     travel : bool
         Include the travel (:func:`lab.features.travel.compute_travel`, NaN where
-        it cannot be measured); the comparison's distance leaves it out, the
-        verdict weighs it (:mod:`lab.score.verdict`).
+        it cannot be measured); the comparison's distance leaves it out
+        (:data:`lab.features.scale.KIND_WEIGHTS`).
     cutoff_hz : float or None
         Low-pass (zero-phase Butterworth, order 2) applied to angles and
         positions before differentiation; None for none.
@@ -438,7 +438,7 @@ def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | N
         conf = np.hstack([conf, np.where(np.isfinite(vel), vconf, 0.0)])
         names = names + tuple(f"vel:{n}" for n in names[:n_ang])
     if travel:
-        tv, tc = compute_travel(track, body, torso_m=torso_m if np.isfinite(torso_m) else measure_torso_m(body))
+        tv, tc = compute_travel(track, body, torso_m=torso_m if positions else measure_torso_m(body))
         vals, conf, names = np.hstack([vals, tv]), np.hstack([conf, tc]), names + TRAVEL_NAMES
     conf = np.where(np.isfinite(vals), conf, 0.0)
     return FeatureSet(time_s=t.copy(), values=vals, confidence=conf, names=names, torso_m=torso_m)

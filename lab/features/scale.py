@@ -22,7 +22,7 @@ POSITION_DEG_PER_TORSO = 40.0
 #: Seconds by which angular velocities (deg/s) are multiplied to give degrees.
 VELOCITY_S = 0.1
 #: Share of each feature kind in the local cost, on top of the noise weights. The travel is
-#: left out of the cost (it is a term of the verdict, :mod:`lab.score.verdict`).
+#: left out of the cost (the verdict fit measures it as a term, :mod:`lab.score.verdict_fit`).
 KIND_WEIGHTS = {"angle": 1.0, "position": 1.0, "velocity": 1.0, "travel": 0.0}
 
 NOISE_FILE = Path(__file__).with_name("noise.json")

@@ -15,20 +15,16 @@ from lab.features import compute_features
 from lab.features.travel import TRAVEL_NAMES
 
 
-def _travel(fs) -> np.ndarray:
-    return fs.values[:, [fs.names.index(n) for n in TRAVEL_NAMES]]
-
-
 def measure_travel_against_truth(views: dict, truth):
     """Per view: the median travel of the view and of the truth (torso lengths per second), and the RMS
     of their per-frame difference; a DataFrame. ``views`` name -> frame ``camera`` track whose frame i
     is ``truth``'s frame i (frame ``lab``)."""
     import pandas as pd
 
-    g = _travel(compute_features(truth, travel=True))
+    g = compute_features(truth, travel=True).select(TRAVEL_NAMES).values
     rows = []
     for name, v in views.items():
-        f = _travel(compute_features(v, travel=True))
+        f = compute_features(v, travel=True).select(TRAVEL_NAMES).values
         if f.shape != g.shape:
             raise ValueError("views and truth must have the same frames")
         ok = np.isfinite(f).all(1) & np.isfinite(g).all(1)

@@ -80,7 +80,7 @@ def compute_terms(*, distance: float, reference_motion_deg: float, attempt_motio
             "log_attempt_motion": log_floor(attempt_motion_deg),
             "matched_fraction": float(min(max(matched_fraction, 0.0), 1.0)) if np.isfinite(matched_fraction) else 0.0,
             "extreme_speed": float(bool(extreme_speed)),
-            "travel_difference": float(travel_difference) if np.isfinite(travel_difference) else float("nan"),
+            "travel_difference": float(travel_difference),
             "relative_travel_difference": float(travel_difference / (STILL_TRAVEL + max(reference_travel,
                                                                                          attempt_travel)))}
 

@@ -13,20 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.score.verdict import TERMS, VERDICT_FILE, VerdictModel, compute_terms
+from lab.score.verdict import TERM_INPUTS, TERMS, VERDICT_FILE, VerdictModel, compute_terms
 
 
 # ------------------------------------------------------------------ fitting
+def table_terms(table) -> list[dict[str, float]]:
+    """Each row's :func:`compute_terms` (rows with its inputs, :data:`TERM_INPUTS`; the travel ones may
+    be missing)."""
+    return [compute_terms(**{k: getattr(r, k) for k in TERM_INPUTS if hasattr(r, k)})
+            for r in table.itertuples(index=False)]
+
+
 def term_matrix(table, terms: tuple[str, ...]) -> np.ndarray:
     """(n, len(terms)) terms of a calibration table (rows with :func:`compute_terms`'s inputs)."""
-    rows = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
-                          attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
-                          extreme_speed=bool(r.extreme_speed),
-                          travel_difference=getattr(r, "travel_difference", float("nan")),
-                          reference_travel=getattr(r, "reference_travel", float("nan")),
-                          attempt_travel=getattr(r, "attempt_travel", float("nan")))
-            for r in table.itertuples(index=False)]
-    return np.array([[row[t] for t in terms] for row in rows], float)
+    return np.array([[row[t] for t in terms] for row in table_terms(table)], float)
 
 
 def weigh_pairs(table) -> np.ndarray:
@@ -320,12 +320,7 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     ext = table[synth].groupby("same")["extreme_speed"].mean()
     print(f"\nextreme tempo chosen: same {ext.get(True, np.nan):.1%}, different {ext.get(False, np.nan):.1%}")
     real = table[~synth]
-    terms = [compute_terms(distance=r.distance, reference_motion_deg=r.reference_motion_deg,
-                           attempt_motion_deg=r.attempt_motion_deg, matched_fraction=r.matched_fraction,
-                           extreme_speed=bool(r.extreme_speed),
-                           travel_difference=getattr(r, "travel_difference", float("nan")),
-                           reference_travel=getattr(r, "reference_travel", float("nan")),
-                           attempt_travel=getattr(r, "attempt_travel", float("nan"))) for r in real.itertuples()]
+    terms = table_terms(real)
     verdicts = pd.DataFrame({"group": real["group"].to_numpy(), "same": real["same"].to_numpy(),
                              "verdict": [model.verdict(model.p_same(t)) for t in terms]})
     print("\nshipped model on the samples' real pairs (fitted with them)\n"

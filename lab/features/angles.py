@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from lab.features.travel import TRAVEL_NAMES, compute_travel
+from lab.features.travel import SIGHT_NAMES, TRAVEL_NAMES, compute_travel
 from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
 
@@ -86,7 +86,8 @@ class FeatureSet:
         ``<angle>`` for angles, ``pos:<landmark>:<x|y|z>`` for positions,
         ``vel:<angle>`` for angular velocities (degrees per second),
         ``travel:<left|up|front>`` for the mid-hip's velocity in the body's axes
-        (torso lengths per second, :mod:`lab.features.travel`).
+        (torso lengths per second, :mod:`lab.features.travel`) and
+        ``travel:sight_<left|up|front>`` for the camera's line of sight in them.
     torso_m : float
         Median mid-hip to mid-shoulder length used to normalise positions.
     """
@@ -439,7 +440,7 @@ def compute_features(track: PoseTrack, *, lift: bool = True, body: PoseTrack | N
         names = names + tuple(f"vel:{n}" for n in names[:n_ang])
     if travel:
         tv, tc = compute_travel(track, body, torso_m=torso_m if positions else measure_torso_m(body))
-        vals, conf, names = np.hstack([vals, tv]), np.hstack([conf, tc]), names + TRAVEL_NAMES
+        vals, conf, names = np.hstack([vals, tv]), np.hstack([conf, tc]), names + TRAVEL_NAMES + SIGHT_NAMES
     conf = np.where(np.isfinite(vals), conf, 0.0)
     return FeatureSet(time_s=t.copy(), values=vals, confidence=conf, names=names, torso_m=torso_m)
 
@@ -471,14 +472,14 @@ def lowpass_nan(values: np.ndarray, *, time_s: np.ndarray, cutoff_hz: float) -> 
 # ------------------------------------------------------------------ mirroring
 def mirror_features(fs: FeatureSet) -> FeatureSet:
     """Left/right mirror image of ``fs``: left and right features swap; body-frame
-    x positions and the sideways travel change sign (x is the subject's left). Angles are unchanged by a
+    x positions, the sideways travel and line of sight change sign (x is the subject's left). Angles are unchanged by a
     mirror, only their side."""
     idx = [fs.names.index(swap_side(n)) if swap_side(n) in fs.names else i
            for i, n in enumerate(fs.names)]
     vals = fs.values[:, idx].copy()
     conf = fs.confidence[:, idx].copy()
     for i, n in enumerate(fs.names):
-        if (n.startswith("pos:") and n.endswith(":x")) or n == "travel:left":
+        if (n.startswith("pos:") and n.endswith(":x")) or n in ("travel:left", "travel:sight_left"):
             vals[:, i] = -vals[:, i]
     return dataclasses.replace(fs, values=vals, confidence=conf)
 

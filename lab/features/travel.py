@@ -12,6 +12,12 @@ world landmarks onto the image points through a pinhole camera (the image's
 longer side spanning :data:`lab.pose.camera.DEFAULT_FOV_DEG`). It assumes the
 camera stands still: a camera panning after the subject hides the travel, and
 a wrong field of view scales travel along the line of sight.
+
+With the travel come the camera's line of sight in the same body axes
+(``travel:sight_*``, a unit vector from the camera to the mid-hip): a pose
+model that reads a whole clip as seen from behind mirrors the body across the
+plane facing the camera, and the travel read then has its component along the
+line of sight reversed (see :func:`lab.score.compare.measure_travel_difference`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from lab.pose.track import PoseTrack
 
 #: The travel features' names: the mid-hip's velocity along the body's left, up and front axes.
 TRAVEL_NAMES: tuple[str, ...] = ("travel:left", "travel:up", "travel:front")
+#: The camera's line of sight (unit, camera to mid-hip) along the same body axes; NaN without a camera.
+SIGHT_NAMES: tuple[str, ...] = ("travel:sight_left", "travel:sight_up", "travel:sight_front")
 #: Landmarks a video frame needs (visibility at least ``min_visibility``) to place its mid-hip.
 MIN_LANDMARKS = 6
 
@@ -112,7 +120,7 @@ def estimate_velocity(position: np.ndarray, *, time_s: np.ndarray, window_s: flo
 
 def compute_travel(track: PoseTrack, body: PoseTrack, *, torso_m: float, window_s: float = 1.5,
                    fov_deg: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The mid-hip's velocity in each frame's body axes, torso lengths per second.
+    """The mid-hip's velocity and the camera's line of sight in each frame's body axes.
 
     Parameters
     ----------
@@ -133,18 +141,21 @@ def compute_travel(track: PoseTrack, body: PoseTrack, *, torso_m: float, window_
 
     Returns
     -------
-    values : ndarray, shape (T, 3)
-        Along :data:`TRAVEL_NAMES` (left, up, front); NaN where unknown.
-    confidence : ndarray, shape (T, 3)
+    values : ndarray, shape (T, 6)
+        Along :data:`TRAVEL_NAMES` (left, up, front; torso lengths per second)
+        then :data:`SIGHT_NAMES` (unit vector; NaN unless ``track`` was filmed,
+        frame ``camera`` with pixels); NaN where unknown.
+    confidence : ndarray, shape (T, 6)
         The hips' visibility, 0 where the value is NaN.
     """
     from lab.lift import frame_rotations
+    from lab.lift.body import viewing_rays
     from lab.lift.clean import reject_outliers_hampel
 
     T = track.n_frames
-    nan = np.full((T, 3), np.nan)
+    nan = np.full((T, 6), np.nan)
     if body.n_frames != T or not body.meta.get("lift") or not np.isfinite(torso_m) or torso_m <= 0 or T < 3:
-        return nan, np.zeros((T, 3))
+        return nan, np.zeros((T, 6))
     root = estimate_root_m(track, fov_deg=fov_deg)
     t = np.asarray(track.time_s, dtype=float)
     fps = 1.0 / float(np.median(np.diff(t)))
@@ -153,6 +164,10 @@ def compute_travel(track: PoseTrack, body: PoseTrack, *, torso_m: float, window_
     velocity = estimate_velocity(root, time_s=t, window_s=window_s)
     R = frame_rotations(body)                             # rows: body axes (left, up, front) in the track's axes
     values = np.einsum("tij,tj->ti", R, velocity) / torso_m
+    sight = np.full((T, 3), np.nan)
+    if track.frame == "camera" and track.image_px is not None and track.meta.get("width"):
+        sight = np.einsum("tij,tj->ti", R, viewing_rays(track))
+    values = np.hstack([values, sight])
     kp = track.keypoints
     if track.visibility is not None:
         vis = np.minimum(track.visibility[:, kp.index("left_hip")], track.visibility[:, kp.index("right_hip")])

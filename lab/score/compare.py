@@ -22,6 +22,7 @@ import numpy as np
 
 from lab.features import ANGLE_WORDS, FeatureSet, compute_features, mirror_features, resample_features
 from lab.features.scale import KIND_WEIGHTS, POSITION_DEG_PER_TORSO, VELOCITY_S, measure_motion_amplitude, scale_features
+from lab.features.travel import SIGHT_NAMES, TRAVEL_NAMES
 from lab.pose.sides import swap_side
 from lab.pose.track import PoseTrack
 from lab.score.uncertainty import (
@@ -35,7 +36,7 @@ from lab.score.uncertainty import (
     measure_range_of_motion,
     summarize_phase_differences,
 )
-from lab.score.verdict import TERM_INPUTS, VERDICT_FILE, VerdictModel, compute_terms, load_verdict_model
+from lab.score.verdict import STILL_TRAVEL, TERM_INPUTS, VERDICT_FILE, VerdictModel, compute_terms, load_verdict_model
 
 __all__ = ["POSITION_DEG_PER_TORSO", "VELOCITY_S", "KIND_WEIGHTS", "scale_features"]
 
@@ -414,17 +415,31 @@ def measure_travel_difference(match: Match, *, min_steps: int = 5) -> dict[str, 
     Travel: :mod:`lab.features.travel`, the mid-hip's velocity in each body's
     own axes, torso lengths per second (the attempt's mirrored with it).
 
+    A mirrored match cannot tell a player who moves as the coach's mirror
+    image from a clip the pose model read front to back as a whole: it then
+    mirrors the body across the plane facing the camera, and the travel read
+    has its part along the camera's line of sight reversed
+    (:data:`lab.features.travel.SIGHT_NAMES`). For a mirrored match the
+    difference is therefore the smaller of the travel as read and the travel
+    with either clip's line-of-sight part reversed (as a whole).
+
     Returns
     -------
     dict
         ``travel_difference``: the RMS over the path's steps of the difference
         of the two travel vectors; ``reference_travel`` / ``attempt_travel``:
-        the RMS of each clip's horizontal travel over the same steps. NaN when
-        either clip has no travel or fewer than ``min_steps`` steps see both.
+        the RMS of each clip's horizontal travel over the same steps;
+        ``travel_direction_difference``: how far apart the directions of the
+        two clips' mean horizontal travel are (the distance between their unit
+        vectors, 0-2: 2 sin of half the angle), times ``s / (STILL_TRAVEL + s)``
+        with ``s`` the slower of the two mean speeds, so that a clip staying in
+        place has no direction (:data:`lab.score.verdict.STILL_TRAVEL`). NaN
+        when either clip has no travel or fewer than ``min_steps`` steps see both.
     """
-    nan = {"travel_difference": float("nan"), "reference_travel": float("nan"), "attempt_travel": float("nan")}
-    names = [n for n in match.reference.names if match.reference.kind(n) == "travel"]
-    if not names or any(n not in match.attempt.names for n in names):
+    nan = {"travel_difference": float("nan"), "reference_travel": float("nan"), "attempt_travel": float("nan"),
+           "travel_direction_difference": float("nan")}
+    names = list(TRAVEL_NAMES)
+    if any(n not in fs.names for fs in (match.reference, match.attempt) for n in names):
         return nan
     path = match.alignment.path
     x = match.reference.select(names).values[path[:, 0]]
@@ -433,10 +448,27 @@ def measure_travel_difference(match: Match, *, min_steps: int = 5) -> dict[str, 
     if ok.sum() < min_steps:
         return nan
     x, y = x[ok], y[ok]
-    flat = [names.index(n) for n in ("travel:left", "travel:front") if n in names]
-    return {"travel_difference": float(np.sqrt(((x - y) ** 2).sum(axis=1).mean())),
-            "reference_travel": float(np.sqrt((x[:, flat] ** 2).sum(axis=1).mean())),
-            "attempt_travel": float(np.sqrt((y[:, flat] ** 2).sum(axis=1).mean()))}
+
+    def rms(d):
+        return float(np.sqrt((d ** 2).sum(axis=1).mean()))
+
+    readings = [(x, y)]
+    if match.mirrored:
+        for k, fs in enumerate((match.reference, match.attempt)):
+            if all(n in fs.names for n in SIGHT_NAMES):
+                q = fs.select(list(SIGHT_NAMES)).values[path[ok, k]]
+                if np.isfinite(q).all():
+                    v = (x, y)[k]
+                    seen = v - 2 * (v * q).sum(axis=1, keepdims=True) * q   # line-of-sight part reversed
+                    readings.append((seen, y) if k == 0 else (x, seen))
+    difference, (x, y) = min(((rms(a - b), (a, b)) for a, b in readings), key=lambda r: r[0])
+    flat = [names.index("travel:left"), names.index("travel:front")]
+    mean_x, mean_y = x[:, flat].mean(axis=0), y[:, flat].mean(axis=0)
+    slower = float(min(np.linalg.norm(mean_x), np.linalg.norm(mean_y)))
+    direction = (float(np.linalg.norm(mean_x / np.linalg.norm(mean_x) - mean_y / np.linalg.norm(mean_y)))
+                 * slower / (STILL_TRAVEL + slower) if slower > 0 else 0.0)
+    return {"travel_difference": difference, "reference_travel": rms(x[:, flat]), "attempt_travel": rms(y[:, flat]),
+            "travel_direction_difference": direction}
 
 
 def estimate_clip_view(track: PoseTrack, *, body: PoseTrack | None = None):

@@ -33,11 +33,13 @@ VERDICT_FILE = Path(__file__).with_name("verdict.json")
 
 #: The terms the shipped model may use, each computed by :func:`compute_terms` from a comparison.
 TERMS: tuple[str, ...] = ("log_distance", "log_reference_motion", "log_attempt_motion", "matched_fraction",
-                          "extreme_speed", "travel_difference", "relative_travel_difference")
+                          "extreme_speed", "travel_difference", "relative_travel_difference",
+                          "travel_direction_difference")
 
 #: What :func:`compute_terms` takes (the keys of :func:`lab.score.compare.describe_match` it uses).
 TERM_INPUTS: tuple[str, ...] = ("distance", "reference_motion_deg", "attempt_motion_deg", "matched_fraction",
-                                "extreme_speed", "travel_difference", "reference_travel", "attempt_travel")
+                                "extreme_speed", "travel_difference", "reference_travel", "attempt_travel",
+                                "travel_direction_difference")
 
 #: Travel speed (torso lengths per second) below which a clip stays in place: the floor of the relative
 #: travel difference's denominator (a still body filmed by MediaPipe seems to travel up to about this).
@@ -49,7 +51,8 @@ MIN_MOTION_DEG = 1.0
 
 def compute_terms(*, distance: float, reference_motion_deg: float, attempt_motion_deg: float,
                   matched_fraction: float, extreme_speed: bool, travel_difference: float = float("nan"),
-                  reference_travel: float = float("nan"), attempt_travel: float = float("nan")) -> dict[str, float]:
+                  reference_travel: float = float("nan"), attempt_travel: float = float("nan"),
+                  travel_direction_difference: float = float("nan")) -> dict[str, float]:
     """The verdict model's terms (:data:`TERMS`) of one comparison.
 
     Parameters
@@ -71,6 +74,10 @@ def compute_terms(*, distance: float, reference_motion_deg: float, attempt_motio
         unit). ``relative_travel_difference`` is the travel difference divided
         by :data:`STILL_TRAVEL` plus the faster of the two: two walks at
         different speeds differ less, relatively, than a walk and a stand.
+    travel_direction_difference : float
+        How far apart the directions the two bodies travel in are (0-2,
+        :func:`lab.score.compare.measure_travel_difference`): a walk and a
+        diagonal walk at one speed.
     """
     def log_floor(v: float) -> float:
         return math.log(max(v, MIN_MOTION_DEG)) if np.isfinite(v) else math.log(MIN_MOTION_DEG)
@@ -82,7 +89,8 @@ def compute_terms(*, distance: float, reference_motion_deg: float, attempt_motio
             "extreme_speed": float(bool(extreme_speed)),
             "travel_difference": float(travel_difference),
             "relative_travel_difference": float(travel_difference / (STILL_TRAVEL + max(reference_travel,
-                                                                                         attempt_travel)))}
+                                                                                         attempt_travel))),
+            "travel_direction_difference": float(travel_direction_difference)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -138,6 +138,10 @@ CANDIDATE_TERMS: dict[str, tuple[str, ...]] = {
     "distance / motion + coverage + relative travel": ("log_distance", "log_reference_motion",
                                                        "log_attempt_motion", "matched_fraction",
                                                        "relative_travel_difference"),
+    "distance / motion + coverage + relative travel + direction": ("log_distance", "log_reference_motion",
+                                                                   "log_attempt_motion", "matched_fraction",
+                                                                   "relative_travel_difference",
+                                                                   "travel_direction_difference"),
     "all terms": TERMS,
 }
 

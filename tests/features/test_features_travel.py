@@ -5,7 +5,7 @@ import pytest
 from cmp_helpers import travelling
 
 from lab.features import compute_features, mirror_features
-from lab.features.travel import TRAVEL_NAMES, estimate_root_m
+from lab.features.travel import SIGHT_NAMES, TRAVEL_NAMES, estimate_root_m
 from lab.score.uncertainty import film_like_mediapipe
 
 
@@ -50,3 +50,27 @@ def test_travel_unknown_without_pixels_and_mirrored_sideways():
     m_left, m_up, m_front = _travel(mirror_features(seen))
     assert left > 0.3 and m_left == pytest.approx(-left) and m_front == pytest.approx(front)
     assert "travel:left" not in compute_features(filmed).names          # only when asked for
+
+
+@pytest.mark.parametrize("azimuth_deg", [0.0, 90.0, 180.0, -135.0])
+def test_line_of_sight_in_the_body_axes(azimuth_deg):
+    """The camera's line of sight in the body's axes: a unit vector whose horizontal part reverses for a camera
+    on the other side of the body; unknown for motion capture; mirrored with the sideways travel."""
+    track = travelling((0.0, 0.0, 1.0))
+    filmed = film_like_mediapipe(track, azimuth_deg=azimuth_deg, noise_scale=0.0, travel=True)
+    fs = compute_features(filmed, travel=True)
+    q = fs.select(list(SIGHT_NAMES)).values
+    ok = np.isfinite(q).all(axis=1)
+    assert ok.mean() > 0.9
+    np.testing.assert_allclose(np.linalg.norm(q[ok], axis=1), 1.0, atol=1e-6)
+    # the camera looks at the body from its horizontal direction (elevation 10 deg): the horizontal part
+    # of the sight is that direction reversed, whichever way the camera stands round the body
+    flat = np.nanmedian(q[:, [0, 2]], axis=0)
+    flat /= np.linalg.norm(flat)
+    opposite = compute_features(film_like_mediapipe(track, azimuth_deg=azimuth_deg + 180.0, noise_scale=0.0,
+                                                          travel=True), travel=True)
+    other = np.nanmedian(opposite.select(list(SIGHT_NAMES)).values[:, [0, 2]], axis=0)
+    np.testing.assert_allclose(other / np.linalg.norm(other), -flat, atol=0.05)
+    assert np.isnan(compute_features(track, travel=True).select(list(SIGHT_NAMES)).values).all()
+    mirrored = mirror_features(fs).select(list(SIGHT_NAMES)).values
+    np.testing.assert_allclose(mirrored[ok][:, 0], -q[ok][:, 0])

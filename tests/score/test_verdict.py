@@ -141,6 +141,56 @@ def test_travel_difference_tells_walking_forwards_from_walking_backwards():
     assert on_the_spot["travel_difference"] > 1.0 and on_the_spot["attempt_travel"] < 0.1
 
 
+def test_travel_direction_tells_a_walk_from_a_diagonal_walk():
+    """Bandai-Namco's walk-left walks about 30 degrees off the body's front: same limbs, same speed."""
+    from cmp_helpers import travelling
+
+    from lab.score.compare import match_features, measure_travel_difference, prepare_features
+    from lab.score.uncertainty import film_like_mediapipe
+    from lab.score.verdict import STILL_TRAVEL
+
+    def filmed(velocity, azimuth_deg):
+        return prepare_features(film_like_mediapipe(travelling(velocity), azimuth_deg=azimuth_deg, noise_scale=0.0,
+                                                    travel=True))
+
+    forwards = filmed((0.0, 0.0, 1.0), 0.0)
+    a = np.radians(30.0)
+    diagonal = measure_travel_difference(match_features(forwards, filmed((np.sin(a), 0.0, np.cos(a)), 60.0),
+                                                        mirror="no"))
+    same = measure_travel_difference(match_features(forwards, filmed((0.0, 0.0, 1.0), 60.0), mirror="no"))
+    speed = 1.0 / forwards.torso_m
+    assert diagonal["travel_direction_difference"] == pytest.approx(
+        2 * np.sin(a / 2) * speed / (STILL_TRAVEL + speed), rel=0.1)
+    assert same["travel_direction_difference"] < 0.05
+    pinned = prepare_features(film_like_mediapipe(travelling((0.0, 0.0, 1.0)), azimuth_deg=0.0, noise_scale=0.0))
+    # a body staying in place has no direction to differ in
+    assert measure_travel_difference(match_features(forwards, pinned))["travel_direction_difference"] < 0.05
+
+
+def test_a_clip_seen_front_to_back_travels_as_it_did():
+    """A pose model that reads the whole clip as seen from behind (left/right swapped, depth mirrored) makes
+    the walk a mirror image walking backwards; the mirrored match takes the travel's signs as unknown."""
+    from cmp_helpers import travelling
+
+    from lab.lift import flip_repaired
+    from lab.score.compare import match_features, measure_travel_difference, prepare_features
+    from lab.score.uncertainty import film_like_mediapipe
+
+    def filmed(velocity, azimuth_deg):
+        return film_like_mediapipe(travelling(velocity), azimuth_deg=azimuth_deg, noise_scale=0.0, travel=True)
+
+    forwards = prepare_features(filmed((0.0, 0.0, 1.0), 0.0))
+    attempt = filmed((0.0, 0.0, 1.0), 30.0)
+    flipped = prepare_features(flip_repaired(attempt, np.arange(attempt.n_frames)))
+    # the flip reverses the body's own front: read as it is, the walk goes backwards
+    assert np.nanmedian(flipped.select(["travel:front"]).values) < 0
+    match = match_features(forwards, flipped)
+    assert match.mirrored
+    assert measure_travel_difference(match)["travel_difference"] < 0.3
+    plain = match_features(forwards, flipped, mirror="no")     # a plain match keeps the signs: backwards
+    assert measure_travel_difference(plain)["travel_difference"] > 1.5 / forwards.torso_m
+
+
 def test_unknown_travel_is_judged_by_the_fallback_model(tmp_path):
     t = dict(distance=10.0, reference_motion_deg=5.0, attempt_motion_deg=5.0, matched_fraction=1.0,
              extreme_speed=False)

@@ -96,25 +96,48 @@ def estimate_root_m(track: PoseTrack, *, fov_deg: float | None = None,
 
 
 def estimate_velocity(position: np.ndarray, *, time_s: np.ndarray, window_s: float = 1.5,
-                      min_run_s: float = 0.3) -> np.ndarray:
-    """Velocity (T, D) of a noisy path (T, D): per frame, the slope of a straight line fitted to the
-    path over ``window_s`` around it (Savitzky-Golay, order 1), within each run of finite samples;
-    at a run's ends the window's line is used as is, so nothing rings. Runs shorter than
-    ``min_run_s`` give NaN."""
-    from scipy.signal import savgol_filter
+                      min_span_s: float = 0.3) -> np.ndarray:
+    """Velocity (T, D) of a noisy path (T, D), in its units per second.
 
-    out = np.full_like(position, np.nan, dtype=float)
-    if len(time_s) < 3:
-        return out
-    dt = float(np.median(np.diff(time_s)))
+    Per frame, the slope of a straight line fitted by least squares to the
+    finite samples within ``window_s`` (centred on the frame; at the clip's
+    ends the window is moved inwards to stay whole, so nothing rings). Frames
+    missing in between (dropped by a live stream, a glitch removed) are
+    bridged. NaN where the frame's own position is NaN, or where the finite
+    samples of its window span less than ``min_span_s``.
+    """
+    position = np.asarray(position, dtype=float)
+    t = np.asarray(time_s, dtype=float)
+    T = len(t)
+    out = np.full(position.shape, np.nan)
     ok = np.isfinite(position).all(axis=1)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
-    for s0, e0 in zip(edges[::2], edges[1::2]):
-        n = e0 - s0
-        if n * dt < min_run_s or n < 3:
-            continue
-        w = min(int(round(window_s / dt)) | 1, n if n % 2 else n - 1)
-        out[s0:e0] = savgol_filter(position[s0:e0], w, polyorder=1, deriv=1, delta=dt, axis=0, mode="interp")
+    if T < 3 or ok.sum() < 3:
+        return out
+    first, last = t[ok][0], t[ok][-1]
+    lo = np.clip(t - window_s / 2, first, max(first, last - window_s))
+    hi = lo + window_s
+    a = np.searchsorted(t, lo - 1e-9, side="left")
+    b = np.searchsorted(t, hi + 1e-9, side="right")
+    tc = np.where(ok, t - t[ok].mean(), 0.0)
+    x = np.where(ok[:, None], position, 0.0)
+    m = ok.astype(float)
+
+    def window_sum(v):
+        c = np.concatenate([np.zeros((1,) + v.shape[1:]), np.cumsum(v, axis=0)])
+        return c[b] - c[a]
+
+    n, st, stt = window_sum(m), window_sum(m * tc), window_sum(m * tc * tc)
+    sx, stx = window_sum(x), window_sum(x * tc[:, None])
+    # the window's first and last finite samples: the next finite frame at or after a, the last before b
+    idx = np.arange(T)
+    following = np.minimum.accumulate(np.where(ok, idx, T)[::-1])[::-1]
+    preceding = np.maximum.accumulate(np.where(ok, idx, -1))
+    t_pad = np.append(t, np.nan)
+    span = t_pad[preceding[np.maximum(b - 1, 0)]] - t_pad[np.minimum(following[np.minimum(a, T - 1)], T)]
+    denominator = n * stt - st ** 2
+    with np.errstate(invalid="ignore"):
+        good = ok & (n >= 3) & (span >= min_span_s) & (denominator > 0)
+    out[good] = (n[good, None] * stx[good] - st[good, None] * sx[good]) / denominator[good, None]
     return out
 
 
@@ -135,7 +158,8 @@ def compute_travel(track: PoseTrack, body: PoseTrack, *, torso_m: float, window_
     window_s : float
         The velocity is the slope of the mid-hip's path over this long
         (:func:`estimate_velocity`): a step's sway is not travel. Glitches
-        (a frame placed far from its neighbours) are dropped first.
+        (a frame placed far from its neighbours) are dropped first, and
+        missing frames are bridged.
     fov_deg : float, optional
         See :func:`estimate_root_m`.
 

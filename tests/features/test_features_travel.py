@@ -74,3 +74,25 @@ def test_line_of_sight_in_the_body_axes(azimuth_deg):
     assert np.isnan(compute_features(track, travel=True).select(list(SIGHT_NAMES)).values).all()
     mirrored = mirror_features(fs).select(list(SIGHT_NAMES)).values
     np.testing.assert_allclose(mirrored[ok][:, 0], -q[ok][:, 0])
+
+
+def test_travel_bridges_dropped_frames():
+    """A live stream drops most frames of a 60 fps clip (rows of NaN): the travel is still measured on the rest."""
+    track = travelling((0.0, 0.0, 1.2))
+    filmed = film_like_mediapipe(track, azimuth_deg=45.0, noise_scale=0.0, travel=True)
+    drop = np.random.default_rng(0).random(filmed.n_frames) < 0.6
+
+    def dropped(a):
+        if a is None:
+            return None
+        a = np.asarray(a, dtype=float).copy()
+        a[drop] = np.nan
+        return a
+
+    gappy = filmed.replace(world_m=dropped(filmed.world_m), image_px=dropped(filmed.image_px),
+                           visibility=dropped(filmed.visibility))
+    fs = compute_features(gappy, travel=True)
+    values = fs.select(list(TRAVEL_NAMES)).values
+    assert np.isfinite(values).all(axis=1).sum() >= 0.9 * (~drop).sum()
+    assert np.isnan(values[drop]).all()                                 # missing stays missing
+    np.testing.assert_allclose(np.nanmedian(values, axis=0), np.array([0.0, 0.0, 1.2]) / fs.torso_m, atol=0.1)

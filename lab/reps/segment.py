@@ -14,9 +14,11 @@ statue of the query's median pose would cost
 noise. Matches are taken best first, overlapping by at most
 :data:`MAX_OVERLAP`, while they stay below that line and move at least
 :data:`MIN_MOTION_RATIO` as much as the query and more than a still body
-seems to (:data:`STILL_MOTION`); what is left at either end of the clip,
-moves, touches the clip's edge and matches part of the query is reported as
-a partial repetition. A movement that moves no more than that noise cannot be
+seems to (:data:`STILL_MOTION`); then each stretch left between them is
+searched again on its own, since the best match ending at a sample may have
+started inside a repetition already taken. What is left at either end of the
+clip, moves, touches the clip's edge and matches part of the query is
+reported as a partial repetition. A movement that moves no more than that noise cannot be
 told from standing still, and none of its repetitions is found.
 
 A coach's clip holding several repetitions is summarised by one typical
@@ -176,7 +178,7 @@ def _scaled(fs: FeatureSet, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndar
 
 
 def match_costs(query: FeatureSet, clip: FeatureSet, *, offset: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray, float]:
+                ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Per clip sample, the best match of the whole query ending there.
 
     Both feature sets on the same uniform time base (:func:`lab.features.resample_features`).
@@ -189,15 +191,17 @@ def match_costs(query: FeatureSet, clip: FeatureSet, *, offset: np.ndarray | Non
         Clip sample where that match starts.
     statue : float
         What a statue of the query's median pose would cost (same units).
+    local_cost : ndarray (N, M)
+        Each query sample's cost against each clip sample (same units).
     """
     names = tuple(n for n in query.names if n in clip.names)
     x, cx, w = _scaled(query, names)
     y, cy, _ = _scaled(clip, names)
     if offset is not None:
         y = y - offset
-    c = local_costs(x, y, conf_x=cx, conf_y=cy, feature_weights=w)
-    D, S = _subsequence_dp(np.ascontiguousarray(c, dtype=np.float64))
-    return D[-1] / len(x), S[-1], measure_motion_amplitude(query.select(names)) ** 2
+    c = np.ascontiguousarray(local_costs(x, y, conf_x=cx, conf_y=cy, feature_weights=w), dtype=np.float64)
+    D, S = _subsequence_dp(c)
+    return D[-1] / len(x), S[-1], measure_motion_amplitude(query.select(names)) ** 2, c
 
 
 def _local_minima(cost: np.ndarray) -> np.ndarray:
@@ -227,18 +231,54 @@ def _motion(z: np.ndarray, w: np.ndarray) -> float:
 
 
 def _select(cost: np.ndarray, start: np.ndarray, *, limit: float, statue: float, z: np.ndarray, w: np.ndarray,
-            min_motion: float) -> list[list]:
+            min_motion: float, local_cost: np.ndarray) -> list[list]:
     """Non-overlapping matches below ``limit`` that move at least ``min_motion`` (clip values ``z``,
-    weights ``w``), best first; returned in time order as ``[first, last, fraction]``."""
+    weights ``w``), best first; returned in time order as ``[first, last, fraction]``.
+
+    The best match ending at a clip sample may start inside a match already
+    taken (it took in a pause and the end of the repetition before); so once
+    no match is left, each stretch between the matches taken (reaching into
+    its neighbours by at most :data:`MAX_OVERLAP`) is searched again on its own
+    (``local_cost``, query x clip), until none holds another.
+    """
     chosen: list[list] = []
+
+    def take(j: int, first: int, c: float) -> bool:
+        span = (first, j)
+        if not _motion(z[span[0]:span[1] + 1], w) >= min_motion:
+            return False
+        if all(_overlap(span, (a, b)) <= MAX_OVERLAP for a, b, _ in chosen):
+            chosen.append([*span, float(c / statue)])
+            return True
+        return False
+
     for j in sorted(_local_minima(cost), key=lambda j: cost[j]):
         if cost[j] > limit:
             break
-        span = (int(start[j]), int(j))
-        if not _motion(z[span[0]:span[1] + 1], w) >= min_motion:
-            continue
-        if all(_overlap(span, (a, b)) <= MAX_OVERLAP for a, b, _ in chosen):
-            chosen.append([*span, float(cost[j] / statue)])
+        take(int(j), int(start[j]), float(cost[j]))
+    n_query, n_clip = local_cost.shape
+    searched: set[tuple[int, int]] = set()
+    grown = True
+    while grown:
+        grown = False
+        spans = sorted((a, b) for a, b, _ in chosen)
+        bounds = [(-1, -1)] + spans + [(n_clip, n_clip)]
+        for (a0, b0), (a1, b1) in zip(bounds[:-1], bounds[1:]):
+            lo = b0 + 1 - int(MAX_OVERLAP * (b0 - a0 + 1)) if b0 >= 0 else 0
+            hi = a1 - 1 + int(MAX_OVERLAP * (b1 - a1 + 1)) if a1 < n_clip else n_clip - 1
+            if hi - lo + 1 < (n_query + 1) // 2 or (lo, hi) in searched:
+                continue
+            searched.add((lo, hi))
+            D, S = _subsequence_dp(np.ascontiguousarray(local_cost[:, lo:hi + 1]))
+            gap_cost = D[-1] / n_query
+            for j in sorted(_local_minima(gap_cost), key=lambda j: gap_cost[j]):
+                if gap_cost[j] > limit:
+                    break
+                if take(lo + int(j), lo + int(S[-1, j]), float(gap_cost[j])):
+                    grown = True
+                    break
+            if grown:
+                break
     chosen.sort()
     for k in range(1, len(chosen)):  # matches that overlap a little meet halfway through the shared part
         if chosen[k][0] <= chosen[k - 1][1]:
@@ -314,7 +354,8 @@ class ClipSearch:
     """What :func:`find_repetitions` knows before it draws its line: the query and the clip on one
     time base (``query``, ``clip``), their scaled values (``x``, ``z``), the features' weights
     ``w``, the clip-minus-query ``offset`` removed, and per clip sample the best whole-query match
-    ending there (``cost``, ``start``; :func:`match_costs`) with the statue's ``statue`` cost."""
+    ending there (``cost``, ``start``; :func:`match_costs`) with the statue's ``statue`` cost and the
+    ``local_cost`` matrix (query x clip) they come from."""
 
     query: FeatureSet
     clip: FeatureSet
@@ -325,6 +366,7 @@ class ClipSearch:
     cost: np.ndarray
     start: np.ndarray
     statue: float
+    local_cost: np.ndarray
 
 
 def search_clip(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False
@@ -338,16 +380,17 @@ def search_clip(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, m
     x, z, median_offset = _offsets(q, y)
     tries = []
     for offset in (np.zeros_like(median_offset), median_offset):
-        cost, start, statue = match_costs(q, y, offset=offset)
+        cost, start, statue, _ = match_costs(q, y, offset=offset)
         if not np.isfinite(statue) or statue <= 0 or not np.isfinite(cost).any():
             return None
         j = int(np.nanargmin(np.where(np.isfinite(cost), cost, np.nan)))
         tries.append((cost[j], j, int(start[j])))
     _, j, first = min(tries)
     offset = _path_offset(x, z, first, j)
-    cost, start, statue = match_costs(q, y, offset=offset)
+    cost, start, statue, local_cost = match_costs(q, y, offset=offset)
     w = _scaled(q, tuple(n for n in q.names if n in y.names))[2]
-    return ClipSearch(query=q, clip=y, x=x, z=z, w=w, offset=offset, cost=cost, start=start, statue=float(statue))
+    return ClipSearch(query=q, clip=y, x=x, z=z, w=w, offset=offset, cost=cost, start=start, statue=float(statue),
+                      local_cost=local_cost)
 
 
 def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COST_FRACTION,
@@ -355,7 +398,8 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
     """The repetitions :func:`find_repetitions` reports from a :func:`search_clip` result."""
     limit = max_cost_fraction * search.statue + noise.cost
     spans = _select(search.cost, search.start, limit=limit, statue=search.statue, z=search.z, w=search.w,
-                    min_motion=max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion))
+                    min_motion=max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion),
+                    local_cost=search.local_cost)
     t = search.clip.time_s
     reps = [(float(t[a]), float(t[b]), False, f) for a, b, f in spans]
     reps += _partial_ends(search.query, search.clip, spans, statue=search.statue, limit=limit, offset=search.offset,

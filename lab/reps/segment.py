@@ -16,9 +16,11 @@ noise. Matches are taken best first, overlapping by at most
 :data:`MIN_MOTION_RATIO` as much as the query and more than a still body
 seems to (:data:`STILL_MOTION`); then each stretch left between them is
 searched again on its own, since the best match ending at a sample may have
-started inside a repetition already taken. What is left at either end of the
-clip, moves, touches the clip's edge and matches part of the query is
-reported as a partial repetition. A movement that moves no more than that noise cannot be
+started inside a repetition already taken. A match at the clip's edge that
+looks more like half a repetition than a whole one (:data:`CUT_OFF_FRACTION`)
+is not a full repetition; what is left at either end of the clip, moves,
+touches the clip's edge and matches part of the query is reported as a
+partial repetition. A movement that moves no more than that noise cannot be
 told from standing still, and none of its repetitions is found.
 
 A coach's clip holding several repetitions is summarised by one typical
@@ -69,6 +71,9 @@ MIN_PARTIAL_FRACTION = 0.25
 MIN_PARTIAL_MOTION = 0.35
 #: A partial repetition starts (or ends) within this many seconds of the clip's start (end).
 EDGE_S = 0.25
+#: A match at the clip's edge is taken for half a repetition when the query's half reaches over less
+#: than this fraction of it (0 for half a repetition, about 0.5 for a whole one: the midpoint).
+CUT_OFF_FRACTION = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -400,6 +405,7 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
     spans = _select(search.cost, search.start, limit=limit, statue=search.statue, z=search.z, w=search.w,
                     min_motion=max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion),
                     local_cost=search.local_cost)
+    spans = _drop_cut_off(spans, search.local_cost, time_s=search.clip.time_s)
     t = search.clip.time_s
     reps = [(float(t[a]), float(t[b]), False, f) for a, b, f in spans]
     reps += _partial_ends(search.query, search.clip, spans, statue=search.statue, limit=limit, offset=search.offset,
@@ -407,6 +413,33 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
     reps.sort(key=lambda r: r[0])
     return [Repetition(index=i + 1, start_s=a, end_s=b, partial=p, cost_fraction=f)
             for i, (a, b, p, f) in enumerate(reps)]
+
+
+def _drop_cut_off(spans: list, local_cost: np.ndarray, *, time_s: np.ndarray) -> list:
+    """``spans`` without a first (last) one that touches the clip's start (end) and looks more like the
+    second (first) half of a repetition than a whole one: its last (first) sample matched by the end
+    (start) of the query's second (first) half, that half reaches back (forward) less than
+    :data:`CUT_OFF_FRACTION` of the span. What is left there is searched for a partial repetition.
+    One full repetition always stays: with nothing to compare, a clip of one repetition is not
+    told from half of one."""
+    if len(spans) < 2:
+        return spans
+    n_query, n_clip = local_cost.shape
+    half = n_query // 2
+    edge = int(round(EDGE_S * (n_clip - 1) / max(time_s[-1] - time_s[0], 1e-9)))
+    out = list(spans)
+    a, b, _ = out[0]
+    if a <= edge and b > a and half >= 2:
+        D, S = _subsequence_dp(np.ascontiguousarray(local_cost[half:, a:b + 1]))
+        if np.isfinite(D[-1, -1]) and S[-1, -1] < CUT_OFF_FRACTION * (b - a):
+            out = out[1:]
+    if len(out) >= 2:
+        a, b, _ = out[-1]
+        if b >= n_clip - 1 - edge and b > a and half >= 2:  # the same, time reversed
+            D, S = _subsequence_dp(np.ascontiguousarray(local_cost[:n_query - half, a:b + 1][::-1, ::-1]))
+            if np.isfinite(D[-1, -1]) and S[-1, -1] < CUT_OFF_FRACTION * (b - a):
+                out = out[:-1]
+    return out
 
 
 def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, limit: float,

@@ -194,3 +194,16 @@ def test_a_repetition_whose_best_match_takes_in_the_one_before_is_found_between_
     assert [r.partial for r in found] == [False] * 12
     errors = np.array(match_truth(found, item.truth.starts_s, item.truth.ends_s))
     assert np.median(errors) <= 0.2 and errors.max() <= 0.5
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_the_second_half_of_a_repetition_at_the_start_is_not_taken_for_a_whole_one(count):
+    """Angry "byebye" clips starting with the second half of one: the coach's whole repetition, squeezed
+    to twice its tempo, matched that half well enough to be counted as one more."""
+    from lab.score.compare import prepare_features
+
+    item = _suite_clip("byebye_angry_001", count=count, gap_deg=0.0)
+    assert item.truth.partial is not None
+    found = find_repetitions(item.query, prepare_features(item.filmed))
+    assert sum(not r.partial for r in found) == count
+    assert found[0].partial and found[0].end_s <= item.truth.starts_s[0] + 0.2

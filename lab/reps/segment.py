@@ -262,7 +262,7 @@ def _select(cost: np.ndarray, start: np.ndarray, *, limit: float, statue: float,
             break
         take(int(j), int(start[j]), float(cost[j]))
     n_query, n_clip = local_cost.shape
-    searched: set[tuple[int, int]] = set()
+    searched = {(0, n_clip - 1)}  # the whole clip: what ``cost`` and ``start`` already hold
     grown = True
     while grown:
         grown = False
@@ -415,6 +415,11 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
             for i, (a, b, p, f) in enumerate(reps)]
 
 
+def _edge_samples(time_s: np.ndarray) -> int:
+    """:data:`EDGE_S` in samples of a uniform time base."""
+    return int(round(EDGE_S * (len(time_s) - 1) / max(time_s[-1] - time_s[0], 1e-9)))
+
+
 def _drop_cut_off(spans: list, local_cost: np.ndarray, *, time_s: np.ndarray) -> list:
     """``spans`` without a first (last) one that touches the clip's start (end) and looks more like the
     second (first) half of a repetition than a whole one: its last (first) sample matched by the end
@@ -426,7 +431,7 @@ def _drop_cut_off(spans: list, local_cost: np.ndarray, *, time_s: np.ndarray) ->
         return spans
     n_query, n_clip = local_cost.shape
     half = n_query // 2
-    edge = int(round(EDGE_S * (n_clip - 1) / max(time_s[-1] - time_s[0], 1e-9)))
+    edge = _edge_samples(time_s)
     out = list(spans)
     a, b, _ = out[0]
     if a <= edge and b > a and half >= 2:
@@ -456,6 +461,7 @@ def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, l
     speed_q = _speed(x, w)
     speed_y = _speed(_scaled(y, names)[0] - offset, w)
     still = 0.2 * float(np.nanmedian(speed_q)) if np.isfinite(speed_q).any() else 0.0
+    edge = _edge_samples(y.time_s)
     for k, (a, b) in enumerate(ends):
         # a pause (0.1 s or more held still) between the partial repetition and the full ones is not part of it
         runs = _still_runs(speed_y[a:b + 1] <= still, min_len=3)
@@ -483,7 +489,6 @@ def _partial_ends(q: FeatureSet, y: FeatureSet, spans: list, *, statue: float, l
         used = al.path[:, 1]
         lo, hi = a + int(used.min()), a + int(used.max())
         # a partial repetition is cut off by the clip: it touches the clip's first or last sample
-        edge = int(round(EDGE_S * (len(y.time_s) - 1) / max(y.time_s[-1] - y.time_s[0], 1e-9)))
         if (k == 0 and lo > edge) or (k == 1 and hi < n_y - 1 - edge):
             continue
         out.append((float(y.time_s[lo]), float(y.time_s[hi]), True, float(al.cost / statue)))

@@ -220,30 +220,61 @@ def measure_calibration_pairs(*, gaps_deg: tuple[float, ...] = (0.0, 45.0, 90.0,
             rows.append(row | {"distance": np.nan})
             continue
         rows.append(row | describe_match(m, ref_fs, att_fs) | {"mirrored": bool(m.mirrored)}
-                    | measure_distance_by_kind(m) | {"tried": json.dumps(m.tried)})
+                    | measure_distance_by_kind(m) | measure_distance_by_joint(m)
+                    | {"tried": json.dumps(m.tried)})
         if progress and (i + 1) % 200 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", flush=True)
     return pd.DataFrame(rows)
 
 
-def measure_distance_by_kind(match) -> dict[str, float]:
-    """The match's distance split by feature kind: ``{kind}_distance`` = the weighted RMS difference of that
-    kind's features along the path (degree-equivalents), NaN where the kind has no finite pair."""
+def _mean_square_along_path(match) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature of the match, the mean squared difference along its path (scaled units, NaN where the
+    feature has no finite pair) and the feature's weight in the distance
+    (:func:`lab.features.scale.scale_features`)."""
     from lab.features.scale import scale_features
 
     x, w = scale_features(match.reference)
     y, _ = scale_features(match.attempt)
     path = match.alignment.path
     d2 = (x[path[:, 0]] - y[path[:, 1]]) ** 2
+    ok = np.isfinite(d2)
+    per = np.where(ok, d2, 0.0).sum(0) / np.maximum(ok.sum(0), 1)
+    per[~ok.any(0)] = np.nan
+    return per, w
+
+
+def measure_distance_by_kind(match) -> dict[str, float]:
+    """The match's distance split by feature kind: ``{kind}_distance`` = the weighted RMS difference of that
+    kind's features along the path (degree-equivalents), NaN where the kind has no finite pair."""
+    per, w = _mean_square_along_path(match)
     out = {}
     for kind in ("angle", "position", "velocity"):
         cols = [i for i, n in enumerate(match.reference.names) if match.reference.kind(n) == kind]
-        sub = d2[:, cols]
-        ok = np.isfinite(sub)
-        per = np.where(ok, sub, 0.0).sum(0) / np.maximum(ok.sum(0), 1)
-        has = ok.any(0)
-        out[f"{kind}_distance"] = (float(np.sqrt(np.sum(w[cols][has] * per[has]) / np.sum(w[cols][has])))
-                                   if has.any() else float("nan"))
+        has = [i for i in cols if np.isfinite(per[i])]
+        out[f"{kind}_distance"] = (float(np.sqrt(np.sum(w[has] * per[has]) / np.sum(w[has])))
+                                   if has else float("nan"))
+    return out
+
+
+#: Column prefix of :func:`measure_distance_by_joint`'s columns.
+JOINT_DISTANCE_PREFIX = "joint_distance:"
+
+
+def measure_distance_by_joint(match) -> dict[str, float]:
+    """The match's distance split by feature, both sides together: ``joint_distance:{feature}`` = the RMS
+    difference along the path of that feature on the left and the right (``knee``: both knees' angles,
+    ``pos:wrist:y``: both wrists' heights; degree-equivalents), NaN where neither side has a finite pair.
+    Features outside the distance (the travel) are left out. Sides are pooled so that a mirrored match and
+    a left-handed player weigh alike."""
+    per, w = _mean_square_along_path(match)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(match.reference.names):
+        if w[i] > 0:
+            groups.setdefault(name.replace("left_", "").replace("right_", ""), []).append(i)
+    out = {}
+    for name, idx in groups.items():
+        vals = per[idx][np.isfinite(per[idx])]
+        out[JOINT_DISTANCE_PREFIX + name] = float(np.sqrt(vals.mean())) if len(vals) else float("nan")
     return out
 
 
@@ -322,5 +353,6 @@ def measure_sample_pairs(*, baselines: bool = True):
             rows.append(row | {"distance": np.nan})
             continue
         rows.append(row | describe_match(m, feats[p.reference], feats[p.attempt]) | {"mirrored": bool(m.mirrored)}
-                    | measure_distance_by_kind(m) | {"tried": json.dumps(m.tried)})
+                    | measure_distance_by_kind(m) | measure_distance_by_joint(m)
+                    | {"tried": json.dumps(m.tried)})
     return pd.DataFrame(rows)

@@ -146,6 +146,9 @@ CANDIDATE_TERMS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The candidate with one learnt weight per joint feature (:func:`fit_weighted_distance`); measured, not shipped.
+WEIGHTED_DISTANCE_NAME = "per-joint weighted distance / motion + coverage (not shipped)"
+
 #: What a pair whose travel is unknown is judged on (the shipped model's ``fallback``).
 FALLBACK_TERMS: tuple[str, ...] = ("log_distance", "log_reference_motion", "log_attempt_motion", "matched_fraction")
 
@@ -173,6 +176,73 @@ def _peer_predictor(column: str):
             out[okt] = lr.predict_proba(xt[okt])[:, 1]
         return out
     return predict
+
+
+#: Terms the per-joint weighted distance is judged with besides its own log (see :func:`fit_weighted_distance`).
+WEIGHTED_DISTANCE_TERMS: tuple[str, ...] = ("log_reference_motion", "log_attempt_motion", "matched_fraction")
+#: L2 penalty on the log-weights of :func:`fit_weighted_distance` (pulls every weight towards 1).
+WEIGHT_REGULARIZATION = 1e-3
+
+
+def joint_distance_columns(table) -> list[str]:
+    """The table's per-joint distance columns (:func:`lab.score.calibration_pairs.measure_distance_by_joint`)."""
+    from lab.score.calibration_pairs import JOINT_DISTANCE_PREFIX
+
+    return [c for c in table.columns if c.startswith(JOINT_DISTANCE_PREFIX)]
+
+
+def weigh_joint_distances(squared, weights) -> np.ndarray:
+    """The weighted distance (n,) from per-joint squared distances (n, k) (NaN: unknown, left out) and
+    non-negative weights (k,): ``sqrt(sum w d^2 / sum w)`` over each pair's known joints."""
+    ok = np.isfinite(squared)
+    num = np.where(ok, squared, 0.0) @ weights
+    return np.sqrt(num / np.maximum(ok @ weights, 1e-12))
+
+
+def fit_weighted_distance(table, *, regularization: float = WEIGHT_REGULARIZATION):
+    """Learn one non-negative weight per joint feature (sides pooled) so that the weighted distance along
+    the match separates same from different, jointly with a logistic model on its log and
+    :data:`WEIGHTED_DISTANCE_TERMS` (pairs weighed by :func:`weigh_pairs`; weights' logs L2-penalized).
+
+    Returns
+    -------
+    (dict joint -> weight, mean 1; predict(table) -> p_same array)
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    cols = joint_distance_columns(table)
+    if not cols:
+        raise ValueError("the table has no per-joint distance columns")
+    d2 = table[cols].to_numpy(float) ** 2
+    other = term_matrix(table, WEIGHTED_DISTANCE_TERMS)
+    mu, sd = other.mean(0), other.std(0) + 1e-9
+    z_other = (other - mu) / sd
+    y = table["same"].to_numpy(float)
+    pair_w = weigh_pairs(table)
+    k = len(cols)
+
+    def loss(x):
+        w = np.exp(x[:k])
+        z = x[k] + x[k + 1] * np.log(np.maximum(weigh_joint_distances(d2, w), 1e-6)) + z_other @ x[k + 2:]
+        nll = np.logaddexp(0, -z) * y + np.logaddexp(0, z) * (1 - y)
+        return float(pair_w @ nll / pair_w.sum() + regularization * np.sum(x[:k] ** 2) + 1e-3 * np.sum(x[k + 2:] ** 2))
+
+    x0 = np.concatenate([np.zeros(k), [0.0, -1.0], np.zeros(len(WEIGHTED_DISTANCE_TERMS))])
+    x = minimize(loss, x0, method="L-BFGS-B", options={"maxiter": 500}).x
+    weights = np.exp(x[:k])
+
+    def predict(test):
+        z_test = (term_matrix(test, WEIGHTED_DISTANCE_TERMS) - mu) / sd
+        dist = weigh_joint_distances(test[cols].to_numpy(float) ** 2, weights)
+        return expit(x[k] + x[k + 1] * np.log(np.maximum(dist, 1e-6)) + z_test @ x[k + 2:])
+
+    names = [c.split(":", 1)[1] for c in cols]
+    return dict(zip(names, (weights / weights.mean()).tolist())), predict
+
+
+def _weighted_distance_predictor(train, test):
+    return fit_weighted_distance(train)[1](test)
 
 
 def score_predictions(table, p, *, by: str = "gap_deg"):
@@ -210,7 +280,26 @@ def choose_uncertain_band(p, y, *, target_accuracy: float = 0.95, max_half_width
     return (round(0.5 - h, 3), round(0.5 + h, 3))
 
 
-def evaluate_verdict_models(table, *, peers: tuple[str, ...] = (), repeats: int = 5, seed: int = 0):
+def family_of(motion: str) -> str:
+    """The motion's family of look-alikes (:data:`lab.score.calibration_pairs.NEAR_TWINS`; its members
+    joined by "+"), or the motion itself when it has no near-twin."""
+    from lab.score.calibration_pairs import NEAR_TWINS
+
+    for family in NEAR_TWINS:
+        if motion in family:
+            return "+".join(sorted(family))
+    return motion
+
+
+def by_family(table):
+    """The table with each motion replaced by its family of look-alikes (:func:`family_of`): folds on it
+    hold a whole family out, so a model is tested on movements none of whose look-alikes it was fitted on."""
+    return table.assign(reference_motion=table["reference_motion"].map(family_of),
+                        attempt_motion=table["attempt_motion"].map(family_of))
+
+
+def evaluate_verdict_models(table, *, peers: tuple[str, ...] = (), n_folds: int = 4, repeats: int = 5,
+                            seed: int = 0):
     """Out-of-fold p for each candidate term set (:data:`CANDIDATE_TERMS`) and each peer column.
 
     Returns
@@ -221,9 +310,11 @@ def evaluate_verdict_models(table, *, peers: tuple[str, ...] = (), repeats: int 
 
     preds, tables = {}, []
     methods = {f"ours: {k}": _fast_logistic_predictor(v) for k, v in CANDIDATE_TERMS.items()}
+    if joint_distance_columns(table):
+        methods[f"ours: {WEIGHTED_DISTANCE_NAME}"] = _weighted_distance_predictor
     methods.update({f"peer: {c}": _peer_predictor(c) for c in peers})
     for name, fn in methods.items():
-        p = cross_validate(table, predict=fn, repeats=repeats, seed=seed)
+        p = cross_validate(table, predict=fn, n_folds=n_folds, repeats=repeats, seed=seed)
         preds[name] = p
         tables.append(score_predictions(table, p).assign(method=name))
     return preds, pd.concat(tables, ignore_index=True)
@@ -305,6 +396,26 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     print("\nverdict accuracy at p_same >= 0.5\n" + _markdown(wide.reset_index()))
     wide = scores.pivot_table(index=["method"], columns="gap_deg", values="ece", sort=False)
     print("\nexpected calibration error\n" + _markdown(wide.reset_index()))
+    if joint_distance_columns(table):
+        weights, _ = fit_weighted_distance(table[synth].reset_index(drop=True))
+        print("\nper-joint weights (mean 1) learnt on the whole synthetic set (not shipped)\n"
+              + _markdown(pd.DataFrame(sorted(weights.items(), key=lambda kv: -kv[1]),
+                                       columns=["feature", "weight"]), digits=2))
+        _, predict = fit_weighted_distance(table)
+        p_real = predict(table[~synth])
+        cand = pd.DataFrame({"group": table[~synth]["group"].to_numpy(), "same": table[~synth]["same"].to_numpy(),
+                             "verdict": np.where(np.abs(p_real - 0.5) < UNCERTAIN_HALF_WIDTH, "uncertain",
+                                                 np.where(p_real >= 0.5, "same", "different"))})
+        print("\nthe per-joint weighted distance on the samples' real pairs (fitted with them)\n"
+              + _markdown(cand.value_counts().reset_index()))
+    families = by_family(table[synth].reset_index(drop=True))
+    n_families = families["reference_motion"].nunique()
+    _, fam_scores = evaluate_verdict_models(families, peers=PEERS, n_folds=n_families, repeats=1)
+    print(f"\n## Leaving one family of look-alikes out ({n_families} folds: "
+          + ", ".join(sorted(families["reference_motion"].unique())) + ")\n")
+    for what in ("auc", "accuracy", "ece"):
+        wide = fam_scores.pivot_table(index=["method"], columns="gap_deg", values=what, sort=False)
+        print(f"{what}\n" + _markdown(wide.reset_index()) + "\n")
     model, oof = fit_shipped_model(table)
     y = table["same"].to_numpy(bool)
     shipped = score_predictions(table.assign(gap_deg=table["gap_deg"].fillna(-1.0)), oof)

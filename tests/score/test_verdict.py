@@ -207,3 +207,71 @@ def test_unknown_travel_is_judged_by_the_fallback_model(tmp_path):
     from lab.score.verdict_fit import write_verdict_file
     back = load_verdict_model(write_verdict_file(model, path=tmp_path / "v.json"))
     assert back == model and back.fallback == fallback
+
+
+def joint_table(n_motions=8, pairs_per_motion=40, seed=0):
+    """Pairs whose knees tell same from different (4 against 12 degrees) while their elbows are as far
+    apart either way (4-40 degrees, at random); the neck is unknown in a third of the pairs."""
+    rng = np.random.default_rng(seed)
+    motions = [f"m{k}" for k in range(n_motions)]
+    rows = []
+    for m in motions:
+        for _ in range(pairs_per_motion):
+            same = bool(rng.random() < 0.5)
+            other = m if same else str(rng.choice([o for o in motions if o != m]))
+            knee = (4.0 if same else 12.0) * math.exp(rng.normal(0, 0.2))
+            elbow = float(np.exp(rng.uniform(np.log(4), np.log(40))))
+            neck = float(rng.uniform(2, 8)) if rng.random() > 1 / 3 else np.nan
+            rows.append({"reference_motion": m, "attempt_motion": other, "same": same, "gap_deg": 0.0,
+                         "distance": math.sqrt((knee ** 2 + elbow ** 2) / 2), "reference_motion_deg": 20.0,
+                         "attempt_motion_deg": 20.0, "matched_fraction": 1.0, "extreme_speed": False,
+                         "joint_distance:knee": knee, "joint_distance:elbow": elbow,
+                         "joint_distance:neck": neck})
+    return pd.DataFrame(rows)
+
+
+def test_weighted_distance_leaves_unknown_joints_out():
+    from lab.score.verdict_fit import weigh_joint_distances
+
+    d2 = np.array([[4.0, 16.0, np.nan], [np.nan, np.nan, 9.0]])
+    got = weigh_joint_distances(d2, np.array([3.0, 1.0, 2.0]))
+    assert got == pytest.approx([math.sqrt((3 * 4 + 16) / 4), 3.0])
+
+
+def test_learnt_joint_weights_find_the_joint_that_tells_motions_apart():
+    from lab.score.verdict_fit import _weighted_distance_predictor, fit_weighted_distance
+
+    table = joint_table()
+    alone = cross_validate(table, predict=lambda tr, te: -np.log(te["distance"].to_numpy()), repeats=2)
+    weighted = cross_validate(table, predict=_weighted_distance_predictor, repeats=2)
+    assert score_predictions(table, alone).iloc[-1]["auc"] < 0.85
+    assert score_predictions(table, weighted).iloc[-1]["auc"] > 0.97
+    weights, predict = fit_weighted_distance(table)
+    assert set(weights) == {"knee", "elbow", "neck"} and np.mean(list(weights.values())) == pytest.approx(1.0)
+    assert weights["knee"] > 5 * weights["elbow"]
+    p = predict(table)
+    assert np.isfinite(p).all() and ((p >= 0.5) == table["same"]).mean() > 0.9
+    with pytest.raises(ValueError, match="per-joint"):
+        fit_weighted_distance(table.drop(columns=["joint_distance:knee", "joint_distance:elbow",
+                                                  "joint_distance:neck"]))
+
+
+def test_family_folds_hold_every_look_alike_out_together():
+    from lab.score.verdict_fit import by_family, family_of
+
+    assert family_of("walk-left") == family_of("run") != family_of("bye") == family_of("call")
+    assert family_of("bow") == "bow"
+    table = pd.DataFrame({"reference_motion": ["walk", "walk-left", "bye", "bow", "walk", "call"],
+                          "attempt_motion": ["walk", "run", "call", "bow", "bye", "bow"],
+                          "same": [True, False, False, True, False, False]})
+    fams = by_family(table)
+    seen = []
+
+    def predict(train, test):
+        held = set(test["reference_motion"]) | set(test["attempt_motion"])
+        assert not held & (set(train["reference_motion"]) | set(train["attempt_motion"]))
+        seen.append(held)
+        return np.zeros(len(test))
+
+    cross_validate(fams, predict=predict, n_folds=fams["reference_motion"].nunique(), repeats=1)
+    assert {family_of("walk")} in seen           # the walk family's own pairs, predicted with it held out

@@ -22,6 +22,13 @@ from lab.pose.track import PoseTrack
 from lab.reps.segment import find_repetitions
 from lab.reps.synthetic import RepeatedClip, repeat_motion
 
+#: Share of the player's camera noise that a pose filmed again errs again with, in the suite's clips
+#: (:func:`lab.score.uncertainty.film_like_mediapipe`'s ``pose_locked_share``). Chosen so that
+#: :func:`measure_repeated_error` gives on the suite's repeated tuning takes what it gives on the real
+#: footage with repetitions (the Sports2D jumping jacks; the README has both figures); the person's
+#: own variation counts as not repeated there, so the real share is at least this.
+POSE_LOCKED_SHARE = 0.7
+
 #: Styles whose takes tune the segmentation's constants; the report is on the other styles.
 TUNING_STYLES: tuple[str, ...] = ("active", "angry")
 #: Styles the figures are reported on.
@@ -122,8 +129,12 @@ class SuiteClip:
 
 
 def generate_suite_clips(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
-                         noise_scale: float | None = None):
-    """Yield every :class:`SuiteClip` of the suite (see the module's docstring), in a fixed order."""
+                         noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE):
+    """Yield every :class:`SuiteClip` of the suite (see the module's docstring), in a fixed order.
+
+    ``pose_locked_share``: the share of the player's camera noise that a pose filmed again errs
+    again with (:func:`lab.score.uncertainty.film_like_mediapipe`; see :data:`POSE_LOCKED_SHARE`).
+    """
     from lab.score.compare import prepare_features
     from lab.score.detectability import add_flexion
     from lab.score.uncertainty import film_like_mediapipe
@@ -147,9 +158,112 @@ def generate_suite_clips(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_d
                 clip = repeat_motion(rep, count=count, rng=rng, alter=alter if count >= 2 else None,
                                      partial_front=partial)
                 filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
-                                             noise_scale=noise_scale)
+                                             noise_scale=noise_scale, pose_time_s=clip.pose_time_s,
+                                             pose_locked_share=pose_locked_share)
                 yield SuiteClip(take=take, count=count, gap_deg=gap, joint=joint, truth=clip, reference=reference,
                                 query=query, filmed=filmed)
+
+
+def measure_repeated_error(clip: FeatureSet, info, repetitions, *, correlation_time_s: float | None = None):
+    """How much of the angle error a camera makes on a pose it makes again on the next repetition.
+
+    Each full repetition is compared with the next (:func:`lab.score.compare.compare_features`, the
+    same clip on both sides, no mirror). Per joint and phase, the difference of their phase means
+    over its standard error under the angle error model, which treats the two as independent
+    recordings: ``z``. If the camera's error wandered with time whatever the pose (the model's AR(1)
+    with correlation time ``tau``), ``z^2`` would average ``1 - exp(-lag / tau)`` (``lag``: the time
+    between the two repetitions' starts); if a pose filmed again erred again, less. The ratio bounds
+    the share of the error *not* repeated from above (the person's own variation counts in it).
+
+    Parameters
+    ----------
+    clip : FeatureSet
+        The player's clip.
+    info : ClipInfo
+        Its :func:`lab.score.compare.describe_clip`.
+    repetitions : list of Repetition
+        Found in it (:func:`lab.reps.segment.find_repetitions`); partial ones are left out.
+    correlation_time_s : float, optional
+        Default: the angle error model's.
+
+    Returns
+    -------
+    dict
+        ``pairs`` (consecutive repetitions compared), ``phase_means`` (joint x phase values),
+        ``rms_z``, ``expected_rms_z`` (the model's, not repeated), ``not_repeated_share``
+        (``rms_z^2 / expected^2``), ``rms_difference_deg``, ``rms_se_deg``; NaN without two full
+        repetitions.
+    """
+    from lab.reps.segment import cut_features
+    from lab.score.compare import compare_features
+    from lab.score.uncertainty import load_angle_error_model
+
+    tau = correlation_time_s if correlation_time_s is not None else load_angle_error_model().correlation_time_s
+    full = sorted((r for r in repetitions if not r.partial), key=lambda r: r.start_s)
+    z2, expected, diffs, ses = [], [], [], []
+    for a, b in zip(full, full[1:]):
+        c = compare_features(cut_features(clip, start_s=a.start_s, end_s=a.end_s),
+                             cut_features(clip, start_s=b.start_s, end_s=b.end_s),
+                             reference_info=info, attempt_info=info, mirror="no")
+        ph = c.summarize_phases()
+        ok = np.isfinite(ph["mean_deg"].to_numpy(float)) & (ph["se_deg"].to_numpy(float) > 0)
+        d, se = ph["mean_deg"].to_numpy(float)[ok], ph["se_deg"].to_numpy(float)[ok]
+        z2 += list((d / se) ** 2)
+        expected += [1.0 - np.exp(-(b.start_s - a.start_s) / tau)] * len(d)
+        diffs += list(d)
+        ses += list(se)
+    nan = float("nan")
+    if not z2:
+        return {"pairs": 0, "phase_means": 0, "rms_z": nan, "expected_rms_z": nan, "not_repeated_share": nan,
+                "rms_difference_deg": nan, "rms_se_deg": nan}
+    return {"pairs": len(full) - 1, "phase_means": len(z2), "rms_z": float(np.sqrt(np.mean(z2))),
+            "expected_rms_z": float(np.sqrt(np.mean(expected))),
+            "not_repeated_share": float(np.mean(z2) / np.mean(expected)),
+            "rms_difference_deg": float(np.sqrt(np.mean(np.square(diffs)))),
+            "rms_se_deg": float(np.sqrt(np.mean(np.square(ses))))}
+
+
+def measure_suite_repeated_error(takes: list[str], *, pose_locked_share: float, noise_scale: float | None = None,
+                                 count: int = 3) -> dict:
+    """:func:`measure_repeated_error` on suite-like clips whose answers are known: each take's repetition
+    repeated ``count`` times (no alteration) and filmed with ``pose_locked_share`` of the noise repeated
+    with the pose; the true boundaries are used. Pooled over the takes: ``not_repeated_share``,
+    ``rms_z``, ``expected_rms_z``, ``phase_means``, and ``per_take`` (each take's share)."""
+    from lab.reps.segment import Repetition
+    from lab.score.compare import describe_clip, prepare_features
+    from lab.score.uncertainty import film_like_mediapipe
+
+    z2 = expected = n = 0.0
+    per_take = {}
+    for take in takes:
+        h = zlib.crc32(take.encode())
+        clip = repeat_motion(load_repetition(take), count=count, rng=np.random.default_rng(h))
+        filmed = film_like_mediapipe(clip.track, azimuth_deg=float(h % 360), seed=h % 1000, noise_scale=noise_scale,
+                                     pose_time_s=clip.pose_time_s, pose_locked_share=pose_locked_share)
+        reps = [Repetition(index=k + 1, start_s=a, end_s=b, partial=False, cost_fraction=0.0)
+                for k, (a, b) in enumerate(zip(clip.starts_s, clip.ends_s))]
+        m = measure_repeated_error(prepare_features(filmed), describe_clip(filmed), reps)
+        per_take[take] = m["not_repeated_share"]
+        z2 += m["rms_z"] ** 2 * m["phase_means"]
+        expected += m["expected_rms_z"] ** 2 * m["phase_means"]
+        n += m["phase_means"]
+    return {"not_repeated_share": z2 / expected, "rms_z": float(np.sqrt(z2 / n)),
+            "expected_rms_z": float(np.sqrt(expected / n)), "phase_means": int(n), "per_take": per_take}
+
+
+def measure_real_repeated_error() -> dict:
+    """:func:`measure_repeated_error` on the real footage with repetitions: the Sports2D clip (two jumping
+    jacks), its repetitions found by :func:`lab.reps.segment.typical_repetition`."""
+    from lab.pose.extract import extract_pose_cached
+    from lab.reps.segment import typical_repetition
+    from lab.samples import ensure_samples, sample_path
+    from lab.score.compare import describe_clip, prepare_features
+
+    ensure_samples()
+    track = extract_pose_cached(sample_path("sports2d/demo.mp4"), progress=False)
+    clip = prepare_features(track)
+    _, reps = typical_repetition(clip)
+    return measure_repeated_error(clip, describe_clip(track), reps)
 
 
 def score_count(item: SuiteClip, found) -> dict:
@@ -167,7 +281,9 @@ def score_count(item: SuiteClip, found) -> dict:
 
 
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
-                           noise_scale: float | None = None, judge: bool = False, find_in_track=None, **search):
+                           noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE,
+                           judge: bool = False,
+                           find_in_track=None, **search):
     """One row per clip: the truth and what :func:`find_repetitions` found.
 
     With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`
@@ -183,7 +299,7 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
         repetitions), ``partial_found``, ``count_right`` (full count and partial
         flag both right), ``median_boundary_error_s``, ``errors`` (list),
         ``altered`` (index of the altered repetition), ``joint``; with ``judge``
-        also ``verdicts`` and ``only_altered_different``.
+        also ``verdicts``, ``p_same`` (per full repetition) and ``only_altered_different``.
     """
     import pandas as pd
 
@@ -191,21 +307,23 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
     from lab.score.compare import describe_clip, prepare_features
 
     rows = []
-    for item in generate_suite_clips(takes, counts=counts, gaps_deg=gaps_deg, noise_scale=noise_scale):
+    for item in generate_suite_clips(takes, counts=counts, gaps_deg=gaps_deg, noise_scale=noise_scale,
+                                     pose_locked_share=pose_locked_share):
         query, filmed, clip = item.query, item.filmed, item.truth
         if find_in_track is not None:
             found = find_in_track(query, filmed)
         else:
             found = find_repetitions(query, prepare_features(filmed), **search)
-        verdicts = None
+        verdicts = p_same = None
         if judge:
             attempt = prepare_features(filmed)
             report = judge_repetitions(query, attempt, reference_info=describe_clip(item.reference),
                                        attempt_info=describe_clip(filmed))
             found = [r.repetition for r in report.results]
             verdicts = [r.verdict for r in report.results if not r.repetition.partial]
+            p_same = [r.p_same for r in report.results if not r.repetition.partial]
         rows.append(score_count(item, found) | {
-            "altered": clip.altered, "joint": item.joint, "verdicts": verdicts,
+            "altered": clip.altered, "joint": item.joint, "verdicts": verdicts, "p_same": p_same,
             **(dict(zip(("altered_flagged", "others_flagged", "others"), _flags(report, clip))) if judge else {}),
             "only_altered_different": None if verdicts is None else _only_altered(report, clip)})
     return pd.DataFrame(rows)
@@ -264,6 +382,11 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     ap.add_argument("--styles", default=",".join(REPORT_STYLES))
     ap.add_argument("--noise-scales", default="1,0.5,0.25",
                     help="factors on the MediaPipe-like noise (1 = as measured on the Pose2Sim views)")
+    ap.add_argument("--pose-locked-share", type=float, default=POSE_LOCKED_SHARE,
+                    help="share of the player's camera noise repeated with the pose (0: it wanders with time)")
+    ap.add_argument("--measure-repeated", action="store_true",
+                    help="measure how much of the error repeats with the pose: the real footage against the "
+                         "suite's repeated tuning takes, then stop")
     ap.add_argument("--no-judge", action="store_true", help="count only")
     ap.add_argument("--save", default=None, help="also pickle each run's table to SAVE_<factor>.pkl")
     ap.add_argument("--tune", action="store_true",
@@ -272,6 +395,17 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     from lab.score.uncertainty import load_landmark_noise
 
     base = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    if args.measure_repeated:
+        real = measure_real_repeated_error()
+        print("real footage (Sports2D, consecutive repetitions): " + ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in real.items()))
+        takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
+        for share in sorted({0.0, 0.5, POSE_LOCKED_SHARE, 0.85}):
+            m = measure_suite_repeated_error(takes, pose_locked_share=share, noise_scale=base)
+            print(f"suite's tuning takes, pose-locked share {share:g}: not repeated {m['not_repeated_share']:.3f} "
+                  f"(rms z {m['rms_z']:.3f} of {m['expected_rms_z']:.3f}; {m['phase_means']} phase means; "
+                  f"per take {min(m['per_take'].values()):.2f}-{max(m['per_take'].values()):.2f})", flush=True)
+        return
     if args.tune:
         takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
         print(f"{len(takes)} tuning takes: {', '.join(takes)}")
@@ -286,7 +420,8 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     takes = [t for t in list_repetition_takes(tuple(args.styles.split(","))) if t.split("_")[0] in ACTIONS]
     print(f"{len(takes)} takes: {', '.join(takes)}")
     for factor in (float(f) for f in args.noise_scales.split(",")):
-        df = run_segmentation_suite(takes, noise_scale=base * factor, judge=not args.no_judge)
+        df = run_segmentation_suite(takes, noise_scale=base * factor, judge=not args.no_judge,
+                                    pose_locked_share=args.pose_locked_share)
         if args.save:
             df.to_pickle(f"{args.save}_{factor:g}.pkl")
         s = summarize_suite(df)

@@ -24,6 +24,11 @@ class RepeatedClip:
         The partial repetition in front, if any.
     altered : int or None
         0-based index (among the full repetitions) of the altered one.
+    pose_time_s : ndarray
+        (T,) for each frame of ``track``, the time in the repetition given whose
+        pose it shows (a pause holds the last one): what
+        :func:`lab.score.uncertainty.film_like_mediapipe` locks a share of its
+        noise to, so that a pose filmed again errs again.
     """
 
     track: PoseTrack
@@ -31,6 +36,7 @@ class RepeatedClip:
     ends_s: tuple[float, ...]
     partial: tuple[float, float] | None
     altered: int | None
+    pose_time_s: np.ndarray
 
 
 def warp(track: PoseTrack, *, tempo: float, rate_hz: float) -> PoseTrack:
@@ -64,38 +70,44 @@ def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_
     at random. ``partial_front``: the clip starts with the second half of a
     repetition.
     """
-    pieces, vis, starts, ends = [], [], [], []
+    pieces, vis, pose_t, starts, ends = [], [], [], [], []
     partial = None
     t0 = 0.0
+    rep_s = float(rep.time_s[-1] - rep.time_s[0])
 
-    def add(piece: PoseTrack, pause_s: float) -> tuple[float, float]:
+    def add(piece: PoseTrack, pause_s: float, tempo: float, first: int = 0) -> tuple[float, float]:
         nonlocal t0
         n = piece.n_frames
         times = t0 + np.arange(n) / rate_hz
         pieces.append(piece.world_m)
         vis.append(piece.visibility if piece.visibility is not None else np.ones(piece.world_m.shape[:2]))
+        pose_t.append(np.minimum((first + np.arange(n)) / (rate_hz * tempo), rep_s))
         span = (float(times[0]), float(times[-1]))
         hold = int(round(pause_s * rate_hz))
         if hold:
             pieces.append(np.repeat(piece.world_m[-1:], hold, axis=0))
             vis.append(np.repeat(vis[-1][-1:], hold, axis=0))
+            pose_t.append(np.repeat(pose_t[-1][-1:], hold))
         t0 = times[-1] + (hold + 1) / rate_hz
         return span
 
     if partial_front:
-        w = warp(rep, tempo=float(rng.uniform(*tempo_range)), rate_hz=rate_hz)
+        tempo = float(rng.uniform(*tempo_range))
+        w = warp(rep, tempo=tempo, rate_hz=rate_hz)
         half = w.select_frames(np.arange(w.n_frames // 2, w.n_frames))
-        partial = add(half, float(rng.uniform(*pause_range_s)))
+        partial = add(half, float(rng.uniform(*pause_range_s)), tempo, first=w.n_frames // 2)
     altered = int(rng.integers(count)) if alter is not None else None
     for k in range(count):
-        w = warp(rep, tempo=float(rng.uniform(*tempo_range)), rate_hz=rate_hz)
+        tempo = float(rng.uniform(*tempo_range))
+        w = warp(rep, tempo=tempo, rate_hz=rate_hz)
         if k == altered:
             w = alter(w)
-        a, b = add(w, float(rng.uniform(*pause_range_s)) if k < count - 1 else 0.0)
+        a, b = add(w, float(rng.uniform(*pause_range_s)) if k < count - 1 else 0.0, tempo)
         starts.append(a)
         ends.append(b)
     world = np.concatenate(pieces)
     v = np.concatenate(vis)
     track = PoseTrack(time_s=np.arange(len(world)) / rate_hz, keypoints=rep.keypoints, world_m=world,
                       visibility=v, presence=v.copy(), frame=rep.frame, meta={**rep.meta, "fps": rate_hz})
-    return RepeatedClip(track=track, starts_s=tuple(starts), ends_s=tuple(ends), partial=partial, altered=altered)
+    return RepeatedClip(track=track, starts_s=tuple(starts), ends_s=tuple(ends), partial=partial, altered=altered,
+                        pose_time_s=np.concatenate(pose_t))

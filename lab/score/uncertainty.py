@@ -731,9 +731,29 @@ def _ar1(rng: np.random.Generator, shape: tuple[int, ...], *, n_frames: int, dt_
     return out
 
 
+def _pose_locked_ar1(pose_time_s, *, share: float, n_frames: int, dt_s: float, correlation_time_s: float,
+                     seed: int):
+    """``draw(*shape) -> (n_frames, *shape)`` unit-variance AR(1) noise along ``pose_time_s`` (frames showing
+    one pose get one value), from its own random stream; None when ``share`` is 0 or no pose times are given."""
+    if pose_time_s is None or share <= 0:
+        return None
+    if not 0 <= share <= 1:
+        raise ValueError(f"pose_locked_share must be within [0, 1], got {share}")
+    pose_t = np.asarray(pose_time_s, float)
+    if pose_t.shape != (n_frames,) or not np.isfinite(pose_t).all() or (pose_t < 0).any():
+        raise ValueError(f"pose_time_s must hold one finite time >= 0 per frame ({n_frames})")
+    index = np.rint(pose_t / dt_s).astype(int)
+    rng = np.random.default_rng([seed, 1])
+
+    def draw(*shape: int) -> np.ndarray:
+        return _ar1(rng, shape, n_frames=int(index.max()) + 1, dt_s=dt_s, correlation_time_s=correlation_time_s)[index]
+    return draw
+
+
 def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: float = 10.0,
                         distance_m: float = 4.5, seed: int = 0, noise_scale: float | None = None,
-                        noise: dict[str, Any] | None = None, travel: bool = False) -> PoseTrack:
+                        noise: dict[str, Any] | None = None, travel: bool = False,
+                        pose_time_s: np.ndarray | None = None, pose_locked_share: float = 0.0) -> PoseTrack:
     """What MediaPipe might report for a camera filming a motion-capture track.
 
     Parameters
@@ -756,6 +776,15 @@ def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: 
         Film the subject travelling, from a camera standing still
         (:func:`lab.align.synthetic.simulate_camera_track`); by default the
         subject is pinned at the hips.
+    pose_time_s : ndarray, optional
+        (T,) for each frame, the time in the source motion whose pose it shows
+        (:attr:`lab.reps.synthetic.RepeatedClip.pose_time_s`: a repeated
+        motion shows the same poses again). With ``pose_locked_share`` > 0,
+        that share of the AR(1) noise's variance is a function of this pose
+        time (AR(1) along it), so that a pose filmed again by the same camera
+        errs again as it did; the rest wanders with the clip's time.
+    pose_locked_share : float
+        In [0, 1]; 0 (default): every error wanders with the clip's time.
 
     Returns
     -------
@@ -794,6 +823,10 @@ def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: 
         ar_sd[i] = nm["groups"][g]["ar_m"]
     Zb = rng.standard_normal((K, 3))
     Za = _ar1(rng, (K, 3), n_frames=T, dt_s=dt, correlation_time_s=tau)
+    locked = _pose_locked_ar1(pose_time_s, share=pose_locked_share, n_frames=T, dt_s=dt, correlation_time_s=tau,
+                              seed=seed)
+    if locked is not None:
+        Za = np.sqrt(1 - pose_locked_share) * Za + np.sqrt(pose_locked_share) * locked(K, 3)
     # down each limb, a child's unit noise leans on its parent's by the measured correlation
     for child, parent in NOISE_LINKS.items():
         r = float(nm.get("links", {}).get(child, 0.0))
@@ -808,8 +841,10 @@ def film_like_mediapipe(track: PoseTrack, *, azimuth_deg: float, elevation_deg: 
     img = cam.image_px
     ys = img[..., 1]
     height = float(np.nanmedian(np.nanmax(ys, 1) - np.nanmin(ys, 1))) if np.isfinite(ys).any() else 1000.0
-    E2 = (rng.standard_normal((K, 2)) * nm["image_bias_rel"])[None] + _ar1(
-        rng, (K, 2), n_frames=T, dt_s=dt, correlation_time_s=tau) * nm["image_ar_rel"]
+    A2 = _ar1(rng, (K, 2), n_frames=T, dt_s=dt, correlation_time_s=tau)
+    if locked is not None:
+        A2 = np.sqrt(1 - pose_locked_share) * A2 + np.sqrt(pose_locked_share) * locked(K, 2)
+    E2 = (rng.standard_normal((K, 2)) * nm["image_bias_rel"])[None] + A2 * nm["image_ar_rel"]
     img = img + noise_scale * height * E2
     # visibility: the side of the body turned away from the camera is seen less
     lh, rh = cam.world_m[:, cam.index("left_hip")], cam.world_m[:, cam.index("right_hip")]

@@ -13,7 +13,9 @@ every repetition and phase of the joint or over that phase alone,
 whichever is larger, and it is reported beyond the
 Bonferroni z over joints x phases x repetitions (5% family-wise) and at least
 :data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is "different": unlike the
-others, whatever its match with the coach.
+others, whatever its match with the coach. The others are one movement made
+again, and whether it is the coach's is judged on all of them together
+(:func:`pool_repetition_verdicts`).
 """
 
 from __future__ import annotations
@@ -183,6 +185,32 @@ def compare_with_other_reps(comparisons: dict[int, Comparison], *, alpha: float 
     return out
 
 
+def pool_repetition_verdicts(comparisons: dict[int, Comparison], unlike: dict[int, list[str]], *,
+                             verdict_model=None) -> dict[int, tuple[str, float]]:
+    """The verdict of the player's repetitions that agree with each other, judged together.
+
+    With :data:`MIN_REPS_FOR_CONSISTENCY` repetitions or more, those not unlike the others
+    (:func:`compare_with_other_reps`) are one movement made again: whether it is the coach's is one
+    question, and the median of their ``p_same`` answers it better than each repetition's few seconds
+    alone. Each of them whose own verdict came from its ``p_same`` (not from thin evidence) gets
+    ``verdict_model.verdict`` of that median.
+
+    Returns
+    -------
+    dict
+        Repetition index -> (pooled verdict, median p_same); empty with fewer repetitions, without a
+        verdict model, or when none agree.
+    """
+    if verdict_model is None or len(comparisons) < MIN_REPS_FOR_CONSISTENCY:
+        return {}
+    alike = {k: c for k, c in comparisons.items() if not unlike.get(k) and c.p_same is not None}
+    if not alike:
+        return {}
+    p = float(np.median([c.p_same for c in alike.values()]))
+    verdict = verdict_model.verdict(p)
+    return {k: (verdict, p) for k, c in alike.items() if c.verdict == verdict_model.verdict(c.p_same)}
+
+
 def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_info: ClipInfo,
                       attempt_info: ClipInfo, mirror: str = "auto", rate_hz: float = 30.0,
                       window_s: float | None = 0.3, n_phases: int = 4, lift: bool = True,
@@ -231,6 +259,7 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         except ValueError as exc:
             failed[rep.index] = str(exc)
     unlike = compare_with_other_reps(comparisons)
+    pooled = pool_repetition_verdicts(comparisons, unlike, verdict_model=verdict_model)
     results = []
     for rep in reps:
         if rep.partial:
@@ -249,9 +278,15 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         verdict = "different" if odd and c.verdict != "different" else c.verdict
         summary = (f"Unlike the player's other repetitions: {odd[0]}." if odd and c.verdict != "different"
                    else c.summary)
+        feedback = tuple(c.feedback)
+        if rep.index in pooled and pooled[rep.index][0] != c.verdict:
+            verdict, p = pooled[rep.index]
+            summary = (f"{verdict.capitalize()}: like the player's other repetitions, which agree with each other "
+                       f"and together {'match' if verdict == 'same' else 'do not match'} the coach's (p_same "
+                       f"{p:.2f}, their median; this one alone {c.p_same:.2f}).")
+            feedback = feedback if verdict == "same" else ()
         results.append(RepetitionResult(repetition=rep, verdict=verdict, score=c.score, p_same=c.p_same,
-                                        feedback=tuple(c.feedback), unlike_others=odd, summary=summary,
-                                        comparison=c))
+                                        feedback=feedback, unlike_others=odd, summary=summary, comparison=c))
     return RepetitionReport(reference_repetitions=tuple(reference_reps),
                             typical_s=(float(typical.time_s[0]), float(typical.time_s[-1])), mirrored=mirrored,
                             results=tuple(results),

@@ -160,3 +160,58 @@ def test_report_pairs_pass_reps_on(tmp_path, monkeypatch):
     R.write_reports(pairs, tmp_path, reps=True)
     R.write_reports(pairs[:1], tmp_path / "plain")
     assert seen == [True, True, False]
+
+
+def test_repetitions_that_agree_are_judged_together():
+    from types import SimpleNamespace
+
+    from lab.reps.judge import pool_repetition_verdicts
+    from lab.score.verdict import VerdictModel
+
+    model = VerdictModel(terms=("log_distance",), coefficients=(-1.0,), intercept=0.0, uncertain_band=(0.45, 0.55))
+
+    def rep(p, verdict=None):
+        return SimpleNamespace(p_same=p, verdict=verdict or model.verdict(p))
+
+    comparisons = {1: rep(0.8), 2: rep(0.7), 3: rep(0.3), 4: rep(0.9), 5: rep(0.1), 6: rep(0.85, "uncertain")}
+    unlike = {5: ["Right knee bends 31 degrees more than in the player's other repetitions"]}
+    pooled = pool_repetition_verdicts(comparisons, unlike, verdict_model=model)
+    # the five that agree have a median p_same of 0.8: "same", rep 3 included; the odd one is left to its
+    # own verdict, and so is one whose verdict came from thin evidence rather than its p_same
+    assert pooled == {k: ("same", 0.8) for k in (1, 2, 3, 4)}
+    assert pool_repetition_verdicts({k: comparisons[k] for k in (1, 2, 3)}, {}, verdict_model=model) == {}
+    assert pool_repetition_verdicts(comparisons, unlike, verdict_model=None) == {}
+    low = {k: rep(p) for k, p in enumerate((0.2, 0.3, 0.6, 0.1), start=1)}
+    assert pool_repetition_verdicts(low, {}, verdict_model=model) == {k: ("different", 0.25) for k in (1, 2, 3, 4)}
+
+
+def test_a_repetition_that_alone_would_not_match_is_judged_with_the_others():
+    """Five unchanged repetitions filmed from another camera: their distances to the coach's differ by
+    the noise alone. A verdict model whose line lies between the median and the largest of them calls
+    that farthest one "different" on its own; judged with the others it is "same", and says why."""
+    from lab.score.compare import prepare_features
+    from lab.score.uncertainty import film_like_mediapipe
+    from lab.score.verdict import VerdictModel
+
+    clip = repeat_motion(_rep(), count=5, rng=np.random.default_rng(6))
+    filmed = film_like_mediapipe(clip.track.replace(frame="lab"), azimuth_deg=60.0, seed=1, noise_scale=0.5)
+    coach = film_like_mediapipe(_rep().replace(frame="lab"), azimuth_deg=0.0, seed=2, noise_scale=0.5)
+    ref_fs, att_fs = prepare_features(coach), prepare_features(filmed)
+
+    def judge(model):
+        return judge_repetitions(ref_fs, att_fs, reference_info=describe_clip(coach),
+                                 attempt_info=describe_clip(filmed), verdict_model=model)
+
+    first = judge(VerdictModel(terms=("log_distance",), coefficients=(-1.0,), intercept=0.0,
+                               uncertain_band=(0.5, 0.5)))
+    full = [r for r in first.results if not r.repetition.partial]
+    assert len(full) == 5 and not any(r.unlike_others for r in full)
+    log_d = np.log([r.comparison.distance for r in full])
+    line = (np.median(log_d) + log_d.max()) / 2                       # p_same = 0.5 at this distance
+    report = judge(VerdictModel(terms=("log_distance",), coefficients=(-1.0,), intercept=float(line),
+                                uncertain_band=(0.5, 0.5)))
+    results = [r for r in report.results if not r.repetition.partial]
+    far = int(np.argmax(log_d))
+    assert results[far].p_same < 0.5 and results[far].verdict == "same"
+    assert results[far].summary.startswith("Same: like the player's other repetitions")
+    assert all(r.verdict == "same" for r in results)

@@ -189,8 +189,9 @@ def measure_repeated_error(clip: FeatureSet, info, repetitions, *, correlation_t
     Returns
     -------
     dict
-        ``pairs`` (consecutive repetitions compared), ``phase_means`` (joint x phase values),
-        ``rms_z``, ``expected_rms_z`` (the model's, not repeated), ``not_repeated_share``
+        ``pairs`` (consecutive repetitions compared; a pair with no alignment is left out),
+        ``phase_means`` (joint x phase values), ``rms_z``, ``expected_rms_z`` (the model's, not
+        repeated), ``not_repeated_share``
         (``rms_z^2 / expected^2``), ``rms_difference_deg``, ``rms_se_deg``; NaN without two full
         repetitions.
     """
@@ -201,10 +202,15 @@ def measure_repeated_error(clip: FeatureSet, info, repetitions, *, correlation_t
     tau = correlation_time_s if correlation_time_s is not None else load_angle_error_model().correlation_time_s
     full = sorted((r for r in repetitions if not r.partial), key=lambda r: r.start_s)
     z2, expected, diffs, ses = [], [], [], []
+    pairs = 0
     for a, b in zip(full, full[1:]):
-        c = compare_features(cut_features(clip, start_s=a.start_s, end_s=a.end_s),
-                             cut_features(clip, start_s=b.start_s, end_s=b.end_s),
-                             reference_info=info, attempt_info=info, mirror="no")
+        try:
+            c = compare_features(cut_features(clip, start_s=a.start_s, end_s=a.end_s),
+                                 cut_features(clip, start_s=b.start_s, end_s=b.end_s),
+                                 reference_info=info, attempt_info=info, mirror="no")
+        except ValueError:       # no alignment between the two: nothing to measure on this pair
+            continue
+        pairs += 1
         ph = c.summarize_phases()
         ok = np.isfinite(ph["mean_deg"].to_numpy(float)) & (ph["se_deg"].to_numpy(float) > 0)
         d, se = ph["mean_deg"].to_numpy(float)[ok], ph["se_deg"].to_numpy(float)[ok]
@@ -216,7 +222,7 @@ def measure_repeated_error(clip: FeatureSet, info, repetitions, *, correlation_t
     if not z2:
         return {"pairs": 0, "phase_means": 0, "rms_z": nan, "expected_rms_z": nan, "not_repeated_share": nan,
                 "rms_difference_deg": nan, "rms_se_deg": nan}
-    return {"pairs": len(full) - 1, "phase_means": len(z2), "rms_z": float(np.sqrt(np.mean(z2))),
+    return {"pairs": pairs, "phase_means": len(z2), "rms_z": float(np.sqrt(np.mean(z2))),
             "expected_rms_z": float(np.sqrt(np.mean(expected))),
             "not_repeated_share": float(np.mean(z2) / np.mean(expected)),
             "rms_difference_deg": float(np.sqrt(np.mean(np.square(diffs)))),
@@ -282,8 +288,7 @@ def score_count(item: SuiteClip, found) -> dict:
 
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
                            noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE,
-                           judge: bool = False,
-                           find_in_track=None, **search):
+                           judge: bool = False, find_in_track=None, **search):
     """One row per clip: the truth and what :func:`find_repetitions` found.
 
     With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`

@@ -281,9 +281,10 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         feedback = tuple(c.feedback)
         if rep.index in pooled and pooled[rep.index][0] != c.verdict:
             verdict, p = pooled[rep.index]
+            together = {"same": "match the coach's", "different": "do not match the coach's",
+                        "uncertain": "are too near the line to say whether they match the coach's"}[verdict]
             summary = (f"{verdict.capitalize()}: like the player's other repetitions, which agree with each other "
-                       f"and together {'match' if verdict == 'same' else 'do not match'} the coach's (p_same "
-                       f"{p:.2f}, their median; this one alone {c.p_same:.2f}).")
+                       f"and together {together} (p_same {p:.2f}, their median; this one alone {c.p_same:.2f}).")
             feedback = feedback if verdict == "same" else ()
         results.append(RepetitionResult(repetition=rep, verdict=verdict, score=c.score, p_same=c.p_same,
                                         feedback=feedback, unlike_others=odd, summary=summary, comparison=c))

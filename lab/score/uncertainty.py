@@ -735,10 +735,10 @@ def _pose_locked_ar1(pose_time_s, *, share: float, n_frames: int, dt_s: float, c
                      seed: int):
     """``draw(*shape) -> (n_frames, *shape)`` unit-variance AR(1) noise along ``pose_time_s`` (frames showing
     one pose get one value), from its own random stream; None when ``share`` is 0 or no pose times are given."""
-    if pose_time_s is None or share <= 0:
-        return None
     if not 0 <= share <= 1:
         raise ValueError(f"pose_locked_share must be within [0, 1], got {share}")
+    if pose_time_s is None or share == 0:
+        return None
     pose_t = np.asarray(pose_time_s, float)
     if pose_t.shape != (n_frames,) or not np.isfinite(pose_t).all() or (pose_t < 0).any():
         raise ValueError(f"pose_time_s must hold one finite time >= 0 per frame ({n_frames})")

@@ -26,6 +26,15 @@ def swap_side(name: str) -> str:
     return name
 
 
+def unsided(name: str) -> str:
+    """What a sided name and its twin share: the name without its side word (``pos:left_wrist:y`` ->
+    ``pos:wrist:y``, ``right_knee`` -> ``knee``); unsided names unchanged."""
+    for side in ("left_", "right_"):
+        if side in name:
+            return name.replace(side, "", 1)
+    return name
+
+
 @functools.lru_cache(maxsize=64)
 def _permutation(names: tuple[str, ...]) -> tuple[int, ...]:
     index = {n: i for i, n in enumerate(names)}

@@ -266,11 +266,13 @@ def measure_distance_by_joint(match) -> dict[str, float]:
     ``pos:wrist:y``: both wrists' heights; degree-equivalents), NaN where neither side has a finite pair.
     Features outside the distance (the travel) are left out. Sides are pooled so that a mirrored match and
     a left-handed player weigh alike."""
+    from lab.pose.sides import unsided
+
     per, w = _mean_square_along_path(match)
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(match.reference.names):
         if w[i] > 0:
-            groups.setdefault(name.replace("left_", "").replace("right_", ""), []).append(i)
+            groups.setdefault(unsided(name), []).append(i)
     out = {}
     for name, idx in groups.items():
         vals = per[idx][np.isfinite(per[idx])]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lab.pose.sides import mirror_permutation, mirror_track, swap_side
+from lab.pose.sides import mirror_permutation, mirror_track, swap_side, unsided
 from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
 
 
@@ -14,6 +14,13 @@ from lab.pose.track import BLAZEPOSE_KEYPOINTS, PoseTrack
 def test_swap_side_wherever_the_side_word_sits(name, twin):
     assert swap_side(name) == twin
     assert swap_side(swap_side(name)) == name
+    assert unsided(name) == unsided(twin) and "left" not in unsided(name) and "right" not in unsided(name)
+
+
+def test_unsided_drops_only_the_side_word():
+    assert unsided("pos:left_wrist:y") == "pos:wrist:y"
+    assert unsided("right_hip_abduction") == "hip_abduction"
+    assert unsided("vel:left_knee") == "vel:knee" and unsided("neck") == "neck"
 
 
 def test_mirror_permutation_pairs_every_sided_landmark():

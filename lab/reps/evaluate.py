@@ -235,7 +235,6 @@ def measure_suite_repeated_error(takes: list[str], *, pose_locked_share: float, 
     repeated ``count`` times (no alteration) and filmed with ``pose_locked_share`` of the noise repeated
     with the pose; the true boundaries are used. Pooled over the takes: ``not_repeated_share``,
     ``rms_z``, ``expected_rms_z``, ``phase_means``, and ``per_take`` (each take's share)."""
-    from lab.reps.segment import Repetition
     from lab.score.compare import describe_clip, prepare_features
     from lab.score.uncertainty import film_like_mediapipe
 
@@ -246,9 +245,7 @@ def measure_suite_repeated_error(takes: list[str], *, pose_locked_share: float, 
         clip = repeat_motion(load_repetition(take), count=count, rng=np.random.default_rng(h))
         filmed = film_like_mediapipe(clip.track, azimuth_deg=float(h % 360), seed=h % 1000, noise_scale=noise_scale,
                                      pose_time_s=clip.pose_time_s, pose_locked_share=pose_locked_share)
-        reps = [Repetition(index=k + 1, start_s=a, end_s=b, partial=False, cost_fraction=0.0)
-                for k, (a, b) in enumerate(zip(clip.starts_s, clip.ends_s))]
-        m = measure_repeated_error(prepare_features(filmed), describe_clip(filmed), reps)
+        m = measure_repeated_error(prepare_features(filmed), describe_clip(filmed), clip.repetitions())
         per_take[take] = m["not_repeated_share"]
         z2 += m["rms_z"] ** 2 * m["phase_means"]
         expected += m["expected_rms_z"] ** 2 * m["phase_means"]

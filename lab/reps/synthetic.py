@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 
 from lab.pose.track import PoseTrack
+from lab.reps.segment import Repetition
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,12 @@ class RepeatedClip:
     partial: tuple[float, float] | None
     altered: int | None
     pose_time_s: np.ndarray
+
+    def repetitions(self) -> list[Repetition]:
+        """The full repetitions as :class:`lab.reps.segment.Repetition` (the answers, as found ones are
+        given; ``cost_fraction`` 0)."""
+        return [Repetition(index=k + 1, start_s=a, end_s=b, partial=False, cost_fraction=0.0)
+                for k, (a, b) in enumerate(zip(self.starts_s, self.ends_s))]
 
 
 def warp(track: PoseTrack, *, tempo: float, rate_hz: float) -> PoseTrack:

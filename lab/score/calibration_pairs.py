@@ -175,7 +175,7 @@ def measure_calibration_pairs(*, gaps_deg: tuple[float, ...] = (0.0, 45.0, 90.0,
     import pandas as pd
 
     from lab.score.baselines import BASELINES
-    from lab.score.compare import describe_match, match_features, prepare_features
+    from lab.score.compare import match_features, prepare_features
     from lab.score.uncertainty import film_like_mediapipe, load_landmark_noise
 
     takes = list_calibration_takes()
@@ -219,9 +219,7 @@ def measure_calibration_pairs(*, gaps_deg: tuple[float, ...] = (0.0, 45.0, 90.0,
         except ValueError:
             rows.append(row | {"distance": np.nan})
             continue
-        rows.append(row | describe_match(m, ref_fs, att_fs) | {"mirrored": bool(m.mirrored)}
-                    | measure_distance_by_kind(m) | measure_distance_by_joint(m)
-                    | {"tried": json.dumps(m.tried)})
+        rows.append(row | _describe_pair(m, ref_fs, att_fs))
         if progress and (i + 1) % 200 == 0:
             print(f"  {i + 1}/{len(pairs)} pairs", flush=True)
     return pd.DataFrame(rows)
@@ -243,10 +241,22 @@ def _mean_square_along_path(match) -> tuple[np.ndarray, np.ndarray]:
     return per, w
 
 
-def measure_distance_by_kind(match) -> dict[str, float]:
+def _describe_pair(match, reference, attempt) -> dict:
+    """A calibration row's match columns: :func:`lab.score.compare.describe_match`, ``mirrored``, the
+    distance split by kind and by joint (the squared differences along the path computed once), ``tried``."""
+    from lab.score.compare import describe_match
+
+    split = _mean_square_along_path(match)
+    return (describe_match(match, reference, attempt) | {"mirrored": bool(match.mirrored)}
+            | measure_distance_by_kind(match, split=split) | measure_distance_by_joint(match, split=split)
+            | {"tried": json.dumps(match.tried)})
+
+
+def measure_distance_by_kind(match, *, split=None) -> dict[str, float]:
     """The match's distance split by feature kind: ``{kind}_distance`` = the weighted RMS difference of that
-    kind's features along the path (degree-equivalents), NaN where the kind has no finite pair."""
-    per, w = _mean_square_along_path(match)
+    kind's features along the path (degree-equivalents), NaN where the kind has no finite pair. ``split``:
+    :func:`_mean_square_along_path` of the match, if already computed."""
+    per, w = split if split is not None else _mean_square_along_path(match)
     out = {}
     for kind in ("angle", "position", "velocity"):
         cols = [i for i, n in enumerate(match.reference.names) if match.reference.kind(n) == kind]
@@ -260,15 +270,15 @@ def measure_distance_by_kind(match) -> dict[str, float]:
 JOINT_DISTANCE_PREFIX = "joint_distance:"
 
 
-def measure_distance_by_joint(match) -> dict[str, float]:
+def measure_distance_by_joint(match, *, split=None) -> dict[str, float]:
     """The match's distance split by feature, both sides together: ``joint_distance:{feature}`` = the RMS
     difference along the path of that feature on the left and the right (``knee``: both knees' angles,
     ``pos:wrist:y``: both wrists' heights; degree-equivalents), NaN where neither side has a finite pair.
     Features outside the distance (the travel) are left out. Sides are pooled so that a mirrored match and
-    a left-handed player weigh alike."""
+    a left-handed player weigh alike. ``split``: as for :func:`measure_distance_by_kind`."""
     from lab.pose.sides import unsided
 
-    per, w = _mean_square_along_path(match)
+    per, w = split if split is not None else _mean_square_along_path(match)
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(match.reference.names):
         if w[i] > 0:
@@ -321,7 +331,7 @@ def measure_sample_pairs(*, baselines: bool = True):
     import pandas as pd
 
     from lab.score.baselines import BASELINES
-    from lab.score.compare import describe_match, match_features, prepare_features
+    from lab.score.compare import match_features, prepare_features
     from lab.score.experiments import Pair, decimate, load_sample_tracks, real_pairs
 
     tracks = load_sample_tracks()
@@ -354,7 +364,5 @@ def measure_sample_pairs(*, baselines: bool = True):
         except ValueError:
             rows.append(row | {"distance": np.nan})
             continue
-        rows.append(row | describe_match(m, feats[p.reference], feats[p.attempt]) | {"mirrored": bool(m.mirrored)}
-                    | measure_distance_by_kind(m) | measure_distance_by_joint(m)
-                    | {"tried": json.dumps(m.tried)})
+        rows.append(row | _describe_pair(m, feats[p.reference], feats[p.attempt]))
     return pd.DataFrame(rows)

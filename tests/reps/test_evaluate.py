@@ -22,9 +22,7 @@ def _measured(share, seed):
     clip = repeat_motion(rep, count=4, rng=np.random.default_rng(seed))
     filmed = film_like_mediapipe(clip.track, azimuth_deg=40.0, seed=seed, noise_scale=1.0,
                                  pose_time_s=clip.pose_time_s, pose_locked_share=share)
-    reps = [Repetition(index=k + 1, start_s=a, end_s=b, partial=False, cost_fraction=0.0)
-            for k, (a, b) in enumerate(zip(clip.starts_s, clip.ends_s))]
-    return measure_repeated_error(prepare_features(filmed), describe_clip(filmed), reps)
+    return measure_repeated_error(prepare_features(filmed), describe_clip(filmed), clip.repetitions())
 
 
 def test_noise_repeated_with_the_pose_is_measured_as_repeated():

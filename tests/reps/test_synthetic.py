@@ -28,6 +28,8 @@ def test_each_frame_knows_the_pose_it_shows():
         a, b = int(round(start * fps)), int(round(end * fps))
         assert t[a] == 0.0 and t[b] == pytest.approx(rep.time_s[-1], abs=frame_s)   # start to end
         assert np.all(np.diff(t[a:b + 1]) > 0)
+    assert [(r.index, r.start_s, r.end_s, r.partial) for r in clip.repetitions()] == [
+        (k + 1, a, b, False) for k, (a, b) in enumerate(zip(clip.starts_s, clip.ends_s))]
     first = int(round(clip.partial[0] * fps))
     assert t[first] == pytest.approx(rep.time_s[-1] / 2, abs=0.1)        # the partial one from its middle
     # a pause holds the last pose; the world shown is the pose named

@@ -5,9 +5,12 @@ repetition exactly as a whole clip is (:func:`lab.score.compare_features`: score
 ``p_same``, verdict, feedback under the uncertainty rules). Then, with four
 repetitions or more, each one is compared with the player's *other*
 repetitions: the same camera, the same person, so what the camera gets wrong
-is mostly shared and the spread between repetitions measures the rest. Per
-joint and phase (quarters of the coach's repetition), a repetition's mean
-angle is set against the median of the others; its robust z uses the
+is mostly shared and the spread between repetitions measures the rest. The
+repetitions are aligned with each other (onto their medoid, not through the
+coach's repetition, which another camera filmed: that alignment would add its
+own timing errors). Per joint and phase (the coach's phases, as the medoid was
+matched to them), a repetition's mean angle is set against the median of the
+others; its robust z uses the
 spread of those differences (1.4826 x their median absolute value), over
 every repetition and phase of the joint or over that phase alone,
 whichever is larger, and it is reported beyond the
@@ -27,7 +30,7 @@ import numpy as np
 
 from lab.features import FeatureSet
 from lab.features.scale import measure_motion_amplitude
-from lab.reps.segment import MatchNoise, Repetition, cut_features, find_repetitions, typical_repetition
+from lab.reps.segment import MatchNoise, Repetition, align_repetitions, cut_features, find_repetitions, typical_repetition
 from lab.score.compare import ClipInfo, Comparison, compare_features, describe_difference
 from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
 
@@ -136,34 +139,79 @@ def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rat
     return best, found[best]
 
 
-def compare_with_other_reps(comparisons: dict[int, Comparison], *, alpha: float = FAMILY_ALPHA,
-                            min_difference_deg: float = MIN_REP_DIFFERENCE_DEG) -> dict[int, list[str]]:
-    """Per repetition index, sentences on the joints where it differs from the player's other repetitions.
+def measure_phase_means(attempt: FeatureSet, repetitions: list[Repetition], *, rate_hz: float = 30.0,
+                        step_time_s: np.ndarray | None = None, step_phase: np.ndarray | None = None,
+                        n_phases: int = 4, min_confidence: float = 0.05):
+    """Per repetition, joint angle and phase: its mean angle, on the phases of the repetitions' medoid.
 
-    ``comparisons``: each full repetition's comparison with the coach's
-    repetition (its ``per_step`` table gives, per joint and phase, the
-    player's mean angle). Empty lists with fewer than
-    :data:`MIN_REPS_FOR_CONSISTENCY` repetitions.
+    The repetitions are aligned with each other (:func:`lab.reps.segment.align_repetitions`: one
+    camera, so they align more tightly than each does with the coach's) and each one's angles are
+    read along its path onto the medoid. A medoid sample's phase is that of the nearest of
+    ``step_time_s`` (clip times, seconds) in ``step_phase`` (e.g. the coach's phases the clip's samples
+    were matched to); without them, or with none inside the medoid, its quarter of the medoid.
+
+    Returns
+    -------
+    DataFrame
+        ``rep`` (position in ``repetitions``), ``joint`` (the player's own), ``phase``, ``mean_deg``,
+        ``time_s`` (median clip time of the repetition's samples in that phase); samples below
+        ``min_confidence`` are left out.
     """
-    out: dict[int, list[str]] = {k: [] for k in comparisons}
-    if len(comparisons) < MIN_REPS_FOR_CONSISTENCY:
-        return out
-    tables = []
-    for k, c in comparisons.items():
-        ps = c.per_step
-        ok = np.isfinite(ps["attempt_deg"].to_numpy(float)) & (ps["confidence"].to_numpy(float) > 0.05)
-        g = ps[ok].groupby(["attempt_joint", "phase"])
-        tables.append(g.agg(mean_deg=("attempt_deg", "mean"), time_s=("attempt_time_s", "median"))
-                      .assign(rep=k).reset_index())
     import pandas as pd
 
-    df = pd.concat(tables, ignore_index=True)
-    n_tests = df.groupby(["attempt_joint", "phase"]).ngroups * len(comparisons)
+    empty = pd.DataFrame(columns=["rep", "joint", "phase", "mean_deg", "time_s"])
+    if not repetitions:
+        return empty
+    aligned = align_repetitions(attempt, repetitions, rate_hz=rate_hz)
+    medoid = aligned.pieces[aligned.medoid]
+    n = len(medoid.time_s)
+    phase_m = np.minimum(np.arange(n) * n_phases // max(n, 1), n_phases - 1) + 1
+    if step_time_s is not None and n:
+        inside = (step_time_s >= medoid.time_s[0]) & (step_time_s <= medoid.time_s[-1])
+        if inside.sum() >= 2:
+            t, ph = np.asarray(step_time_s, float)[inside], np.asarray(step_phase)[inside]
+            order = np.argsort(t)
+            t, ph = t[order], ph[order]
+            k = np.clip(np.searchsorted(t, medoid.time_s), 1, len(t) - 1)
+            nearer = np.where(np.abs(medoid.time_s - t[k - 1]) <= np.abs(t[k] - medoid.time_s), k - 1, k)
+            phase_m = ph[nearer].astype(int)
+    ang = [i for i, name in enumerate(medoid.names) if medoid.kind(name) == "angle"]
+    tables = []
+    for k, (piece, path) in enumerate(zip(aligned.pieces, aligned.paths)):
+        values = piece.values[path[:, 1]][:, ang]
+        ok = piece.confidence[path[:, 1]][:, ang] > min_confidence
+        phase = phase_m[path[:, 0]]
+        times = piece.time_s[path[:, 1]]
+        for a, i in enumerate(ang):
+            keep = ok[:, a] & np.isfinite(values[:, a])
+            if not keep.any():
+                continue
+            df = pd.DataFrame({"phase": phase[keep], "deg": values[keep, a], "t": times[keep]})
+            g = df.groupby("phase").agg(mean_deg=("deg", "mean"), time_s=("t", "median")).reset_index()
+            tables.append(g.assign(rep=k, joint=medoid.names[i]))
+    if not tables:
+        return empty
+    return pd.concat(tables, ignore_index=True)[["rep", "joint", "phase", "mean_deg", "time_s"]]
+
+
+def compare_with_other_reps(phase_means, *, alpha: float = FAMILY_ALPHA,
+                            min_difference_deg: float = MIN_REP_DIFFERENCE_DEG) -> dict[int, list[str]]:
+    """Per repetition, sentences on the joints where it differs from the player's other repetitions.
+
+    ``phase_means``: :func:`measure_phase_means`. Empty lists with fewer than
+    :data:`MIN_REPS_FOR_CONSISTENCY` repetitions.
+    """
+    df = phase_means
+    reps_seen = sorted(int(k) for k in df["rep"].unique()) if len(df) else []
+    out: dict[int, list[str]] = {k: [] for k in reps_seen}
+    if len(reps_seen) < MIN_REPS_FOR_CONSISTENCY:
+        return out
+    n_tests = df.groupby(["joint", "phase"]).ngroups * len(reps_seen)
     z_crit = compute_family_z(n_tests, alpha=alpha)
-    found: dict[int, list[tuple[float, str]]] = {k: [] for k in comparisons}
+    found: dict[int, list[tuple[float, str]]] = {k: [] for k in reps_seen}
     # each repetition's phase mean against the median of the others' (same joint and phase) ...
     rows = []
-    for (joint, phase), g in df.groupby(["attempt_joint", "phase"]):
+    for (joint, phase), g in df.groupby(["joint", "phase"]):
         if len(g) < MIN_REPS_FOR_CONSISTENCY:
             continue
         values, reps = g["mean_deg"].to_numpy(float), g["rep"].to_numpy()
@@ -258,7 +306,17 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
                 n_phases=n_phases, lift=lift, verdict_model=verdict_model)
         except ValueError as exc:
             failed[rep.index] = str(exc)
-    unlike = compare_with_other_reps(comparisons)
+    unlike: dict[int, list[str]] = {}
+    if len(comparisons) >= MIN_REPS_FOR_CONSISTENCY:
+        import pandas as pd
+
+        full = [rep for rep in reps if not rep.partial]
+        # the coach's phase each clip sample was matched to, for the phases the repetitions are compared in
+        steps = pd.concat([c.per_step[["attempt_time_s", "phase"]] for c in comparisons.values()]).drop_duplicates()
+        means = measure_phase_means(attempt, full, rate_hz=rate_hz, n_phases=n_phases,
+                                    step_time_s=steps["attempt_time_s"].to_numpy(float),
+                                    step_phase=steps["phase"].to_numpy(int))
+        unlike = {full[k].index: v for k, v in compare_with_other_reps(means).items()}
     pooled = pool_repetition_verdicts(comparisons, unlike, verdict_model=verdict_model)
     results = []
     for rep in reps:

@@ -640,13 +640,56 @@ def typical_repetition(fs: FeatureSet, *, rate_hz: float = 30.0, noise: MatchNoi
     full = [rep for rep in reps if not rep.partial]
     if len(full) < 2:
         return fs, whole
-    scaled = [_scaled(cut_features(r, start_s=rep.start_s, end_s=rep.end_s), r.names) for rep in full]
-    total = np.zeros(len(full))
-    for i in range(len(full)):
-        for j in range(i + 1, len(full)):
-            (xi, ci, wi), (xj, cj, _) = scaled[i], scaled[j]
-            d = dtw_from_costs(local_costs(xi, xj, conf_x=ci, conf_y=cj, feature_weights=wi)).cost
-            total[i] += d
-            total[j] += d
-    best = full[int(np.argmin(total))]
+    best = full[align_repetitions(fs, full, rate_hz=rate_hz).medoid]
     return cut_features(fs, start_s=best.start_s, end_s=best.end_s), reps
+
+
+@dataclasses.dataclass(frozen=True)
+class RepetitionAlignment:
+    """Repetitions of one clip aligned onto their medoid (:func:`align_repetitions`).
+
+    Attributes
+    ----------
+    medoid : int
+        Index (into the repetitions given) of the one with the smallest summed DTW cost to the others.
+    pieces : list of FeatureSet
+        Each repetition's features, resampled at the rate given.
+    paths : list of ndarray of int, shape (L_i, 2)
+        Per repetition, its DTW path onto the medoid: (medoid sample, own sample) pairs, increasing
+        (the medoid's own path is the identity).
+    """
+
+    medoid: int
+    pieces: list[FeatureSet]
+    paths: list[np.ndarray]
+
+
+def align_repetitions(fs: FeatureSet, repetitions: list[Repetition], *, rate_hz: float = 30.0
+                      ) -> RepetitionAlignment:
+    """Align the given repetitions of one clip with each other (DTW, every pair, no band).
+
+    One clip, one camera: its errors are mostly shared between repetitions, so they align more
+    tightly with each other than each does with the coach's (a different camera). Each pair's cost
+    is the mean local cost along its path (:func:`lab.dtw.dtw_from_costs`, noise-weighted features).
+    """
+    r = resample_features(fs, rate_hz=rate_hz)
+    pieces = [cut_features(r, start_s=rep.start_s, end_s=rep.end_s) for rep in repetitions]
+    scaled = [_scaled(p, r.names) for p in pieces]
+    n = len(pieces)
+    total = np.zeros(n)
+    paths: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(n):
+        for j in range(i + 1, n):
+            (xi, ci, wi), (xj, cj, _) = scaled[i], scaled[j]
+            al = dtw_from_costs(local_costs(xi, xj, conf_x=ci, conf_y=cj, feature_weights=wi))
+            paths[i, j] = al.path
+            total[i] += al.cost
+            total[j] += al.cost
+    m = int(np.argmin(total)) if n else 0
+    onto = []
+    for i in range(n):
+        if i == m:
+            onto.append(np.repeat(np.arange(len(pieces[i].time_s))[:, None], 2, axis=1))
+        else:
+            onto.append(paths[m, i] if m < i else paths[i, m][:, ::-1])
+    return RepetitionAlignment(medoid=m, pieces=pieces, paths=onto)

@@ -215,3 +215,32 @@ def test_a_repetition_that_alone_would_not_match_is_judged_with_the_others():
     assert results[far].p_same < 0.5 and results[far].verdict == "same"
     assert results[far].summary.startswith("Same: like the player's other repetitions")
     assert all(r.verdict == "same" for r in results)
+
+
+def test_phase_means_are_read_on_the_medoid_and_the_coachs_phases():
+    """Five cycles, the third with 30 degrees more right-knee flexion over its middle half: on the medoid's
+    quarters its phases 2 and 3 stand out by most of that, phases 1 and 4 and the other cycles by little;
+    given the coach's phases per clip time (here: the first half of each cycle is phase 1, the rest 2),
+    the phases follow them."""
+    from lab.reps.judge import measure_phase_means
+    from lab.reps.segment import Repetition
+
+    rng = np.random.default_rng(5)
+    clip = repeat_motion(_rep(), count=5, rng=rng, alter=_alter)
+    reps = [Repetition(index=k + 1, start_s=s, end_s=e, partial=False, cost_fraction=0.0)
+            for k, (s, e) in enumerate(zip(clip.starts_s, clip.ends_s))]
+    fs = compute_features(clip.track, lift=False, body=clip.track)
+    means = measure_phase_means(fs, reps)
+    knee = means[means["joint"] == "right_knee"].pivot(index="rep", columns="phase", values="mean_deg")
+    dev = knee - knee.drop(index=clip.altered).median()
+    assert sorted(means["phase"].unique()) == [1, 2, 3, 4]
+    assert (dev.loc[clip.altered, [2, 3]] > 15).all()
+    assert dev.drop(index=clip.altered).abs().to_numpy().max() < 5
+    # the coach's phases, given per clip time
+    t = fs.time_s
+    halves = np.ones(len(t), int)
+    for s, e in zip(clip.starts_s, clip.ends_s):
+        halves[(t > (s + e) / 2) & (t <= e + 1e-9)] = 2
+    two = measure_phase_means(fs, reps, step_time_s=t, step_phase=halves)
+    assert sorted(two["phase"].unique()) == [1, 2]
+    assert measure_phase_means(fs, []).empty

@@ -209,3 +209,23 @@ def test_the_second_half_of_a_repetition_at_the_start_is_not_taken_for_a_whole_o
     found = find_repetitions(item.query, prepare_features(item.filmed))
     assert sum(not r.partial for r in found) == count
     assert found[0].partial and found[0].end_s <= item.truth.starts_s[0] + 0.2
+
+
+def test_repetitions_align_onto_their_medoid_pose_for_pose():
+    """Four cycles at tempos between 0.7 and 1.3, pauses between: each path onto the medoid pairs samples of
+    the same pose (the same share of the cycle), whatever the tempo; the medoid's own path is the identity."""
+    from lab.reps.segment import Repetition, align_repetitions
+
+    clip = repeat_motion(_rep(), count=4, rng=np.random.default_rng(11))
+    reps = [Repetition(index=k + 1, start_s=s, end_s=e, partial=False, cost_fraction=0.0)
+            for k, (s, e) in enumerate(zip(clip.starts_s, clip.ends_s))]
+    aligned = align_repetitions(_features(clip.track), reps)
+    medoid = aligned.pieces[aligned.medoid]
+    assert len(aligned.pieces) == len(aligned.paths) == 4
+    assert np.array_equal(aligned.paths[aligned.medoid][:, 0], aligned.paths[aligned.medoid][:, 1])
+    for piece, path in zip(aligned.pieces, aligned.paths):
+        assert path[0].tolist() == [0, 0] and path[-1].tolist() == [len(medoid.time_s) - 1, len(piece.time_s) - 1]
+        assert np.all(np.diff(path, axis=0) >= 0)
+        medoid_share = path[:, 0] / (len(medoid.time_s) - 1)
+        own_share = path[:, 1] / (len(piece.time_s) - 1)
+        assert np.median(np.abs(medoid_share - own_share)) < 0.05

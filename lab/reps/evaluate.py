@@ -373,9 +373,13 @@ def summarize_suite(df) -> dict[str, float]:
         right = altered[altered["count_right"]]
         out["only_altered_different_when_counted_right"] = (
             float(right["only_altered_different"].astype(bool).mean()) if len(right) else float("nan"))
-        four = altered[altered["others"] >= 3]        # four repetitions or more: compared with each other
-        out["altered_unlike_others"] = float(four["altered_flagged"].astype(bool).mean()) if len(four) else np.nan
-        out["others_unlike_others"] = float(four["others_flagged"].sum() / max(four["others"].sum(), 1))
+        # four repetitions or more (their own spread), and two or three (the error model's)
+        for name, group in (("", altered[altered["others"] >= 3]),
+                            ("_few", altered[altered["others"].between(1, 2)])):
+            out[f"altered_unlike_others{name}"] = (float(group["altered_flagged"].astype(bool).mean())
+                                                   if len(group) else np.nan)
+            out[f"others_unlike_others{name}"] = float(group["others_flagged"].sum() / max(group["others"].sum(), 1))
+            out[f"clips_other_marked{name}"] = float((group["others_flagged"] > 0).mean()) if len(group) else np.nan
     return out
 
 

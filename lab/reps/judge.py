@@ -2,23 +2,26 @@
 
 Each full repetition of the player's clip is compared with the coach's typical
 repetition exactly as a whole clip is (:func:`lab.score.compare_features`: score,
-``p_same``, verdict, feedback under the uncertainty rules). Then, with four
-repetitions or more, each one is compared with the player's *other*
-repetitions: the same camera, the same person, so what the camera gets wrong
-is mostly shared and the spread between repetitions measures the rest. The
-repetitions are aligned with each other (onto their medoid, not through the
-coach's repetition, which another camera filmed: that alignment would add its
-own timing errors). Per joint and phase (the coach's phases, as the medoid was
-matched to them), a repetition's mean angle is set against the median of the
-others; its robust z uses the
-spread of those differences (1.4826 x their median absolute value), over
-every repetition and phase of the joint or over that phase alone,
-whichever is larger, and it is reported beyond the
-Bonferroni z over joints x phases x repetitions (5% family-wise) and at least
-:data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is "different": unlike the
-others, whatever its match with the coach. The others are one movement made
-again, and whether it is the coach's is judged on all of them together
-(:func:`pool_repetition_verdicts`).
+``p_same``, verdict, feedback under the uncertainty rules). Then each one is
+compared with the player's *other* repetitions: the same camera, the same
+person, so what the camera gets wrong is mostly shared. The repetitions are
+aligned with each other (onto their medoid, not through the coach's
+repetition, which another camera filmed: that alignment would add its own
+timing errors), and per joint and phase (the coach's phases, as the medoid was
+matched to them) a repetition's mean angle is set against the median of the
+others'.
+
+With four repetitions or more (:data:`MIN_REPS_FOR_CONSISTENCY`), the spread
+between repetitions measures what the camera does not make again: a robust z
+uses the spread of those differences (1.4826 x their median absolute value),
+over every repetition and phase of the joint or over that phase alone,
+whichever is larger. With two or three, too few for that, the angle error
+model gives the spread (:func:`compare_few_reps`, :data:`FEW_REPS_NOISE_SHARE`).
+A difference is reported beyond the Bonferroni z over the tests (5%
+family-wise) and at least :data:`MIN_REP_DIFFERENCE_DEG`. Such a repetition is
+"different": unlike the others, whatever its match with the coach. The others
+are one movement made again, and whether it is the coach's is judged on all of
+them together (:func:`pool_repetition_verdicts`).
 """
 
 from __future__ import annotations
@@ -35,11 +38,21 @@ from lab.score.compare import ClipInfo, Comparison, compare_features, describe_d
 from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
 
 #: A repetition's phase mean must also differ from the others' median by at least this much (degrees).
-MIN_REP_DIFFERENCE_DEG = 10.0
+#: MediaPipe's errors between repetitions have heavier tails than their median spread says: with 10, an
+#: unchanged repetition was marked in 31% of the tuning clips with four or more. Chosen on the tuning
+#: styles of :mod:`lab.reps.evaluate` among 10, 15, 20, 25 and 30 as the one with the altered repetition
+#: the only "different" one in the most clips.
+MIN_REP_DIFFERENCE_DEG = 20.0
 #: Smallest spread between repetitions assumed for a joint (degrees): a phase mean is never surer than this.
 MIN_SPREAD_DEG = 2.0
-#: Repetitions needed before they are compared with each other.
+#: Repetitions needed before their own spread measures the noise between them (:func:`compare_with_other_reps`).
 MIN_REPS_FOR_CONSISTENCY = 4
+#: With two or three repetitions: the share of the player's camera error (variance) taken as not made
+#: again on the next repetition (:func:`compare_few_reps`). Real footage puts it at most 0.14 (the
+#: Sports2D jumping jacks, ``python -m lab.reps.evaluate --measure-repeated``); of 0.1, 0.15, 0.2 and 0.3,
+#: the smallest that marked an unchanged repetition in at most 5% of the tuning styles' clips of two or
+#: three repetitions (the family-wise rate the test is built for; 0.1 marked 15%).
+FEW_REPS_NOISE_SHARE = 0.15
 #: Seconds of the clip kept on each side of a repetition when it is compared with the coach's.
 MARGIN_S = 0.1
 
@@ -233,12 +246,69 @@ def compare_with_other_reps(phase_means, *, alpha: float = FAMILY_ALPHA,
     return out
 
 
+def compare_few_reps(phase_means, *, phase_se_deg: dict[tuple[str, int], float],
+                     coach_difference_deg: dict[int, dict[tuple[str, int], float]] | None = None,
+                     noise_share: float | None = None, alpha: float = FAMILY_ALPHA,
+                     min_difference_deg: float = MIN_REP_DIFFERENCE_DEG) -> dict[int, list[str]]:
+    """:func:`compare_with_other_reps` for two or three repetitions, too few to measure their own spread.
+
+    The spread comes from the angle error model instead: per joint and phase, the player's clip's
+    per-step standard error ``phase_se_deg[(joint, phase)]`` (degrees), of which the share
+    ``noise_share`` of the variance (:data:`FEW_REPS_NOISE_SHARE`) is not made again on the next
+    repetition. With three, the repetition farthest from the median of the other two is the
+    candidate; with two, the difference between them is tested once per joint and phase, and the one
+    farther from the coach's there (``coach_difference_deg``: per repetition, its mean difference from
+    the coach's per joint and phase) is the one said to differ: the coach's camera errs the same way for
+    both, so the one the change moved away is the farther, unless that camera's error is larger than
+    the change. Bonferroni over joints x phases (x repetitions with three), 5% family-wise, and at least
+    ``min_difference_deg``.
+
+    Returns
+    -------
+    dict
+        Position in ``phase_means["rep"]`` -> up to three sentences (empty when it does not differ,
+        and for every repetition unless there are two or three).
+    """
+    share = FEW_REPS_NOISE_SHARE if noise_share is None else noise_share
+    df = phase_means
+    reps_seen = sorted(int(k) for k in df["rep"].unique()) if len(df) else []
+    out: dict[int, list[str]] = {k: [] for k in reps_seen}
+    n = len(reps_seen)
+    if n not in (2, 3):
+        return out
+    z_crit = compute_family_z(df.groupby(["joint", "phase"]).ngroups * (1 if n == 2 else n), alpha=alpha)
+    # the variance of one phase mean minus the other one (two) or the mean of the other two (three)
+    factor = np.sqrt(share * (2.0 if n == 2 else 1.5))
+    found: dict[int, list[tuple[float, str]]] = {k: [] for k in reps_seen}
+    for (joint, phase), g in df.groupby(["joint", "phase"]):
+        se = phase_se_deg.get((joint, int(phase)), np.nan)
+        if len(g) != n or not np.isfinite(se) or se <= 0:
+            continue
+        values, reps, times = g["mean_deg"].to_numpy(float), g["rep"].to_numpy(int), g["time_s"].to_numpy(float)
+        devs = np.array([v - np.median(values[reps != r]) for v, r in zip(values, reps)])
+        if n == 2:
+            far = [abs((coach_difference_deg or {}).get(int(r), {}).get((joint, int(phase)), np.nan)) for r in reps]
+            if not np.all(np.isfinite(far)):
+                continue
+            k = int(np.argmax(far))
+        else:
+            k = int(np.argmax(np.abs(devs)))
+        spread = factor * se
+        if abs(devs[k]) >= max(z_crit * spread, min_difference_deg):
+            than = "in the player's other repetition" + ("" if n == 2 else "s")
+            text = describe_difference(joint, float(devs[k]), float(times[k]), than=than)
+            found[int(reps[k])].append((abs(devs[k]) / spread, f"{text[0].upper()}{text[1:]} (phase {int(phase)})"))
+    for k, items in found.items():
+        out[k] = [t for _, t in sorted(items, reverse=True)[:3]]
+    return out
+
+
 def pool_repetition_verdicts(comparisons: dict[int, Comparison], unlike: dict[int, list[str]], *,
                              verdict_model=None) -> dict[int, tuple[str, float]]:
     """The verdict of the player's repetitions that agree with each other, judged together.
 
-    With :data:`MIN_REPS_FOR_CONSISTENCY` repetitions or more, those not unlike the others
-    (:func:`compare_with_other_reps`) are one movement made again: whether it is the coach's is one
+    With two repetitions or more, those not unlike the others (:func:`compare_with_other_reps`,
+    :func:`compare_few_reps`) are one movement made again: whether it is the coach's is one
     question, and the median of their ``p_same`` answers it better than each repetition's few seconds
     alone. Each of them whose own verdict came from its ``p_same`` (not from thin evidence) gets
     ``verdict_model.verdict`` of that median.
@@ -249,7 +319,7 @@ def pool_repetition_verdicts(comparisons: dict[int, Comparison], unlike: dict[in
         Repetition index -> (pooled verdict, median p_same); empty with fewer repetitions, without a
         verdict model, or when none agree.
     """
-    if verdict_model is None or len(comparisons) < MIN_REPS_FOR_CONSISTENCY:
+    if verdict_model is None or len(comparisons) < 2:
         return {}
     alike = {k: c for k, c in comparisons.items() if not unlike.get(k) and c.p_same is not None}
     if not alike:
@@ -307,16 +377,25 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         except ValueError as exc:
             failed[rep.index] = str(exc)
     unlike: dict[int, list[str]] = {}
-    if len(comparisons) >= MIN_REPS_FOR_CONSISTENCY:
+    full = [rep for rep in reps if not rep.partial]
+    if len(comparisons) >= 2:
         import pandas as pd
 
-        full = [rep for rep in reps if not rep.partial]
         # the coach's phase each clip sample was matched to, for the phases the repetitions are compared in
-        steps = pd.concat([c.per_step[["attempt_time_s", "phase"]] for c in comparisons.values()]).drop_duplicates()
+        steps = pd.concat([c.per_step[["attempt_time_s", "phase", "attempt_joint", "attempt_se_deg"]]
+                           for c in comparisons.values()])
         means = measure_phase_means(attempt, full, rate_hz=rate_hz, n_phases=n_phases,
                                     step_time_s=steps["attempt_time_s"].to_numpy(float),
                                     step_phase=steps["phase"].to_numpy(int))
-        unlike = {full[k].index: v for k, v in compare_with_other_reps(means).items()}
+        if len(comparisons) >= MIN_REPS_FOR_CONSISTENCY:
+            by_position = compare_with_other_reps(means)
+        else:
+            se = steps.groupby(["attempt_joint", "phase"])["attempt_se_deg"].median()
+            coach = {k: c.summarize_phases().set_index(["attempt_joint", "phase"])["mean_deg"].to_dict()
+                     for k, rep in enumerate(full) if (c := comparisons.get(rep.index)) is not None}
+            by_position = compare_few_reps(means, phase_se_deg={(j, int(p)): float(v) for (j, p), v in se.items()},
+                                           coach_difference_deg=coach)
+        unlike = {full[k].index: v for k, v in by_position.items()}
     pooled = pool_repetition_verdicts(comparisons, unlike, verdict_model=verdict_model)
     results = []
     for rep in reps:

@@ -31,9 +31,9 @@ def _judge(reference, attempt, *, noise_free=True):
                              attempt_info=dataclasses.replace(describe_clip(attempt), **kind))
 
 
-def _alter(w):
+def _alter(w, extra_deg=30.0):
     d = float(w.time_s[-1] - w.time_s[0])
-    return add_flexion(w, "right_knee", extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
+    return add_flexion(w, "right_knee", extra_deg=extra_deg, start_s=0.25 * d, stop_s=0.75 * d)
 
 
 def test_the_altered_repetition_is_the_only_one_called_different():
@@ -50,11 +50,42 @@ def test_the_altered_repetition_is_the_only_one_called_different():
     assert f"5 of 6 repetitions match; repetition {clip.altered + 1} (different): Right knee" in report.summary
 
 
-def test_too_few_repetitions_are_not_compared_with_each_other():
-    clip = repeat_motion(_rep(), count=3, rng=np.random.default_rng(4), alter=_alter)
+@pytest.mark.parametrize(("count", "seed"), [(2, 4), (3, 4), (3, 9)])
+def test_two_or_three_repetitions_are_compared_on_the_error_models_spread(count, seed):
+    """Too few to measure their own spread, so the angle error model gives it (here motion capture's: small
+    errors): the altered repetition is the only one unlike the other(s). The change is 40 degrees over the
+    middle half: its phase means move by about 25-30, clear of the 20-degree floor."""
+    clip = repeat_motion(_rep(), count=count, rng=np.random.default_rng(seed),
+                         alter=lambda w: _alter(w, extra_deg=40.0))
     report = _judge(_rep(), clip.track)
-    assert report.rep_count == 3
-    assert not any(r.unlike_others for r in report.results)
+    assert report.rep_count == count
+    assert [r.verdict == "different" for r in report.results] == [k == clip.altered for k in range(count)]
+    odd = report.results[clip.altered].unlike_others[0]
+    assert odd.startswith("Right knee bends") and "more than in the player's other repetition" in odd
+    assert ("repetitions at" in odd) == (count == 3)
+
+
+def test_with_two_repetitions_the_one_farther_from_the_coach_is_the_one_that_differs():
+    import pandas as pd
+
+    from lab.reps.judge import compare_few_reps
+
+    means = pd.DataFrame({"rep": [0, 1, 0, 1], "joint": ["right_knee"] * 4, "phase": [1, 1, 2, 2],
+                          "mean_deg": [40.0, 41.0, 50.0, 80.0], "time_s": [0.2, 1.7, 0.6, 2.1]})
+    se = {("right_knee", 1): 10.0, ("right_knee", 2): 10.0}
+    # 30 degrees apart in phase 2; the noise there: 10 x sqrt(0.15 x 2) = 5.5, the line max(2.24 x 5.5, 20) = 20
+    near_second = {0: {("right_knee", 2): -25.0}, 1: {("right_knee", 2): 5.0}}
+    out = compare_few_reps(means, phase_se_deg=se, coach_difference_deg=near_second)
+    assert out[1] == [] and out[0][0].startswith("Right knee bends 30 degrees less than in the player's other "
+                                                 "repetition at 0.6 s (phase 2)")
+    near_first = {0: {("right_knee", 2): 2.0}, 1: {("right_knee", 2): 32.0}}
+    out = compare_few_reps(means, phase_se_deg=se, coach_difference_deg=near_first)
+    assert out[0] == [] and "30 degrees more" in out[1][0]
+    # without the coach's side, nobody is blamed; with a larger error, 30 degrees is within the noise
+    assert compare_few_reps(means, phase_se_deg=se) == {0: [], 1: []}
+    assert compare_few_reps(means, phase_se_deg={k: 30.0 for k in se}, coach_difference_deg=near_first) == {0: [], 1: []}
+    # one repetition, or four: not this test's
+    assert compare_few_reps(means[means["rep"] == 0], phase_se_deg=se) == {0: []}
 
 
 def test_the_report_round_trips_through_json():
@@ -179,7 +210,10 @@ def test_repetitions_that_agree_are_judged_together():
     # the five that agree have a median p_same of 0.8: "same", rep 3 included; the odd one is left to its
     # own verdict, and so is one whose verdict came from thin evidence rather than its p_same
     assert pooled == {k: ("same", 0.8) for k in (1, 2, 3, 4)}
-    assert pool_repetition_verdicts({k: comparisons[k] for k in (1, 2, 3)}, {}, verdict_model=model) == {}
+    # two or three are judged together too (compared with each other on the error model's spread); one is not
+    three = {k: comparisons[k] for k in (1, 2, 3)}
+    assert pool_repetition_verdicts(three, {}, verdict_model=model) == {k: ("same", 0.7) for k in (1, 2, 3)}
+    assert pool_repetition_verdicts({1: comparisons[1]}, {}, verdict_model=model) == {}
     assert pool_repetition_verdicts(comparisons, unlike, verdict_model=None) == {}
     low = {k: rep(p) for k, p in enumerate((0.2, 0.3, 0.6, 0.1), start=1)}
     assert pool_repetition_verdicts(low, {}, verdict_model=model) == {k: ("different", 0.25) for k in (1, 2, 3, 4)}

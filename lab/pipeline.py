@@ -83,13 +83,20 @@ NO_COMPUTE_ENV = "LAB_NO_COMPUTE"
 
 
 # --------------------------------------------------------------------------- stage cache
+def hashable_bytes(a) -> bytes:
+    """``a`` as float64 bytes, every NaN the same: a NaN's sign and payload are not kept by every
+    Parquet round trip (pandas 3 writes NaN as null), and missing is missing, whatever made it."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return np.where(np.isnan(a), np.nan, a).tobytes()
+
+
 def track_digest(track: PoseTrack) -> str:
     """Content hash of a pose track: its frame, landmarks, times, coordinates, confidences and image size."""
     h = hashlib.sha256()
     h.update(json.dumps([track.frame, list(track.keypoints), track.meta.get("width"),
                          track.meta.get("height")]).encode())
     for a in (track.time_s, track.image_px, track.world_m, track.visibility, track.presence, track.image_z):
-        h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(b"-" if a is None else hashable_bytes(a))
     return h.hexdigest()[:32]
 
 
@@ -257,7 +264,7 @@ def _read_features(path: Path):
 def _features_digest(fs) -> str:
     h = hashlib.sha256(json.dumps([list(fs.names), fs.torso_m], default=str).encode())
     for a in (fs.time_s, fs.values, fs.confidence):
-        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(hashable_bytes(a))
     return h.hexdigest()[:32]
 
 

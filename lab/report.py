@@ -373,13 +373,13 @@ def _media_path(report: Analysis, kind: str, suffix: str, **params: Any) -> Path
     import json
 
     from lab.io import cache_dir, sha256_file, source_digest
-    from lab.pipeline import track_digest
+    from lab.pipeline import hashable_bytes, track_digest
 
     h = hashlib.sha256(json.dumps([kind, params, source_digest("viz", "export", "report")], default=str).encode())
     for t in (report.reference, report.attempt):
         h.update(track_digest(t).encode())
     for a in (report.path_frames, report.deviation_deg, report.ghost_px, measure_noise_ratio(report)):
-        h.update(b"-" if a is None else np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(b"-" if a is None else hashable_bytes(a))
     for v in (report.reference_video, report.attempt_video):
         h.update((sha256_file(v) if v and Path(v).is_file() else "-").encode())
     folder = cache_dir() / "media"

@@ -84,7 +84,7 @@ def test_with_two_repetitions_the_one_farther_from_the_coach_is_the_one_that_dif
     # without the coach's side, nobody is blamed; with a larger error, 30 degrees is within the noise
     assert compare_few_reps(means, phase_se_deg=se) == {0: [], 1: []}
     assert compare_few_reps(means, phase_se_deg={k: 30.0 for k in se}, coach_difference_deg=near_first) == {0: [], 1: []}
-    # one repetition, or four: not this test's
+    # one repetition: nothing to compare it with
     assert compare_few_reps(means[means["rep"] == 0], phase_se_deg=se) == {0: []}
 
 

@@ -189,22 +189,34 @@ def measure_phase_means(attempt: FeatureSet, repetitions: list[Repetition], *, r
             nearer = np.where(np.abs(medoid.time_s - t[k - 1]) <= np.abs(t[k] - medoid.time_s), k - 1, k)
             phase_m = ph[nearer].astype(int)
     ang = [i for i, name in enumerate(medoid.names) if medoid.kind(name) == "angle"]
-    tables = []
+    columns: dict[str, list[np.ndarray]] = {"rep": [], "joint": [], "phase": [], "deg": [], "t": []}
     for k, (piece, path) in enumerate(zip(aligned.pieces, aligned.paths)):
         values = piece.values[path[:, 1]][:, ang]
-        ok = piece.confidence[path[:, 1]][:, ang] > min_confidence
-        phase = phase_m[path[:, 0]]
-        times = piece.time_s[path[:, 1]]
-        for a, i in enumerate(ang):
-            keep = ok[:, a] & np.isfinite(values[:, a])
-            if not keep.any():
-                continue
-            df = pd.DataFrame({"phase": phase[keep], "deg": values[keep, a], "t": times[keep]})
-            g = df.groupby("phase").agg(mean_deg=("deg", "mean"), time_s=("t", "median")).reset_index()
-            tables.append(g.assign(rep=k, joint=medoid.names[i]))
-    if not tables:
+        keep = (piece.confidence[path[:, 1]][:, ang] > min_confidence) & np.isfinite(values)
+        step, joint = np.nonzero(keep)
+        columns["rep"].append(np.full(len(step), k))
+        columns["joint"].append(np.asarray(ang)[joint])
+        columns["phase"].append(phase_m[path[step, 0]])
+        columns["deg"].append(values[step, joint])
+        columns["t"].append(piece.time_s[path[step, 1]])
+    df = pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()})
+    if df.empty:
         return empty
-    return pd.concat(tables, ignore_index=True)[["rep", "joint", "phase", "mean_deg", "time_s"]]
+    out = (df.groupby(["rep", "joint", "phase"]).agg(mean_deg=("deg", "mean"), time_s=("t", "median"))
+           .reset_index())
+    out["joint"] = [medoid.names[i] for i in out["joint"]]
+    return out[["rep", "joint", "phase", "mean_deg", "time_s"]]
+
+
+def _say_unlike(joint: str, difference_deg: float, time_s: float, phase: int, *, than: str) -> str:
+    """One "unlike the others" sentence, capitalised, with its phase."""
+    text = describe_difference(joint, difference_deg, time_s, than=than)
+    return f"{text[0].upper()}{text[1:]} (phase {phase})"
+
+
+def _strongest(found: dict[int, list[tuple[float, str]]]) -> dict[int, list[str]]:
+    """Per repetition, its three sentences of largest z (``found``: (z, sentence) pairs)."""
+    return {k: [t for _, t in sorted(items, reverse=True)[:3]] for k, items in found.items()}
 
 
 def compare_with_other_reps(phase_means, *, alpha: float = FAMILY_ALPHA,
@@ -239,11 +251,9 @@ def compare_with_other_reps(phase_means, *, alpha: float = FAMILY_ALPHA,
         for _, phase, rep, dev, t in devs:
             spread = max(pooled, by_phase[phase])
             if abs(dev) >= max(z_crit * spread, min_difference_deg):
-                text = describe_difference(joint, dev, t, than="in the player's other repetitions")
-                found[rep].append((abs(dev) / spread, f"{text[0].upper()}{text[1:]} (phase {phase})"))
-    for k, items in found.items():
-        out[k] = [t for _, t in sorted(items, reverse=True)[:3]]
-    return out
+                found[rep].append((abs(dev) / spread, _say_unlike(joint, dev, t, phase,
+                                                                  than="in the player's other repetitions")))
+    return _strongest(found)
 
 
 def compare_few_reps(phase_means, *, phase_se_deg: dict[tuple[str, int], float],
@@ -296,11 +306,9 @@ def compare_few_reps(phase_means, *, phase_se_deg: dict[tuple[str, int], float],
         spread = factor * se
         if abs(devs[k]) >= max(z_crit * spread, min_difference_deg):
             than = "in the player's other repetition" + ("" if n == 2 else "s")
-            text = describe_difference(joint, float(devs[k]), float(times[k]), than=than)
-            found[int(reps[k])].append((abs(devs[k]) / spread, f"{text[0].upper()}{text[1:]} (phase {int(phase)})"))
-    for k, items in found.items():
-        out[k] = [t for _, t in sorted(items, reverse=True)[:3]]
-    return out
+            found[int(reps[k])].append((abs(devs[k]) / spread,
+                                        _say_unlike(joint, float(devs[k]), float(times[k]), int(phase), than=than)))
+    return _strongest(found)
 
 
 def pool_repetition_verdicts(comparisons: dict[int, Comparison], unlike: dict[int, list[str]], *,

@@ -1,5 +1,3 @@
-import sys
+from lab.cli import console_main
 
-from lab.cli import main
-
-sys.exit(main())
+console_main()

@@ -727,9 +727,25 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _console() -> None:  # pragma: no cover
-    sys.exit(main())
+def exit_with(rc: int) -> None:
+    """End the process with ``rc``, the exit code :func:`main` returned.
+
+    The command's work is done and its outputs are in place, but Python still takes a moment to tear
+    down. A Ctrl-C or termination then would kill the process by the signal: Python gives those signals
+    back their default action as it finalizes. The shell would report a failure for a command that
+    succeeded. So they are ignored from here on (SIGKILL still ends a teardown that hangs).
+    """
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(rc)
+
+
+def console_main() -> None:  # pragma: no cover
+    """The ``lab`` command's entry point (what ``python -m lab`` runs too)."""
+    exit_with(main())
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

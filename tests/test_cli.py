@@ -57,3 +57,24 @@ def test_models_lists_the_cached_full_model(samples):
     assert r.returncode == 0
     line = next(l for l in r.stdout.splitlines() if l.startswith("full"))
     assert " ok " in line and "source:" in line
+
+
+_LATE_SIGINT = """
+import os, signal, sys, time
+class Late:  # torn down as Python finalizes, after it gave SIGINT its default action back
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+late = Late()
+from lab.cli import exit_with, main
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as main() sets it
+{end}
+"""
+
+
+@pytest.mark.parametrize("end,rc", [("sys.exit(0)", -2), ("exit_with(0)", 0), ("exit_with(3)", 3)])
+def test_a_ctrl_c_during_teardown_keeps_the_commands_exit_code(end, rc):
+    """The first case shows what the entry point guards against: the process dies of the signal."""
+    r = subprocess.run([sys.executable, "-c", _LATE_SIGINT.format(end=end)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == rc, r.stderr

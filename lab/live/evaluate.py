@@ -59,9 +59,13 @@ def count_live(query, filmed, *, max_cost_fraction: float = LIVE_MAX_COST_FRACTI
 
     ``max_cost_fraction``, ``noise_cost``: the repetitions' cost limit (:class:`lab.live.LiveComparison`).
     """
+    from lab.features.travel import SIGHT_NAMES, TRAVEL_NAMES
     from lab.live import LiveComparison
     from lab.reps import Repetition
 
+    # the suite's query is the offline one; a live stream has no travel (its features are the
+    # coach's for `lab live`, :func:`lab.live.prepare_live_reference`)
+    query = query.select([n for n in query.names if n not in TRAVEL_NAMES + SIGHT_NAMES])
     live = LiveComparison(query, width=filmed.meta.get("width"), height=filmed.meta.get("height"),
                           max_cost_fraction=max_cost_fraction, noise_cost=noise_cost)
     for f in range(filmed.n_frames):

@@ -307,9 +307,11 @@ def side_by_side_frames(report: Analysis, *, n: int = 4, height_px: int = 360) -
     if report.attempt_video is None or (report.reference_video is None and report.ghost_px is None):
         raise ValueError("side-by-side frames need the player's video and the coach's video or ghost")
     p = report.path_frames[np.round(np.linspace(0, len(report.path_frames) - 1, n)).astype(int)]
-    ref_frames = (read_frames(report.reference_video, p[:, 0], max_side_px=None)
+    ref_frames = (read_frames(report.reference_video, p[:, 0], max_side_px=None,
+                              first_frame=report.reference.first_video_frame)
                   if report.reference_video is not None else None)
-    att_frames = read_frames(report.attempt_video, p[:, 1], max_side_px=None)
+    att_frames = read_frames(report.attempt_video, p[:, 1], max_side_px=None,
+                             first_frame=report.attempt.first_video_frame)
     rows = []
     ref, att = report.reference, report.attempt
     ratio = measure_noise_ratio(report)

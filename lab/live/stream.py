@@ -376,7 +376,8 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
     draws the right frames. A stream longer than a pose track may be
     (:data:`lab.pose.validate.MAX_DURATION_S`) keeps its last part; ``meta["live"]["trimmed_s"]``
     says how many seconds were left out at the start (``processed`` then counts the frames kept, and
-    ``stream_processed`` and ``dropped`` the whole stream's).
+    ``stream_processed`` and ``dropped`` the whole stream's); with ``all_frames``, row k is then the
+    video's frame ``meta["first_video_frame"] + k`` (:attr:`lab.pose.track.PoseTrack.first_video_frame`).
     """
     n_processed = len(frames)
     rows = sorted(set(all_frames or []) | set(frames)) if all_frames is not None else list(frames)
@@ -396,6 +397,8 @@ def record_track(frames: list[tuple[int, float]], poses: list[tuple | None], *, 
             "frame_count": T, "live": {"processed": len(frames), "dropped": int(dropped)}}
     if trimmed:  # processed: the frames of this track looked at; stream_processed: all of the stream's
         meta["live"].update(trimmed_s=round(trimmed, 3), stream_processed=n_processed)
+        if all_frames is not None:
+            meta["first_video_frame"] = int(rows[0][0])
     track = track_from_landmarks([t for _, t in rows], per_row, meta=meta)
     check_track(track)
     return track

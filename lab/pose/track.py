@@ -109,8 +109,10 @@ class PoseTrack:
     meta : dict
         JSON-serialisable metadata: ``source`` (path), ``width``, ``height``
         (pixels), ``fps``, ``frame_count``, ``sha256``, ``model``,
-        ``person`` (how the tracked person was chosen), and anything
-        later stages add (``lift``, ``view``...).
+        ``person`` (how the tracked person was chosen), ``first_video_frame``
+        (the video frame row 0 shows, when the track starts later than its
+        video: :attr:`first_video_frame`), and anything later stages add
+        (``lift``, ``view``...).
     """
 
     time_s: np.ndarray
@@ -167,6 +169,13 @@ class PoseTrack:
         if self.n_frames < 2:
             return float("nan")
         return float(1.0 / np.median(np.diff(self.time_s)))
+
+    @property
+    def first_video_frame(self) -> int:
+        """The frame of the source video that row 0 shows (``meta['first_video_frame']``; 0 unless the
+        track keeps only a later part of a recording, e.g. a long live stream's last minutes). Row k
+        shows frame ``first_video_frame + k`` of a track with a row per video frame."""
+        return int(self.meta.get("first_video_frame") or 0)
 
     def index(self, name: str) -> int:
         """Position of keypoint ``name`` in ``keypoints``."""

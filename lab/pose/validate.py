@@ -45,7 +45,7 @@ MAX_RATE_HZ = 1000.0
 MAX_ABS_COORDINATE = 1e6
 
 #: Metadata fields that must be numbers when present (``meta`` of a pose file).
-_NUMERIC_META = ("width", "height", "fps", "frame_count", "rotation_deg", "detection_rate")
+_NUMERIC_META = ("width", "height", "fps", "frame_count", "rotation_deg", "detection_rate", "first_video_frame")
 
 
 class PoseFormatError(ValueError):
@@ -152,6 +152,8 @@ def check_header(raw: bytes | None, *, format_name: str, format_version: int,
             raise _error(f"its metadata field meta.{key} is {v!r}, not a number")
         if key in ("width", "height", "fps") and not v > 0:
             raise _error(f"its metadata field meta.{key} is {v!r}; it must be positive")
+        if key == "first_video_frame" and not (v >= 0 and float(v).is_integer()):
+            raise _error(f"its metadata field meta.{key} is {v!r}; it must be a frame number (0 or more)")
     if meta.get("fps") is not None and not MIN_RATE_HZ <= meta["fps"] <= MAX_RATE_HZ:
         raise _error(f"its metadata says {meta['fps']:g} fps; accepted: {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g}")
     return dict(header, frame=frame, meta=meta)

@@ -223,22 +223,34 @@ def draw_ghost(frame_rgb: np.ndarray, image_px: np.ndarray, *,
     return cv2.addWeighted(layer, float(opacity), base, 1.0 - float(opacity), 0.0)
 
 
-def read_frames(video: str | Path, indices: Sequence[int], *, max_side_px: int | None = 640
-                ) -> dict[int, np.ndarray]:
-    """Decode the frames with the given indices (decoding order), downscaled; RGB uint8."""
-    from lab.pose.video import iter_frames
+def read_frames(video: str | Path, indices: Sequence[int], *, max_side_px: int | None = 640,
+                first_frame: int = 0) -> dict[int, np.ndarray]:
+    """Decode the frames with the given indices (decoding order), downscaled; RGB uint8.
 
+    ``first_frame``: the indices count from this frame of the video (a track's rows:
+    :attr:`lab.pose.track.PoseTrack.first_video_frame`); the result is keyed by the indices given.
+    """
     want = set(int(i) for i in indices)
     out: dict[int, np.ndarray] = {}
     if not want:
         return out
     last = max(want)
-    for index, _t, rgb in iter_frames(video, max_side_px=max_side_px):
+    for index, _t, rgb in iter_rows(video, first_frame=first_frame, max_side_px=max_side_px):
         if index in want:
             out[index] = rgb
         if index >= last:
             break
     return out
+
+
+def iter_rows(video: str | Path, *, first_frame: int = 0, max_side_px: int | None = None
+              ) -> Iterator[tuple[int, float, np.ndarray]]:
+    """:func:`lab.pose.video.iter_frames` from the video's frame ``first_frame`` on, numbered from 0 there:
+    ``(row, time_s, rgb)`` for a track whose row 0 is that frame."""
+    from lab.pose.video import iter_frames
+
+    for index, t, rgb in iter_frames(video, max_side_px=max_side_px, start_index=int(first_frame)):
+        yield index - int(first_frame), t, rgb
 
 
 def _scale_of(track: PoseTrack, frame: np.ndarray) -> float:
@@ -291,7 +303,7 @@ def frame_grid(video: str | Path, track: PoseTrack, *, n: int = 6, columns: int 
     if track.image_px is None:
         raise ValueError("frame_grid needs a track with image_px")
     idx = pick_frames(track, n=n)
-    frames = read_frames(video, idx, max_side_px=max_side_px)
+    frames = read_frames(video, idx, max_side_px=max_side_px, first_frame=track.first_video_frame)
     tiles = []
     for i in idx:
         if int(i) not in frames:
@@ -364,8 +376,6 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
     """
     import cv2
 
-    from lab.pose.video import iter_frames
-
     height_px = _even(int(height_px))
     n_attempt = attempt.n_frames if attempt.image_px is not None else None
     match = match_reference_frames(path, n_attempt) if path is not None else None
@@ -384,7 +394,7 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
     ref_frames: list[bytes | None] = []
     first_ref: list = []
     last = None
-    for i, t, rgb in iter_frames(reference_video, max_side_px=None):
+    for i, t, rgb in iter_rows(reference_video, first_frame=reference.first_video_frame):
         if needed is not None and i not in needed:
             ref_frames.append(None)
             last = (i, t, rgb)
@@ -399,7 +409,7 @@ def render_overlay_video(reference_video: str | Path, reference: PoseTrack,
                                                  clip_time_s(reference, last[0], last[1], first_ref))
     width = None
     first_att: list = []
-    for j, _t, rgb in iter_frames(attempt_video, max_side_px=None):
+    for j, _t, rgb in iter_rows(attempt_video, first_frame=attempt.first_video_frame):
         f = fit_height(rgb, height_px)
         s = f.shape[1] / float(attempt.meta.get("width") or rgb.shape[1])
         if ghost_px is not None and j < len(ghost_px):

@@ -1,6 +1,7 @@
 """The recording of a live run: one row per frame of the video, NaN where a frame was dropped."""
 
 import numpy as np
+import pytest
 from synthetic_pose import standing
 
 from lab.live.stream import record_track
@@ -41,3 +42,27 @@ def test_a_stream_longer_than_a_pose_track_keeps_its_last_part():
     assert track.time_s[-1] - track.time_s[0] <= MAX_DURATION_S
     assert track.time_s[-1] == frames[-1][1] and track.meta["live"]["trimmed_s"] > 60
     assert track.meta["live"]["stream_processed"] == len(frames) and track.detection_rate() == 1.0
+
+
+
+@pytest.mark.slow
+def test_a_trimmed_recording_says_which_video_frame_its_first_row_is(samples, monkeypatch, tmp_path):
+    """Row k of a live track is a frame of the video. A track trimmed to its last part (here to 4 s of
+    the 7.7-s Sports2D clip) starts later in the video; it says where (``first_video_frame``), and
+    keeps saying it once written and read back."""
+    import lab.live.stream as stream_module
+    from lab.live.stream import VideoStream, run_live
+    from lab.pose.track import read_track, write_track
+    from lab.pose.video import iter_frames
+
+    monkeypatch.setattr(stream_module, "MAX_DURATION_S", 4.0)
+    src = samples["sports2d/demo.mp4"]
+    result = run_live(samples["pose2sim/cam01.mp4"], VideoStream(src, realtime=False), model="lite",
+                      analyze_at_end=False)
+    track = result.track
+    first = track.first_video_frame
+    assert track.meta["live"]["trimmed_s"] > 2.5 and first > 60
+    times = {i: t for i, t, _ in iter_frames(src, max_side_px=64)}
+    assert len(times) - first == track.n_frames
+    assert abs(times[first] - track.time_s[0]) < 1e-6 and abs(times[len(times) - 1] - track.time_s[-1]) < 1e-6
+    assert read_track(write_track(track, tmp_path / "t.parquet")).first_video_frame == first

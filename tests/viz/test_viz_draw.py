@@ -125,6 +125,23 @@ def test_overlay_pairs_frames_by_the_dtw_path(tmp_path):
     np.testing.assert_allclose(left, [40 * (5 - j) for j in range(6)], atol=6)
 
 
+def test_a_track_that_starts_later_in_its_video_is_drawn_on_its_own_frames(tmp_path):
+    """A live recording trimmed to its last part: its row 0 is the video's frame 2
+    (``first_video_frame``). The overlay draws one frame per row, row k on video frame 2 + k, and
+    the frames read for a row are the same."""
+    from lab.viz.draw import read_frames
+
+    ref_v, att_v = _tiny_video(tmp_path / "r.mp4"), _tiny_video(tmp_path / "a.mp4")
+    att = _track(4)
+    att.meta["first_video_frame"] = 2
+    frames = list(render_overlay_video(ref_v, _track(6), att_v, att, height_px=48))
+    assert len(frames) == 4
+    right = [float(np.median(f[30:, 64:])) for f in frames]
+    np.testing.assert_allclose(right, [40 * (2 + k) for k in range(4)], atol=6)
+    read = read_frames(att_v, [0, 3], first_frame=att.first_video_frame)
+    np.testing.assert_allclose([float(np.median(read[k])) for k in (0, 3)], [80, 200], atol=6)
+
+
 def test_overlay_colours_joints_by_the_noise_ratio(tmp_path):
     ref_v, att_v = _tiny_video(tmp_path / "r.mp4", w=200, h=100), _tiny_video(tmp_path / "a.mp4", w=200, h=100)
     att = _track(6, w=200, h=100)

@@ -1,7 +1,7 @@
 """Measure repetition finding against known answers: motion capture repeated K times through synthetic cameras.
 
 ``python -m lab.reps.evaluate`` prints the README's tables. Each clip: one
-Bandai-Namco take (its middle 3 s, the "repetition") repeated K times (1-12)
+Bandai-Namco take (the 6 s of it that move most, the "repetition") repeated K times (1-12)
 at tempos within +-30%, with pauses of 0-1 s, one repetition given 30 degrees
 more flexion at a knee or an elbow during its middle half, a third of the
 clips starting with the second half of a repetition; the coach's repetition

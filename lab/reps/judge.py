@@ -27,6 +27,7 @@ them together (:func:`pool_repetition_verdicts`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -153,15 +154,17 @@ def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rat
 
 
 def measure_phase_means(attempt: FeatureSet, repetitions: list[Repetition], *, rate_hz: float = 30.0,
-                        step_time_s: np.ndarray | None = None, step_phase: np.ndarray | None = None,
+                        rep_steps: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
                         n_phases: int = 4, min_confidence: float = 0.05):
     """Per repetition, joint angle and phase: its mean angle, on the phases of the repetitions' medoid.
 
     The repetitions are aligned with each other (:func:`lab.reps.segment.align_repetitions`: one
     camera, so they align more tightly than each does with the coach's) and each one's angles are
-    read along its path onto the medoid. A medoid sample's phase is that of the nearest of
-    ``step_time_s`` (clip times, seconds) in ``step_phase`` (e.g. the coach's phases the clip's samples
-    were matched to); without them, or with none inside the medoid, its quarter of the medoid.
+    read along its path onto the medoid. ``rep_steps``, per repetition (as ``repetitions``): None or
+    ``(time_s, phase)``, the clip times (seconds) of the steps of its comparison with the coach's
+    repetition and the coach's phase each was matched to. A medoid sample's phase is that of the
+    nearest of the medoid's own steps (another repetition's comparison may reach into it by its
+    margin); without them, or with fewer than two inside the medoid, its quarter of the medoid.
 
     Returns
     -------
@@ -175,15 +178,19 @@ def measure_phase_means(attempt: FeatureSet, repetitions: list[Repetition], *, r
     empty = pd.DataFrame(columns=["rep", "joint", "phase", "mean_deg", "time_s"])
     if not repetitions:
         return empty
+    if rep_steps is not None and len(rep_steps) != len(repetitions):
+        raise ValueError(f"rep_steps has {len(rep_steps)} items for {len(repetitions)} repetitions")
     aligned = align_repetitions(attempt, repetitions, rate_hz=rate_hz)
     medoid = aligned.pieces[aligned.medoid]
     n = len(medoid.time_s)
     phase_m = np.minimum(np.arange(n) * n_phases // max(n, 1), n_phases - 1) + 1
-    if step_time_s is not None and n:
+    own = rep_steps[aligned.medoid] if rep_steps is not None else None
+    if own is not None and n:
+        step_time_s, step_phase = np.asarray(own[0], float), np.asarray(own[1])
         inside = (step_time_s >= medoid.time_s[0]) & (step_time_s <= medoid.time_s[-1])
         if inside.sum() >= 2:
-            t, ph = np.asarray(step_time_s, float)[inside], np.asarray(step_phase)[inside]
-            order = np.argsort(t)
+            t, ph = step_time_s[inside], step_phase[inside]
+            order = np.argsort(t, kind="stable")
             t, ph = t[order], ph[order]
             k = np.clip(np.searchsorted(t, medoid.time_s), 1, len(t) - 1)
             nearer = np.where(np.abs(medoid.time_s - t[k - 1]) <= np.abs(t[k] - medoid.time_s), k - 1, k)
@@ -389,12 +396,13 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
     if len(comparisons) >= 2:
         import pandas as pd
 
-        # the coach's phase each clip sample was matched to, for the phases the repetitions are compared in
+        # the coach's phase each clip sample was matched to, for the standard errors of the phases
         steps = pd.concat([c.per_step[["attempt_time_s", "phase", "attempt_joint", "attempt_se_deg"]]
                            for c in comparisons.values()])
-        means = measure_phase_means(attempt, full, rate_hz=rate_hz, n_phases=n_phases,
-                                    step_time_s=steps["attempt_time_s"].to_numpy(float),
-                                    step_phase=steps["phase"].to_numpy(int))
+        rep_steps = [None if (c := comparisons.get(rep.index)) is None else
+                     (c.per_step["attempt_time_s"].to_numpy(float), c.per_step["phase"].to_numpy(int))
+                     for rep in full]
+        means = measure_phase_means(attempt, full, rate_hz=rate_hz, n_phases=n_phases, rep_steps=rep_steps)
         if len(comparisons) >= MIN_REPS_FOR_CONSISTENCY:
             by_position = compare_with_other_reps(means)
         else:

@@ -270,11 +270,18 @@ def test_phase_means_are_read_on_the_medoid_and_the_coachs_phases():
     assert sorted(means["phase"].unique()) == [1, 2, 3, 4]
     assert (dev.loc[clip.altered, [2, 3]] > 15).all()
     assert dev.drop(index=clip.altered).abs().to_numpy().max() < 5
-    # the coach's phases, given per clip time
+    # the coach's phases, given per repetition as its comparison's steps: the first half of each cycle
+    # phase 1, the rest 2, and a 0.3-s margin either side (phase 3) that reaches into its neighbours;
+    # the medoid's phases come from its own steps only, so no neighbour's margin shows as a phase 3
     t = fs.time_s
-    halves = np.ones(len(t), int)
+    steps = []
     for s, e in zip(clip.starts_s, clip.ends_s):
-        halves[(t > (s + e) / 2) & (t <= e + 1e-9)] = 2
-    two = measure_phase_means(fs, reps, step_time_s=t, step_phase=halves)
+        inside = (t >= s - 0.3) & (t <= e + 0.3)
+        phase = np.where(t[inside] <= (s + e) / 2, 1, 2)
+        phase[(t[inside] < s - 1e-6) | (t[inside] > e + 1e-6)] = 3
+        steps.append((t[inside], phase))
+    two = measure_phase_means(fs, reps, rep_steps=steps)
     assert sorted(two["phase"].unique()) == [1, 2]
+    with pytest.raises(ValueError, match="rep_steps has 2 items for 5 repetitions"):
+        measure_phase_means(fs, reps, rep_steps=steps[:2])
     assert measure_phase_means(fs, []).empty

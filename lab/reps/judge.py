@@ -396,9 +396,6 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
     if len(comparisons) >= 2:
         import pandas as pd
 
-        # the coach's phase each clip sample was matched to, for the standard errors of the phases
-        steps = pd.concat([c.per_step[["attempt_time_s", "phase", "attempt_joint", "attempt_se_deg"]]
-                           for c in comparisons.values()])
         rep_steps = [None if (c := comparisons.get(rep.index)) is None else
                      (c.per_step["attempt_time_s"].to_numpy(float), c.per_step["phase"].to_numpy(int))
                      for rep in full]
@@ -406,6 +403,8 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         if len(comparisons) >= MIN_REPS_FOR_CONSISTENCY:
             by_position = compare_with_other_reps(means)
         else:
+            # the player's standard error per joint and phase, over the repetitions' comparisons
+            steps = pd.concat([c.per_step[["attempt_joint", "phase", "attempt_se_deg"]] for c in comparisons.values()])
             se = steps.groupby(["attempt_joint", "phase"])["attempt_se_deg"].median()
             coach = {k: c.summarize_phases().set_index(["attempt_joint", "phase"])["mean_deg"].to_dict()
                      for k, rep in enumerate(full) if (c := comparisons.get(rep.index)) is not None}

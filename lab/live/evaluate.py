@@ -83,7 +83,8 @@ TUNE_COUNTS, TUNE_GAPS_DEG = (2, 5, 8), (0.0, 90.0)
 
 
 def _reps_main(noise_scales: list[float], *, tune: bool = False, offline: bool = True,
-               part: tuple[int, int] | None = None) -> None:  # pragma: no cover - measurement script
+               part: tuple[int, int] | None = None, end_partials: bool = True
+               ) -> None:  # pragma: no cover - measurement script
     import functools
 
     from lab.reps.evaluate import (
@@ -105,14 +106,16 @@ def _reps_main(noise_scales: list[float], *, tune: bool = False, offline: bool =
         for fraction, noise in TUNE_LIMITS:
             df = run_segmentation_suite(takes, counts=TUNE_COUNTS, gaps_deg=TUNE_GAPS_DEG, noise_scale=base,
                                         find_in_track=functools.partial(count_live, max_cost_fraction=fraction,
-                                                                        noise_cost=noise))
+                                                                        noise_cost=noise),
+                                        end_partials=end_partials)
             s = summarize_suite(df)
             print(f"tuning styles, live limit {fraction:g} x statue + {noise:g}: "
                   + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
         return
     for factor in noise_scales:
         for label, finder in (("live", count_live), ("offline", None))[:2 if offline else 1]:
-            df = run_segmentation_suite(takes, noise_scale=base * factor, find_in_track=finder)
+            df = run_segmentation_suite(takes, noise_scale=base * factor, find_in_track=finder,
+                                        end_partials=end_partials)
             s = summarize_suite(df)
             print(f"noise x{factor:g}, {label}: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()), flush=True)
 
@@ -128,11 +131,13 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     ap.add_argument("--tune", action="store_true", help="With --reps: try the live cost limits on the tuning styles.")
     ap.add_argument("--live-only", action="store_true", help="With --reps: leave out the offline search.")
     ap.add_argument("--part", default=None, help="With --reps: K/N, every N-th take from the K-th (0-based).")
+    ap.add_argument("--front-partials-only", action="store_true",
+                    help="With --reps: the suite as it was before clips could end with half a repetition.")
     args = ap.parse_args(argv)
     if args.reps:
         part = tuple(int(v) for v in args.part.split("/")) if args.part else None
         _reps_main([float(f) for f in args.noise_scales.split(",")], tune=args.tune, offline=not args.live_only,
-                   part=part)
+                   part=part, end_partials=not args.front_partials_only)
         return
     df = pd.DataFrame(evaluate_pairs(model=args.model, realtime=not args.no_realtime))
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -4,7 +4,8 @@
 Bandai-Namco take (the 6 s of it that move most, the "repetition") repeated K times (1-12)
 at tempos within +-30%, with pauses of 0-1 s, one repetition given 30 degrees
 more flexion at a knee or an elbow during its middle half, a third of the
-clips starting with the second half of a repetition; the coach's repetition
+clips starting with the second half of a repetition and, drawn apart, a third
+ending with the first half of one; the coach's repetition
 filmed from one camera, the clip from another 0, 90 or 180 degrees round,
 each with MediaPipe-like noise (:func:`lab.score.uncertainty.film_like_mediapipe`).
 """
@@ -129,8 +130,13 @@ class SuiteClip:
 
 
 def generate_suite_clips(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
-                         noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE):
+                         noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE,
+                         end_partials: bool = True):
     """Yield every :class:`SuiteClip` of the suite (see the module's docstring), in a fixed order.
+
+    ``end_partials``: a third of the clips end with the first half of a repetition (drawn from a
+    stream of its own, so each clip is otherwise the one without them: False gives the suite as it
+    was before they were added).
 
     ``pose_locked_share``: the share of the player's camera noise that a pose filmed again errs
     again with (:func:`lab.score.uncertainty.film_like_mediapipe`; see :data:`POSE_LOCKED_SHARE`).
@@ -155,8 +161,9 @@ def generate_suite_clips(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_d
                     return add_flexion(w, joint, extra_deg=30.0, start_s=0.25 * d, stop_s=0.75 * d)
 
                 partial = bool(rng.random() < 1 / 3)
+                back = end_partials and bool(np.random.default_rng([h, count, int(gap), 1]).random() < 1 / 3)
                 clip = repeat_motion(rep, count=count, rng=rng, alter=alter if count >= 2 else None,
-                                     partial_front=partial)
+                                     partial_front=partial, partial_back=back)
                 filmed = film_like_mediapipe(clip.track, azimuth_deg=azimuth + gap, seed=h % 1000 + 1 + int(gap),
                                              noise_scale=noise_scale, pose_time_s=clip.pose_time_s,
                                              pose_locked_share=pose_locked_share)
@@ -270,22 +277,27 @@ def measure_real_repeated_error() -> dict:
 
 
 def score_count(item: SuiteClip, found) -> dict:
-    """The count columns of one clip's row: ``found``, ``partial_found``, ``count_right`` (full count
-    and partial flag both right), ``median_boundary_error_s``, ``errors``."""
+    """The count columns of one clip's row: ``found``, ``partial_found`` (partial repetitions in the
+    clip's first half, ``partial_back_found`` in its second), ``count_right`` (full count and both
+    partial flags right), ``median_boundary_error_s``, ``errors``."""
     clip = item.truth
     n_full = sum(not r.partial for r in found)
-    n_partial = sum(r.partial for r in found)
+    middle_s = 0.5 * float(clip.track.time_s[-1])
+    front = sum(r.partial and r.start_s + r.end_s < 2 * middle_s for r in found)
+    back = sum(r.partial for r in found) - front
     errors = match_truth(found, clip.starts_s, clip.ends_s)
     return {"take": item.take, "count": item.count, "gap_deg": item.gap_deg,
-            "partial_truth": clip.partial is not None, "found": n_full, "partial_found": n_partial,
-            "count_right": n_full == item.count and (n_partial > 0) == (clip.partial is not None),
+            "partial_truth": clip.partial is not None, "partial_back_truth": clip.partial_back is not None,
+            "found": n_full, "partial_found": front, "partial_back_found": back,
+            "count_right": (n_full == item.count and (front > 0) == (clip.partial is not None)
+                            and (back > 0) == (clip.partial_back is not None)),
             "median_boundary_error_s": float(np.nanmedian(errors)) if np.isfinite(errors).any() else np.nan,
             "errors": errors}
 
 
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
                            noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE,
-                           judge: bool = False, find_in_track=None, **search):
+                           judge: bool = False, find_in_track=None, end_partials: bool = True, **search):
     """One row per clip: the truth and what :func:`find_repetitions` found.
 
     With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`
@@ -297,9 +309,10 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
     Returns
     -------
     DataFrame
-        ``take``, ``count``, ``gap_deg``, ``partial_truth``, ``found`` (full
-        repetitions), ``partial_found``, ``count_right`` (full count and partial
-        flag both right), ``median_boundary_error_s``, ``errors`` (list),
+        ``take``, ``count``, ``gap_deg``, ``partial_truth``, ``partial_back_truth``,
+        ``found`` (full repetitions), ``partial_found``, ``partial_back_found``,
+        ``count_right`` (full count and both partial flags right),
+        ``median_boundary_error_s``, ``errors`` (list),
         ``altered`` (index of the altered repetition), ``joint``; with ``judge``
         also ``verdicts``, ``p_same`` (per full repetition) and ``only_altered_different``.
     """
@@ -310,7 +323,7 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
 
     rows = []
     for item in generate_suite_clips(takes, counts=counts, gaps_deg=gaps_deg, noise_scale=noise_scale,
-                                     pose_locked_share=pose_locked_share):
+                                     pose_locked_share=pose_locked_share, end_partials=end_partials):
         query, filmed, clip = item.query, item.filmed, item.truth
         if find_in_track is not None:
             found = find_in_track(query, filmed)
@@ -332,7 +345,7 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
 
 
 def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: tuple[float, ...],
-                noise_scale: float | None = None):
+                noise_scale: float | None = None, end_partials: bool = True):
     """Count right for every pair of :func:`lab.reps.segment.choose_repetitions` constants on the suite's
     clips of ``takes`` (each clip searched once); a DataFrame with one row per pair."""
     import pandas as pd
@@ -341,7 +354,7 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
     from lab.score.compare import prepare_features
 
     rows = {(f, b): [] for f in fractions for b in noise_costs}
-    for item in generate_suite_clips(takes, noise_scale=noise_scale):
+    for item in generate_suite_clips(takes, noise_scale=noise_scale, end_partials=end_partials):
         search = search_clip(item.query, prepare_features(item.filmed))
         for (f, b), out in rows.items():
             found = ([] if search is None
@@ -365,7 +378,12 @@ def summarize_suite(df) -> dict[str, float]:
     errors = np.concatenate([np.asarray(e, float) for e in df["errors"]])
     out = {"clips": len(df), "count_right": float(df["count_right"].mean()),
            "over": float((df["found"] > df["count"]).mean()), "under": float((df["found"] < df["count"]).mean()),
-           "partial_wrong": float(((df["partial_found"] > 0) != df["partial_truth"]).mean()),
+           "partial_wrong": float((((df["partial_found"] > 0) != df["partial_truth"])
+                                   | ((df["partial_back_found"] > 0) != df["partial_back_truth"])).mean()),
+           "front_partial_found": float((df.loc[df["partial_truth"], "partial_found"] > 0).mean()),
+           "back_partial_found": float((df.loc[df["partial_back_truth"], "partial_back_found"] > 0).mean()),
+           "false_partial": float(((~df["partial_truth"] & (df["partial_found"] > 0))
+                                   | (~df["partial_back_truth"] & (df["partial_back_found"] > 0))).mean()),
            "median_boundary_error_s": float(np.nanmedian(errors)), "missed_boundaries": float(np.isnan(errors).mean())}
     if "only_altered_different" in df and df["only_altered_different"].notna().any():
         altered = df[df["only_altered_different"].notna()]
@@ -394,6 +412,8 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
                     help="measure how much of the error repeats with the pose: the real footage against the "
                          "suite's repeated tuning takes, then stop")
     ap.add_argument("--no-judge", action="store_true", help="count only")
+    ap.add_argument("--front-partials-only", action="store_true",
+                    help="the suite as it was before clips could end with half a repetition")
     ap.add_argument("--save", default=None, help="also pickle each run's table to SAVE_<factor>.pkl")
     ap.add_argument("--tune", action="store_true",
                     help="choose the search's line (cost fraction x noise cost) on the tuning styles, at MediaPipe's noise")
@@ -416,7 +436,7 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
         takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
         print(f"{len(takes)} tuning takes: {', '.join(takes)}")
         table = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9), noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0),
-                            noise_scale=base)
+                            noise_scale=base, end_partials=not args.front_partials_only)
         cols = ["max_cost_fraction", "noise_cost", "count_right", "under", "over", "median_boundary_error_s"]
         print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         best = table.sort_values(["count_right", "over", "max_cost_fraction"], ascending=[False, True, False]).iloc[0]
@@ -427,7 +447,8 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     print(f"{len(takes)} takes: {', '.join(takes)}")
     for factor in (float(f) for f in args.noise_scales.split(",")):
         df = run_segmentation_suite(takes, noise_scale=base * factor, judge=not args.no_judge,
-                                    pose_locked_share=args.pose_locked_share)
+                                    pose_locked_share=args.pose_locked_share,
+                                    end_partials=not args.front_partials_only)
         if args.save:
             df.to_pickle(f"{args.save}_{factor:g}.pkl")
         s = summarize_suite(df)

@@ -22,9 +22,11 @@ class RepeatedClip:
     starts_s, ends_s : tuple of float
         Each full repetition's first and last time, seconds.
     partial : tuple of (float, float) or None
-        The partial repetition in front, if any.
+        The partial repetition in front (the second half of one), if any.
     altered : int or None
         0-based index (among the full repetitions) of the altered one.
+    partial_back : tuple of (float, float) or None
+        The partial repetition at the end (the first half of one), if any.
     pose_time_s : ndarray
         (T,) for each frame of ``track``, the time in the repetition given whose
         pose it shows (a pause holds the last one): what
@@ -38,6 +40,7 @@ class RepeatedClip:
     partial: tuple[float, float] | None
     altered: int | None
     pose_time_s: np.ndarray
+    partial_back: tuple[float, float] | None = None
 
     def repetitions(self) -> list[Repetition]:
         """The full repetitions as :class:`lab.reps.segment.Repetition` (the answers, as found ones are
@@ -68,14 +71,17 @@ def warp(track: PoseTrack, *, tempo: float, rate_hz: float) -> PoseTrack:
 
 def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_hz: float = 30.0,
                   tempo_range: tuple[float, float] = (0.7, 1.3), pause_range_s: tuple[float, float] = (0.0, 1.0),
-                  alter=None, partial_front: bool = False) -> RepeatedClip:
+                  alter=None, partial_front: bool = False, partial_back: bool = False) -> RepeatedClip:
     """``rep`` (frame ``lab``) repeated ``count`` times.
 
     Each repetition is played at a tempo drawn from ``tempo_range`` and
     followed by a pause drawn from ``pause_range_s`` (the last pose held).
     ``alter``: a function ``track -> track`` applied to one repetition drawn
     at random. ``partial_front``: the clip starts with the second half of a
-    repetition.
+    repetition; ``partial_back``: it ends with the first half of one, after
+    a pause (the clip cut while the player began another). The draws for the
+    end come after all the others, so a clip with it is the one without it
+    followed by a pause and half a repetition.
     """
     pieces, vis, pose_t, starts, ends = [], [], [], [], []
     partial = None
@@ -112,9 +118,20 @@ def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_
         a, b = add(w, float(rng.uniform(*pause_range_s)) if k < count - 1 else 0.0, tempo)
         starts.append(a)
         ends.append(b)
+    back = None
+    if partial_back:
+        hold = int(round(float(rng.uniform(*pause_range_s)) * rate_hz))
+        if hold:  # the last full repetition's pause
+            pieces.append(np.repeat(pieces[-1][-1:], hold, axis=0))
+            vis.append(np.repeat(vis[-1][-1:], hold, axis=0))
+            pose_t.append(np.repeat(pose_t[-1][-1:], hold))
+            t0 += hold / rate_hz
+        tempo = float(rng.uniform(*tempo_range))
+        w = warp(rep, tempo=tempo, rate_hz=rate_hz)
+        back = add(w.select_frames(np.arange(0, w.n_frames // 2)), 0.0, tempo)
     world = np.concatenate(pieces)
     v = np.concatenate(vis)
     track = PoseTrack(time_s=np.arange(len(world)) / rate_hz, keypoints=rep.keypoints, world_m=world,
                       visibility=v, presence=v.copy(), frame=rep.frame, meta={**rep.meta, "fps": rate_hz})
     return RepeatedClip(track=track, starts_s=tuple(starts), ends_s=tuple(ends), partial=partial, altered=altered,
-                        pose_time_s=np.concatenate(pose_t))
+                        pose_time_s=np.concatenate(pose_t), partial_back=back)

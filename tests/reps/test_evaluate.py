@@ -3,6 +3,8 @@ or not), the real footage with repetitions, and the suite's noise set from it.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,25 @@ def test_the_suite_repeats_as_much_of_its_noise_as_the_real_footage():
     wander = measure_suite_repeated_error(takes, pose_locked_share=0.0)["not_repeated_share"]
     assert 0.6 * real < suite < 1.6 * real
     assert wander > 2 * real                           # errors that wander with time are not what it shows
+
+
+def test_each_end_of_the_clip_is_scored_on_its_own():
+    """A clip with half a repetition at its start and none at its end: a partial one found at the end is
+    wrong even beside the right one at the start (it was counted right while one flag covered both)."""
+    import types
+
+    from lab.reps.evaluate import score_count
+
+    track = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=50.0).select_frames(np.arange(8, 39))
+    rep = track.replace(time_s=track.time_s - track.time_s[0], frame="lab")
+    clip = repeat_motion(rep, count=2, rng=np.random.default_rng(2), partial_front=True)
+    item = types.SimpleNamespace(take="t", count=2, gap_deg=0.0, truth=clip)
+    full = [dataclasses.replace(r, index=k + 2) for k, r in enumerate(clip.repetitions())]
+    front = Repetition(index=1, start_s=0.0, end_s=clip.partial[1], partial=True, cost_fraction=0.0)
+    end = clip.track.time_s[-1]
+    back = Repetition(index=4, start_s=end - 0.3, end_s=end, partial=True, cost_fraction=0.0)
+    right = score_count(item, [front, *full])
+    assert right["count_right"] and (right["partial_found"], right["partial_back_found"]) == (1, 0)
+    wrong = score_count(item, [front, *full, back])
+    assert not wrong["count_right"] and (wrong["partial_found"], wrong["partial_back_found"]) == (1, 1)
+    assert not score_count(item, full)["count_right"]

@@ -45,6 +45,14 @@ def test_a_repetition_cut_by_the_start_is_reported_as_partial():
     assert found[0].start_s < 0.1 and abs(found[0].end_s - clip.partial[1]) <= 0.15
 
 
+def test_a_repetition_cut_by_the_end_is_reported_as_partial():
+    rep = _rep()
+    clip = repeat_motion(rep, count=3, rng=np.random.default_rng(5), partial_back=True, pause_range_s=(0.3, 0.6))
+    found = find_repetitions(_features(rep), _features(clip.track), noise=NO_NOISE)
+    assert [r.partial for r in found] == [False, False, False, True]
+    assert abs(found[-1].start_s - clip.partial_back[0]) <= 0.15 and found[-1].end_s > clip.track.time_s[-1] - 0.1
+
+
 def test_a_mirrored_clip_is_searched_as_a_mirror_image():
     rep = _rep()
     asym = rep.replace(world_m=rep.world_m.copy())
@@ -181,7 +189,7 @@ def _suite_clip(take, *, count, gap_deg):
     shared_path("data", "bandai_d1", f"dataset-1_{take}.bvh")
     scale = float(load_landmark_noise().get("distance_matched_scale", 1.0))
     return next(generate_suite_clips([take], counts=(count,), gaps_deg=(gap_deg,), noise_scale=scale,
-                                     pose_locked_share=0.0))
+                                     pose_locked_share=0.0, end_partials=False))
 
 
 def test_a_repetition_whose_best_match_takes_in_the_one_before_is_found_between_the_others():

@@ -42,6 +42,27 @@ def test_each_frame_knows_the_pose_it_shows():
     np.testing.assert_allclose(clip.track.world_m[k].ravel(), shown, atol=1e-9)
 
 
+def test_a_clip_can_end_with_the_first_half_of_a_repetition():
+    """The end's draws come after all the others: the clip is the one without it, then a pause and the
+    first half of one more repetition, each frame showing the pose it names."""
+    rep = _rep()
+    without = repeat_motion(rep, count=3, rng=np.random.default_rng(4), partial_front=True)
+    clip = repeat_motion(rep, count=3, rng=np.random.default_rng(4), partial_front=True, partial_back=True)
+    assert without.partial_back is None
+    assert (clip.starts_s, clip.ends_s, clip.partial, clip.altered) == (
+        without.starts_s, without.ends_s, without.partial, without.altered)
+    n = without.track.n_frames
+    np.testing.assert_array_equal(clip.track.world_m[:n], without.track.world_m)
+    fps = clip.track.fps
+    a, b = clip.partial_back
+    assert a > clip.ends_s[-1] and b == pytest.approx(clip.track.time_s[-1])
+    t = clip.pose_time_s
+    first, last = int(round(a * fps)), int(round(b * fps))
+    assert t[first] == 0.0 and t[last] == pytest.approx(rep.time_s[-1] / 2, abs=0.1)   # up to its middle
+    assert np.all(np.diff(t[first:last + 1]) > 0)
+    assert np.all(t[n:first] == t[n - 1])                                # the pause holds the last pose
+
+
 def test_pose_locked_noise_repeats_with_the_pose():
     rep = _rep()
     clip = repeat_motion(rep, count=2, rng=np.random.default_rng(1), tempo_range=(1.0, 1.0),

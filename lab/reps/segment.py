@@ -421,17 +421,19 @@ def _edge_samples(time_s: np.ndarray) -> int:
 
 
 def _drop_cut_off(spans: list, local_cost: np.ndarray, *, time_s: np.ndarray) -> list:
-    """``spans`` without a first (last) one that touches the clip's start (end) and looks more like the
-    second (first) half of a repetition than a whole one: its last (first) sample matched by the end
-    (start) of the query's second (first) half, that half reaches back (forward) less than
-    :data:`CUT_OFF_FRACTION` of the span. What is left there is searched for a partial repetition.
-    One full repetition always stays: with nothing to compare, a clip of one repetition is not
-    told from half of one."""
+    """``spans`` without a first (last) one that is at the clip's start (end) and looks more like the
+    second (first) half of a repetition than a whole one (at the start: touching it, or with less
+    before it than a partial repetition lasts, :data:`MIN_PARTIAL_FRACTION` of the query; the same at
+    the end): its last (first) sample matched by the end (start) of the query's second (first) half,
+    that half reaches back (forward) less than :data:`CUT_OFF_FRACTION` of the span. What is left
+    there is searched for a partial repetition. One full repetition always stays: with nothing to
+    compare, a clip of one repetition is not told from half of one."""
     if len(spans) < 2:
         return spans
     n_query, n_clip = local_cost.shape
     half = n_query // 2
-    edge = _edge_samples(time_s)
+    # at the clip's edge: touching it, or with too little before (after) it to be a partial repetition
+    edge = max(_edge_samples(time_s), int(MIN_PARTIAL_FRACTION * n_query))
     out = list(spans)
     a, b, _ = out[0]
     if a <= edge and b > a and half >= 2:

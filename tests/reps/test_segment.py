@@ -219,6 +219,25 @@ def test_the_second_half_of_a_repetition_at_the_start_is_not_taken_for_a_whole_o
     assert found[0].partial and found[0].end_s <= item.truth.starts_s[0] + 0.2
 
 
+def test_half_a_repetition_just_after_the_clip_starts_is_not_taken_for_a_whole_one():
+    """Five happy "bye"s (a quick raise, then waves) after the second half of one, as the suite films
+    them: the best match for the half started 0.6 s into the clip, too little before it to be anything,
+    but not touching the start, so it was counted as a sixth repetition."""
+    from helpers import shared_path
+
+    from lab.reps.evaluate import generate_suite_clips
+    from lab.score.compare import prepare_features
+    from lab.score.uncertainty import load_landmark_noise
+
+    shared_path("data", "bandai_d1", "dataset-1_bye_happy_001.bvh")
+    scale = float(load_landmark_noise().get("distance_matched_scale", 1.0))
+    item = next(generate_suite_clips(["bye_happy_001"], counts=(5,), gaps_deg=(0.0,), noise_scale=scale))
+    assert item.truth.partial is not None and item.truth.partial_back is None
+    found = find_repetitions(item.query, prepare_features(item.filmed))
+    assert [r.partial for r in found] == [True] + [False] * 5
+    assert found[0].start_s == 0.0
+
+
 def test_repetitions_align_onto_their_medoid_pose_for_pose():
     """Four cycles at tempos between 0.7 and 1.3, pauses between: each path onto the medoid pairs samples of
     the same pose (the same share of the cycle), whatever the tempo; the medoid's own path is the identity."""

@@ -88,6 +88,15 @@ def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_
     t0 = 0.0
     rep_s = float(rep.time_s[-1] - rep.time_s[0])
 
+    def hold_last(pause_s: float) -> int:
+        """Hold the last pose added for ``pause_s``; the frames added."""
+        hold = int(round(pause_s * rate_hz))
+        if hold:
+            pieces.append(np.repeat(pieces[-1][-1:], hold, axis=0))
+            vis.append(np.repeat(vis[-1][-1:], hold, axis=0))
+            pose_t.append(np.repeat(pose_t[-1][-1:], hold))
+        return hold
+
     def add(piece: PoseTrack, pause_s: float, tempo: float, first: int = 0) -> tuple[float, float]:
         nonlocal t0
         n = piece.n_frames
@@ -95,14 +104,8 @@ def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_
         pieces.append(piece.world_m)
         vis.append(piece.visibility if piece.visibility is not None else np.ones(piece.world_m.shape[:2]))
         pose_t.append(np.minimum((first + np.arange(n)) / (rate_hz * tempo), rep_s))
-        span = (float(times[0]), float(times[-1]))
-        hold = int(round(pause_s * rate_hz))
-        if hold:
-            pieces.append(np.repeat(piece.world_m[-1:], hold, axis=0))
-            vis.append(np.repeat(vis[-1][-1:], hold, axis=0))
-            pose_t.append(np.repeat(pose_t[-1][-1:], hold))
-        t0 = times[-1] + (hold + 1) / rate_hz
-        return span
+        t0 = times[-1] + (hold_last(pause_s) + 1) / rate_hz
+        return float(times[0]), float(times[-1])
 
     if partial_front:
         tempo = float(rng.uniform(*tempo_range))
@@ -120,12 +123,7 @@ def repeat_motion(rep: PoseTrack, *, count: int, rng: np.random.Generator, rate_
         ends.append(b)
     back = None
     if partial_back:
-        hold = int(round(float(rng.uniform(*pause_range_s)) * rate_hz))
-        if hold:  # the last full repetition's pause
-            pieces.append(np.repeat(pieces[-1][-1:], hold, axis=0))
-            vis.append(np.repeat(vis[-1][-1:], hold, axis=0))
-            pose_t.append(np.repeat(pose_t[-1][-1:], hold))
-            t0 += hold / rate_hz
+        t0 += hold_last(float(rng.uniform(*pause_range_s))) / rate_hz  # the last full repetition's pause
         tempo = float(rng.uniform(*tempo_range))
         w = warp(rep, tempo=tempo, rate_hz=rate_hz)
         back = add(w.select_frames(np.arange(0, w.n_frames // 2)), 0.0, tempo)

@@ -197,7 +197,9 @@ def _repetitions_html(result: dict[str, Any]) -> str:
     off = "".join(f"<li>Repetition {int(r['index'])} ({html.escape(r['verdict'])}): "
                   f"{html.escape((r.get('feedback') or [r.get('summary', '')])[0])}</li>"
                   for r in items if r["verdict"] in ("different", "uncertain"))
-    return (f'<div class="lab-reps"><b>Repetitions: {int(reps["rep_count"])}</b> &mdash; {html.escape(reps["summary"])}'
+    sure = "" if reps.get("count_sure", True) else " (the count may be off)"
+    return (f'<div class="lab-reps"><b>Repetitions: {int(reps["rep_count"])}{sure}</b> &mdash; '
+            f'{html.escape(reps["summary"])}'
             f'<div style="position:relative;height:20px;margin:4px 0;background:#f3f3f3">{bars}</div>'
             + (f"<ul>{off}</ul>" if off else "") + "</div>")
 

@@ -32,7 +32,7 @@ RESULT_JSON = "result.json"
 ERROR_JSON = "error.json"
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["name", "status", "attempt", "reference", "score", "verdict", "distance", "threshold",
-                  "mirrored", "frames", "rep_count", "seconds", "report", "error", "skipped"]
+                  "mirrored", "frames", "rep_count", "count_sure", "seconds", "report", "error", "skipped"]
 #: Columns of the repetitions table (``reps``), in order.
 REP_COLUMNS = ["name", "index", "start_s", "end_s", "partial", "verdict", "score", "p_same", "feedback"]
 
@@ -148,6 +148,7 @@ def process_item(item: dict[str, Any], out_dir: str | Path, *, mirror: str = "au
         row.update(status="ok", score=float(c.score), verdict=c.verdict, distance=float(c.distance),
                    threshold=float(c.threshold), mirrored=bool(c.mirrored), frames=int(analysis.attempt.n_frames),
                    rep_count=None if analysis.repetitions is None else analysis.repetitions.rep_count,
+                   count_sure=None if analysis.repetitions is None else analysis.repetitions.count_sure,
                    report=page, error=None, seconds=round(time.perf_counter() - t0, 3))
         result = {"row": row, "key": key, "comparison": c.to_dict()}
         if analysis.repetitions is not None:

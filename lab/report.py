@@ -227,7 +227,8 @@ def repetitions_html(report: Analysis) -> str:
     source = ("the coach's clip is one repetition" if coach <= 1 else
               f"the coach's clip holds {coach} repetitions; compared with the typical one "
               f"({reps.typical_s[0]:.1f}-{reps.typical_s[1]:.1f} s)")
-    return (f"<h2>Repetitions: {reps.rep_count}</h2><p><b>{html.escape(reps.summary)}</b></p>"
+    sure = "" if reps.count_sure else " (the count may be off)"
+    return (f"<h2>Repetitions: {reps.rep_count}{sure}</h2><p><b>{html.escape(reps.summary)}</b></p>"
             f"<p style='color:#555'>Each repetition is compared on its own ({html.escape(source)}), and with the "
             "player's other repetitions: a repetition unlike the others is marked different."
             '<span class="lab-rep-hint"> Click a row to see that repetition in the player below.</span></p>'

@@ -175,7 +175,7 @@ def test_batch_with_repetitions_writes_one_row_per_repetition(tmp_path, sample_t
     item = {"name": "demo", "attempt": str(demo), "reference": str(demo)}
     out = tmp_path / "out"
     row = process_item(item, out, reps=True)
-    assert row["status"] == "ok" and row["rep_count"] == 2
+    assert row["status"] == "ok" and row["rep_count"] == 2 and row["count_sure"] is True
     write_results([row], out)
     reps = pd.read_csv(out / "repetitions.csv")
     assert reps["name"].tolist() == ["demo"] * len(reps) and reps["index"].tolist() == list(range(1, len(reps) + 1))

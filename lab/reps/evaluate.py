@@ -20,7 +20,13 @@ import numpy as np
 
 from lab.features import FeatureSet
 from lab.pose.track import PoseTrack
-from lab.reps.segment import find_repetitions
+from lab.reps.segment import (
+    MAX_COST_FRACTION,
+    NOISE_COST,
+    SURE_COUNT_MOTION_RATIO,
+    find_repetitions,
+    measure_motion_to_noise,
+)
 from lab.reps.synthetic import RepeatedClip, repeat_motion
 
 #: Share of the player's camera noise that a pose filmed again errs again with, in the suite's clips
@@ -279,7 +285,9 @@ def measure_real_repeated_error() -> dict:
 def score_count(item: SuiteClip, found) -> dict:
     """The count columns of one clip's row: ``found``, ``partial_found`` (partial repetitions in the
     clip's first half, ``partial_back_found`` in its second), ``count_right`` (full count and both
-    partial flags right), ``median_boundary_error_s``, ``errors``."""
+    partial flags right), ``median_boundary_error_s``, ``errors``, and ``motion_to_noise`` (the coach's
+    repetition against a still body on the player's camera: :func:`lab.reps.segment.measure_motion_to_noise`;
+    below :data:`lab.reps.segment.SURE_COUNT_MOTION_RATIO` the product says the count may be off)."""
     clip = item.truth
     n_full = sum(not r.partial for r in found)
     middle_s = 0.5 * float(clip.track.time_s[-1])
@@ -292,7 +300,7 @@ def score_count(item: SuiteClip, found) -> dict:
             "count_right": (n_full == item.count and (front > 0) == (clip.partial is not None)
                             and (back > 0) == (clip.partial_back is not None)),
             "median_boundary_error_s": float(np.nanmedian(errors)) if np.isfinite(errors).any() else np.nan,
-            "errors": errors}
+            "errors": errors, "motion_to_noise": measure_motion_to_noise(item.query)}
 
 
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
@@ -347,7 +355,15 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
 def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: tuple[float, ...],
                 noise_scale: float | None = None, end_partials: bool = True):
     """Count right for every pair of :func:`lab.reps.segment.choose_repetitions` constants on the suite's
-    clips of ``takes`` (each clip searched once); a DataFrame with one row per pair."""
+    clips of ``takes`` (each clip searched once).
+
+    Returns
+    -------
+    table : DataFrame
+        One row per pair: ``max_cost_fraction``, ``noise_cost`` and :func:`summarize_suite`'s figures.
+    rows : dict
+        ``(max_cost_fraction, noise_cost)`` -> the clips' :func:`score_count` rows (DataFrame).
+    """
     import pandas as pd
 
     from lab.reps.segment import MatchNoise, choose_repetitions, search_clip
@@ -364,7 +380,17 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
     for (f, b), out in rows.items():
         df = pd.DataFrame(out)
         table.append({"max_cost_fraction": f, "noise_cost": b} | summarize_suite(df))
-    return pd.DataFrame(table)
+    return pd.DataFrame(table), {k: pd.DataFrame(v) for k, v in rows.items()}
+
+
+def choose_sure_ratio(df, *, ratios=tuple(np.round(np.arange(1.0, 2.01, 0.1), 1)), min_right: float = 0.95) -> float:
+    """The smallest of ``ratios`` at or above which at least ``min_right`` of the clips (:func:`score_count`
+    rows: ``motion_to_noise``, ``count_right``) were counted right; NaN when none is."""
+    for r in ratios:
+        above = df.loc[df["motion_to_noise"] >= r, "count_right"]
+        if len(above) and float(above.mean()) >= min_right:
+            return float(r)
+    return float("nan")
 
 
 #: Bandai-Namco contents that are one action from rest to rest; locomotion (walk, run, dash) is left
@@ -385,6 +411,11 @@ def summarize_suite(df) -> dict[str, float]:
            "false_partial": float(((~df["partial_truth"] & (df["partial_found"] > 0))
                                    | (~df["partial_back_truth"] & (df["partial_back_found"] > 0))).mean()),
            "median_boundary_error_s": float(np.nanmedian(errors)), "missed_boundaries": float(np.isnan(errors).mean())}
+    if "motion_to_noise" in df:  # the count where the product calls it sure, and where it says it may be off
+        sure = df["motion_to_noise"] >= SURE_COUNT_MOTION_RATIO
+        out["count_sure_share"] = float(sure.mean())
+        out["count_right_sure"] = float(df.loc[sure, "count_right"].mean()) if sure.any() else np.nan
+        out["count_right_not_sure"] = float(df.loc[~sure, "count_right"].mean()) if (~sure).any() else np.nan
     if "only_altered_different" in df and df["only_altered_different"].notna().any():
         altered = df[df["only_altered_different"].notna()]
         out["only_altered_different"] = float(altered["only_altered_different"].astype(bool).mean())
@@ -435,13 +466,17 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     if args.tune:
         takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
         print(f"{len(takes)} tuning takes: {', '.join(takes)}")
-        table = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9), noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0),
-                            noise_scale=base, end_partials=not args.front_partials_only)
+        table, rows = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9),
+                                  noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0), noise_scale=base,
+                                  end_partials=not args.front_partials_only)
         cols = ["max_cost_fraction", "noise_cost", "count_right", "under", "over", "median_boundary_error_s"]
         print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         best = table.sort_values(["count_right", "over", "max_cost_fraction"], ascending=[False, True, False]).iloc[0]
         print(f"best: max_cost_fraction {best.max_cost_fraction:g}, noise_cost {best.noise_cost:g} "
               f"(count right {best.count_right:.3f})")
+        shipped = rows[(MAX_COST_FRACTION, NOISE_COST)]
+        print(f"sure count (shipped line): motion to noise {choose_sure_ratio(shipped):g} is the smallest of 1.0-2.0 "
+              f"at or above which 95% of the clips are counted right (shipped {SURE_COUNT_MOTION_RATIO:g})")
         return
     takes = [t for t in list_repetition_takes(tuple(args.styles.split(","))) if t.split("_")[0] in ACTIONS]
     print(f"{len(takes)} takes: {', '.join(takes)}")

@@ -33,8 +33,16 @@ from typing import Any
 import numpy as np
 
 from lab.features import FeatureSet
-from lab.features.scale import measure_motion_amplitude
-from lab.reps.segment import MatchNoise, Repetition, align_repetitions, cut_features, find_repetitions, typical_repetition
+from lab.reps.segment import (
+    SURE_COUNT_MOTION_RATIO,
+    MatchNoise,
+    Repetition,
+    align_repetitions,
+    cut_features,
+    find_repetitions,
+    measure_motion_to_noise,
+    typical_repetition,
+)
 from lab.score.compare import ClipInfo, Comparison, compare_features, describe_difference
 from lab.score.uncertainty import FAMILY_ALPHA, compute_family_z
 
@@ -103,6 +111,9 @@ class RepetitionReport:
         In time order, partial ones included.
     summary : str
         The clip in one sentence.
+    motion_to_noise : float
+        How many times as much as a still body seems to move on the player's camera the coach's
+        repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`; infinite for motion capture).
     """
 
     reference_repetitions: tuple[Repetition, ...]
@@ -110,6 +121,13 @@ class RepetitionReport:
     mirrored: bool
     results: tuple[RepetitionResult, ...]
     summary: str
+    motion_to_noise: float = float("inf")
+
+    @property
+    def count_sure(self) -> bool:
+        """The coach's movement stands clear of the camera's noise (:data:`SURE_COUNT_MOTION_RATIO`), so the
+        count can be relied on; below it, counts go wrong by one or more."""
+        return bool(self.motion_to_noise >= SURE_COUNT_MOTION_RATIO)
 
     @property
     def rep_count(self) -> int:
@@ -127,13 +145,16 @@ class RepetitionReport:
         refs = tuple(Repetition(index=int(r["index"]), start_s=float(r["start_s"]), end_s=float(r["end_s"]),
                                 partial=bool(r["partial"]), cost_fraction=float(r["cost_fraction"]))
                      for r in d["reference_reps"])
+        ratio = d.get("motion_to_noise", "inf")
         return cls(reference_repetitions=refs, typical_s=tuple(d["reference_typical_s"]), mirrored=d["mirrored"],
-                   results=results, summary=d["summary"])
+                   results=results, summary=d["summary"], motion_to_noise=float("inf" if ratio is None else ratio))
 
     def to_dict(self) -> dict[str, Any]:
         return {"rep_count": self.rep_count, "partial_count": len(self.results) - self.rep_count,
                 "reference_rep_count": sum(not r.partial for r in self.reference_repetitions),
                 "reference_typical_s": [round(t, 3) for t in self.typical_s], "mirrored": self.mirrored,
+                "count_sure": self.count_sure,
+                "motion_to_noise": round(self.motion_to_noise, 2) if np.isfinite(self.motion_to_noise) else None,
                 "reference_reps": [r.to_dict() for r in self.reference_repetitions],
                 "summary": self.summary, "reps": [r.to_dict() for r in self.results]}
 
@@ -440,25 +461,27 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
             feedback = feedback if verdict == "same" else ()
         results.append(RepetitionResult(repetition=rep, verdict=verdict, score=c.score, p_same=c.p_same,
                                         feedback=feedback, unlike_others=odd, summary=summary, comparison=c))
+    ratio = measure_motion_to_noise(typical, noise=noise)
     return RepetitionReport(reference_repetitions=tuple(reference_reps),
                             typical_s=(float(typical.time_s[0]), float(typical.time_s[-1])), mirrored=mirrored,
-                            results=tuple(results),
-                            summary=summarize_repetitions(results, small_movement=bool(
-                                measure_motion_amplitude(typical) < noise.still_motion)))
+                            results=tuple(results), summary=summarize_repetitions(results, motion_to_noise=ratio),
+                            motion_to_noise=ratio)
 
 
-def summarize_repetitions(results: list[RepetitionResult], *, small_movement: bool = False) -> str:
+def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: float = float("inf")) -> str:
     """The clip in one sentence: how many repetitions match, and what is wrong with the others.
 
-    ``small_movement``: the coach's repetition moves no more than a still body filmed by one
-    camera seems to (:data:`lab.reps.segment.STILL_MOTION`); said when nothing is found.
+    ``motion_to_noise``: how many times as much as a still body filmed by one camera seems to move
+    the coach's repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`). Below 1, when
+    nothing is found, the summary says the movement can hardly be told from standing still; below
+    :data:`SURE_COUNT_MOTION_RATIO`, when something is, that the count may be off.
     """
     full = [r for r in results if r.verdict != "partial"]
     partial = len(results) - len(full)
     tail = f" ({partial} partial repetition{'s' if partial != 1 else ''} at the ends, not judged)" if partial else ""
     if not full:
         why = ("; the coach's movement is small, and from one camera it can hardly be told from standing still, "
-               "so its repetitions cannot be counted" if small_movement else "")
+               "so its repetitions cannot be counted" if motion_to_noise < 1 else "")
         return "No repetition of the coach's movement was found" + tail + why + "."
     same = [r for r in full if r.verdict == "same"]
     text = f"{len(same)} of {len(full)} repetition{'s' if len(full) != 1 else ''} match{'es' if len(full) == 1 else ''}"
@@ -469,4 +492,9 @@ def summarize_repetitions(results: list[RepetitionResult], *, small_movement: bo
             why = (r.unlike_others or r.feedback or (r.verdict,))[0]
             parts.append(f"repetition {r.repetition.index} ({r.verdict}): {why}")
         text += "; " + "; ".join(parts)
-    return text + tail + "."
+    text += tail + "."
+    if motion_to_noise < SURE_COUNT_MOTION_RATIO:
+        text += (f" The count may be off: the coach's movement moves only {motion_to_noise:.1f} times as much as the "
+                 f"camera's noise makes a still body seem to, and below {SURE_COUNT_MOTION_RATIO:.1f} times counts "
+                 "often miss or add a repetition.")
+    return text

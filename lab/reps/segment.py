@@ -21,7 +21,9 @@ looks more like half a repetition than a whole one (:data:`CUT_OFF_FRACTION`)
 is not a full repetition; what is left at either end of the clip, moves,
 touches the clip's edge and matches part of the query is reported as a
 partial repetition. A movement that moves no more than that noise cannot be
-told from standing still, and none of its repetitions is found.
+told from standing still, and none of its repetitions is found; one that moves
+less than :data:`SURE_COUNT_MOTION_RATIO` times as much is counted, but the
+count is not sure (:func:`measure_motion_to_noise`).
 
 A coach's clip holding several repetitions is summarised by one typical
 repetition (:func:`typical_repetition`): the period of its longest repeating
@@ -74,6 +76,11 @@ EDGE_S = 0.25
 #: A match at the clip's edge is taken for half a repetition when the query's half reaches over less
 #: than this fraction of it (0 for half a repetition, about 0.5 for a whole one: the midpoint).
 CUT_OFF_FRACTION = 0.25
+#: A count is sure when the coach's repetition moves at least this many times as much as a still body
+#: seems to (:func:`measure_motion_to_noise`). Below it the matches are near the camera's noise and
+#: counts go wrong by one or more. Chosen on the tuning styles of :mod:`lab.reps.evaluate` (``--tune``):
+#: the smallest of 1.0, 1.1, ..., 2.0 at or above which at least 95% of the clips were counted right.
+SURE_COUNT_MOTION_RATIO = 1.4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,6 +420,21 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
     reps.sort(key=lambda r: r[0])
     return [Repetition(index=i + 1, start_s=a, end_s=b, partial=p, cost_fraction=f)
             for i, (a, b, p, f) in enumerate(reps)]
+
+
+def measure_motion_to_noise(query: FeatureSet, *, noise: MatchNoise = CAMERAS) -> float:
+    """How many times as much as a still body seems to move (``noise.still_motion``) the query moves.
+
+    The query's motion is :func:`lab.features.scale.measure_motion_amplitude` (degree-equivalents, RMS
+    about its median pose). Below 1 the movement cannot be told from standing still; below
+    :data:`SURE_COUNT_MOTION_RATIO` a count is not sure. Infinite where the clip searched has no
+    measurement noise (motion capture: ``noise.still_motion`` 0); NaN where the query has no motion
+    to measure.
+    """
+    motion = measure_motion_amplitude(query)
+    if noise.still_motion <= 0:
+        return float("inf") if np.isfinite(motion) else float("nan")
+    return float(motion / noise.still_motion)
 
 
 def _edge_samples(time_s: np.ndarray) -> int:

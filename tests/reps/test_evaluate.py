@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lab.align.synthetic import synthetic_body_track
+from lab.features import compute_features
 from lab.reps.evaluate import POSE_LOCKED_SHARE, measure_repeated_error
 from lab.reps.segment import Repetition
 from lab.reps.synthetic import repeat_motion
@@ -84,7 +85,8 @@ def test_each_end_of_the_clip_is_scored_on_its_own():
     track = synthetic_body_track(n_frames=39, fps=30.0, swing_deg=50.0).select_frames(np.arange(8, 39))
     rep = track.replace(time_s=track.time_s - track.time_s[0], frame="lab")
     clip = repeat_motion(rep, count=2, rng=np.random.default_rng(2), partial_front=True)
-    item = types.SimpleNamespace(take="t", count=2, gap_deg=0.0, truth=clip)
+    item = types.SimpleNamespace(take="t", count=2, gap_deg=0.0, truth=clip,
+                                 query=compute_features(track, lift=False, body=track))
     full = [dataclasses.replace(r, index=k + 2) for k, r in enumerate(clip.repetitions())]
     front = Repetition(index=1, start_s=0.0, end_s=clip.partial[1], partial=True, cost_fraction=0.0)
     end = clip.track.time_s[-1]
@@ -94,3 +96,19 @@ def test_each_end_of_the_clip_is_scored_on_its_own():
     wrong = score_count(item, [front, *full, back])
     assert not wrong["count_right"] and (wrong["partial_found"], wrong["partial_back_found"]) == (1, 1)
     assert not score_count(item, full)["count_right"]
+    assert right["motion_to_noise"] > 1.0  # a 50-degree swing moves more than a still body seems to
+
+
+def test_the_sure_count_line_is_the_smallest_ratio_above_which_counts_hold():
+    """choose_sure_ratio: the smallest ratio at or above which 95% of the clips were counted right."""
+    import pandas as pd
+
+    from lab.reps.evaluate import choose_sure_ratio
+
+    ratio = np.repeat([1.05, 1.25, 1.45, 1.65, 1.85], 20)
+    right = np.concatenate([np.arange(20) < 10, np.arange(20) < 15, np.arange(20) < 19, np.ones(40, bool)])
+    df = pd.DataFrame({"motion_to_noise": ratio, "count_right": right})
+    # at or above 1.3: (19 + 40) / 60 = 98%; at or above 1.1: (15 + 19 + 40) / 80 = 92.5%
+    assert choose_sure_ratio(df) == 1.3
+    assert choose_sure_ratio(df, min_right=0.99) == 1.5
+    assert np.isnan(choose_sure_ratio(df.assign(count_right=False)))

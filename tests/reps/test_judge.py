@@ -118,7 +118,29 @@ def test_a_movement_too_small_to_count_says_so():
 
 def test_summary_of_no_repetition():
     assert summarize_repetitions([]) == "No repetition of the coach's movement was found."
-    assert "can hardly be told from standing still" in summarize_repetitions([], small_movement=True)
+    assert "can hardly be told from standing still" in summarize_repetitions([], motion_to_noise=0.8)
+    assert "standing still" not in summarize_repetitions([], motion_to_noise=1.2)
+
+
+def test_a_count_near_the_camera_noise_says_it_may_be_off():
+    """Below SURE_COUNT_MOTION_RATIO the count is not sure: the summary says so, ``count_sure`` is false
+    in the JSON, and the ratio is kept (motion capture's infinite ratio is written as null)."""
+    from lab.reps.segment import SURE_COUNT_MOTION_RATIO
+
+    report = _judge(_rep(), repeat_motion(_rep(), count=3, rng=np.random.default_rng(2)).track)
+    assert report.count_sure and report.to_dict()["motion_to_noise"] is None  # motion capture: no noise
+    assert "may be off" not in report.summary
+    results = list(report.results)
+    low = SURE_COUNT_MOTION_RATIO - 0.2
+    worded = summarize_repetitions(results, motion_to_noise=low)
+    assert worded.startswith(summarize_repetitions(results))
+    assert f"The count may be off: the coach's movement moves only {low:.1f} times" in worded
+    assert "may be off" not in summarize_repetitions(results, motion_to_noise=SURE_COUNT_MOTION_RATIO)
+    unsure = dataclasses.replace(report, motion_to_noise=low, summary=worded)
+    d = unsure.to_dict()
+    assert d["count_sure"] is False and d["motion_to_noise"] == round(low, 2)
+    back = RepetitionReport.from_dict(json.loads(json.dumps(d)))
+    assert not back.count_sure and back.to_dict() == d
 
 
 # ------------------------------------------------------------------ the analysis and the CLI

@@ -166,6 +166,25 @@ def test_sports2d_holds_two_jumping_jacks(sample_features):
     assert abs(again[0].end_s - 1.4) <= 0.3 and abs(again[1].end_s - 2.6) <= 0.3
 
 
+def test_how_far_a_movement_stands_above_the_camera_noise(sample_features):
+    """measure_motion_to_noise: a still body filmed like MediaPipe seems to move less than STILL_MOTION
+    (below 1: that is what the floor is); the real drills stand clear of it, so their counts are
+    sure; motion capture has no noise."""
+    from lab.reps.segment import SURE_COUNT_MOTION_RATIO, measure_motion_to_noise
+
+    rep = _rep()
+    statue = rep.replace(world_m=np.repeat(rep.world_m[:1], 150, axis=0), time_s=np.arange(150) / 30.0,
+                         visibility=None, presence=None)
+    assert all(measure_motion_to_noise(_filmed(statue, azimuth_deg=30.0, seed=seed)) < 1.0 for seed in range(3))
+    jack = cut_features(sample_features["sports2d/demo.mp4"], start_s=0.2, end_s=1.4)
+    assert measure_motion_to_noise(jack) >= SURE_COUNT_MOTION_RATIO
+    assert all(measure_motion_to_noise(sample_features[f"pose2sim/cam0{k}.mp4"]) >= SURE_COUNT_MOTION_RATIO
+               for k in range(1, 5))
+    assert measure_motion_to_noise(_features(rep), noise=NO_NOISE) == np.inf
+    half = MatchNoise(still_motion=2.0 * measure_motion_to_noise(jack) * MatchNoise().still_motion)
+    assert measure_motion_to_noise(jack, noise=half) == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize("view", ["cam02", "cam03", "cam04"])
 def test_pose2sim_is_one_repetition_from_every_view(sample_features, view):
     """The Pose2Sim clip is one performance of one movement (1.65 s)."""

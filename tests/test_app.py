@@ -78,6 +78,10 @@ def test_verdict_shows_the_repetitions_as_a_timeline():
     bars = re.findall(r'left:([\d.]+)%;width:([\d.]+)%[^"]*background:(#[0-9a-f]+)', page)
     assert [b[2] for b in bars] == ["#2ca02c", "#d62728", "#2ca02c"]
     assert float(bars[1][0]) == pytest.approx(100 * 2.4 / 7.0, abs=0.01)
+    assert "may be off" not in text  # stored before counts carried their sureness: nothing claimed
+    unsure = _verdict_html(row, {"threshold": 7.9, "feedback": [], "summary": "", "joints": [], "warnings": [],
+                                 "repetitions": reps | {"count_sure": False}})
+    assert "Repetitions: 3 (the count may be off)" in html.unescape(re.sub(r"<[^>]+>", " ", unsure))
     assert "Repetitions" not in _verdict_html(row, {"threshold": 7.9, "feedback": [], "joints": [], "warnings": []})
 
 

@@ -197,7 +197,7 @@ def _repetitions_html(result: dict[str, Any]) -> str:
     off = "".join(f"<li>Repetition {int(r['index'])} ({html.escape(r['verdict'])}): "
                   f"{html.escape((r.get('feedback') or [r.get('summary', '')])[0])}</li>"
                   for r in items if r["verdict"] in ("different", "uncertain"))
-    sure = "" if reps.get("count_sure", True) else " (the count may be off)"
+    sure = " (the count may be off)" if reps.get("count_sure") is False else ""
     return (f'<div class="lab-reps"><b>Repetitions: {int(reps["rep_count"])}{sure}</b> &mdash; '
             f'{html.escape(reps["summary"])}'
             f'<div style="position:relative;height:20px;margin:4px 0;background:#f3f3f3">{bars}</div>'

@@ -227,7 +227,7 @@ def repetitions_html(report: Analysis) -> str:
     source = ("the coach's clip is one repetition" if coach <= 1 else
               f"the coach's clip holds {coach} repetitions; compared with the typical one "
               f"({reps.typical_s[0]:.1f}-{reps.typical_s[1]:.1f} s)")
-    sure = "" if reps.count_sure else " (the count may be off)"
+    sure = " (the count may be off)" if reps.count_sure is False else ""
     return (f"<h2>Repetitions: {reps.rep_count}{sure}</h2><p><b>{html.escape(reps.summary)}</b></p>"
             f"<p style='color:#555'>Each repetition is compared on its own ({html.escape(source)}), and with the "
             "player's other repetitions: a repetition unlike the others is marked different."

@@ -111,9 +111,10 @@ class RepetitionReport:
         In time order, partial ones included.
     summary : str
         The clip in one sentence.
-    motion_to_noise : float
+    motion_to_noise : float or None
         How many times as much as a still body seems to move on the player's camera the coach's
-        repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`; infinite for motion capture).
+        repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`; infinite for motion capture;
+        None when not known: a report saved before it was measured).
     """
 
     reference_repetitions: tuple[Repetition, ...]
@@ -121,13 +122,13 @@ class RepetitionReport:
     mirrored: bool
     results: tuple[RepetitionResult, ...]
     summary: str
-    motion_to_noise: float = float("inf")
+    motion_to_noise: float | None = None
 
     @property
-    def count_sure(self) -> bool:
+    def count_sure(self) -> bool | None:
         """The coach's movement stands clear of the camera's noise (:data:`SURE_COUNT_MOTION_RATIO`), so the
-        count can be relied on; below it, counts go wrong by one or more."""
-        return bool(self.motion_to_noise >= SURE_COUNT_MOTION_RATIO)
+        count can be relied on; below it, counts go wrong by one or more. None when not known."""
+        return None if self.motion_to_noise is None else bool(self.motion_to_noise >= SURE_COUNT_MOTION_RATIO)
 
     @property
     def rep_count(self) -> int:
@@ -145,16 +146,18 @@ class RepetitionReport:
         refs = tuple(Repetition(index=int(r["index"]), start_s=float(r["start_s"]), end_s=float(r["end_s"]),
                                 partial=bool(r["partial"]), cost_fraction=float(r["cost_fraction"]))
                      for r in d["reference_reps"])
-        ratio = d.get("motion_to_noise", "inf")
+        ratio = d.get("motion_to_noise")  # null: motion capture (sure) or not measured (unknown)
+        ratio = float(ratio) if ratio is not None else (float("inf") if d.get("count_sure") else None)
         return cls(reference_repetitions=refs, typical_s=tuple(d["reference_typical_s"]), mirrored=d["mirrored"],
-                   results=results, summary=d["summary"], motion_to_noise=float("inf" if ratio is None else ratio))
+                   results=results, summary=d["summary"], motion_to_noise=ratio)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rep_count": self.rep_count, "partial_count": len(self.results) - self.rep_count,
                 "reference_rep_count": sum(not r.partial for r in self.reference_repetitions),
                 "reference_typical_s": [round(t, 3) for t in self.typical_s], "mirrored": self.mirrored,
                 "count_sure": self.count_sure,
-                "motion_to_noise": round(self.motion_to_noise, 2) if np.isfinite(self.motion_to_noise) else None,
+                "motion_to_noise": (round(self.motion_to_noise, 2)
+                                    if self.motion_to_noise is not None and np.isfinite(self.motion_to_noise) else None),
                 "reference_reps": [r.to_dict() for r in self.reference_repetitions],
                 "summary": self.summary, "reps": [r.to_dict() for r in self.results]}
 
@@ -479,10 +482,15 @@ def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: f
     full = [r for r in results if r.verdict != "partial"]
     partial = len(results) - len(full)
     tail = f" ({partial} partial repetition{'s' if partial != 1 else ''} at the ends, not judged)" if partial else ""
+    unsure = (f" The count may be off: the coach's movement moves only {motion_to_noise:.1f} times as much as the "
+              f"camera's noise makes a still body seem to, and below {SURE_COUNT_MOTION_RATIO:.1f} times counts "
+              "often miss or add a repetition." if motion_to_noise < SURE_COUNT_MOTION_RATIO else "")
     if not full:
-        why = ("; the coach's movement is small, and from one camera it can hardly be told from standing still, "
-               "so its repetitions cannot be counted" if motion_to_noise < 1 else "")
-        return "No repetition of the coach's movement was found" + tail + why + "."
+        if motion_to_noise < 1:
+            return ("No repetition of the coach's movement was found" + tail + "; the coach's movement is small, "
+                    "and from one camera it can hardly be told from standing still, so its repetitions cannot be "
+                    "counted.")
+        return "No repetition of the coach's movement was found" + tail + "." + unsure
     same = [r for r in full if r.verdict == "same"]
     text = f"{len(same)} of {len(full)} repetition{'s' if len(full) != 1 else ''} match{'es' if len(full) == 1 else ''}"
     off = [r for r in full if r.verdict != "same"]
@@ -492,9 +500,4 @@ def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: f
             why = (r.unlike_others or r.feedback or (r.verdict,))[0]
             parts.append(f"repetition {r.repetition.index} ({r.verdict}): {why}")
         text += "; " + "; ".join(parts)
-    text += tail + "."
-    if motion_to_noise < SURE_COUNT_MOTION_RATIO:
-        text += (f" The count may be off: the coach's movement moves only {motion_to_noise:.1f} times as much as the "
-                 f"camera's noise makes a still body seem to, and below {SURE_COUNT_MOTION_RATIO:.1f} times counts "
-                 "often miss or add a repetition.")
-    return text
+    return text + tail + "." + unsure

@@ -62,7 +62,7 @@ def plot_repetition_timeline(report, *, duration_s: float | None = None, title: 
     import plotly.graph_objects as go
 
     title = title or (f"Repetitions: {report.rep_count} found"
-                      + ("" if report.count_sure else " (the count may be off)"))
+                      + (" (the count may be off)" if report.count_sure is False else ""))
     fig = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         rows = [r for r in report.results if r.verdict == verdict]

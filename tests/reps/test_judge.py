@@ -120,6 +120,7 @@ def test_summary_of_no_repetition():
     assert summarize_repetitions([]) == "No repetition of the coach's movement was found."
     assert "can hardly be told from standing still" in summarize_repetitions([], motion_to_noise=0.8)
     assert "standing still" not in summarize_repetitions([], motion_to_noise=1.2)
+    assert "The count may be off" in summarize_repetitions([], motion_to_noise=1.2)  # none found may be wrong too
 
 
 def test_a_count_near_the_camera_noise_says_it_may_be_off():
@@ -141,6 +142,10 @@ def test_a_count_near_the_camera_noise_says_it_may_be_off():
     assert d["count_sure"] is False and d["motion_to_noise"] == round(low, 2)
     back = RepetitionReport.from_dict(json.loads(json.dumps(d)))
     assert not back.count_sure and back.to_dict() == d
+    # saved before the count carried its sureness: not known, and nothing is claimed
+    older = RepetitionReport.from_dict({k: v for k, v in d.items() if k not in ("count_sure", "motion_to_noise")})
+    assert older.count_sure is None and older.to_dict()["count_sure"] is None
+    assert RepetitionReport.from_dict(report.to_dict()).count_sure is True  # motion capture stays sure
 
 
 # ------------------------------------------------------------------ the analysis and the CLI

@@ -21,11 +21,15 @@ import numpy as np
 from lab.features import FeatureSet
 from lab.pose.track import PoseTrack
 from lab.reps.segment import (
+    CAMERAS,
     MAX_COST_FRACTION,
-    NOISE_COST,
-    SURE_COUNT_MOTION_RATIO,
-    find_repetitions,
+    MatchNoise,
+    Repetition,
+    choose_repetitions,
+    counts_agree,
     measure_motion_to_noise,
+    search_clip,
+    tile_repetitions,
 )
 from lab.reps.synthetic import RepeatedClip, repeat_motion
 
@@ -286,8 +290,7 @@ def score_count(item: SuiteClip, found) -> dict:
     """The count columns of one clip's row: ``found``, ``partial_found`` (partial repetitions in the
     clip's first half, ``partial_back_found`` in its second), ``count_right`` (full count and both
     partial flags right), ``median_boundary_error_s``, ``errors``, and ``motion_to_noise`` (the coach's
-    repetition against a still body on the player's camera: :func:`lab.reps.segment.measure_motion_to_noise`;
-    below :data:`lab.reps.segment.SURE_COUNT_MOTION_RATIO` the product says the count may be off)."""
+    repetition against a still body on the player's camera: :func:`lab.reps.segment.measure_motion_to_noise`)."""
     clip = item.truth
     n_full = sum(not r.partial for r in found)
     middle_s = 0.5 * float(clip.track.time_s[-1])
@@ -306,7 +309,7 @@ def score_count(item: SuiteClip, found) -> dict:
 def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps_deg=(0.0, 90.0, 180.0),
                            noise_scale: float | None = None, pose_locked_share: float = POSE_LOCKED_SHARE,
                            judge: bool = False, find_in_track=None, end_partials: bool = True, **search):
-    """One row per clip: the truth and what :func:`find_repetitions` found.
+    """One row per clip: the truth and what :func:`lab.reps.find_repetitions` found.
 
     With ``judge``, the repetitions are those :func:`lab.reps.judge_repetitions`
     finds (the coach's repetition searched as given and mirrored), each judged.
@@ -320,7 +323,8 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
         ``take``, ``count``, ``gap_deg``, ``partial_truth``, ``partial_back_truth``,
         ``found`` (full repetitions), ``partial_found``, ``partial_back_found``,
         ``count_right`` (full count and both partial flags right),
-        ``median_boundary_error_s``, ``errors`` (list),
+        ``median_boundary_error_s``, ``errors`` (list), ``motion_to_noise``, ``count_sure`` (the
+        second way of counting agrees; None with ``find_in_track``),
         ``altered`` (index of the altered repetition), ``joint``; with ``judge``
         also ``verdicts``, ``p_same`` (per full repetition) and ``only_altered_different``.
     """
@@ -333,20 +337,21 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
     for item in generate_suite_clips(takes, counts=counts, gaps_deg=gaps_deg, noise_scale=noise_scale,
                                      pose_locked_share=pose_locked_share, end_partials=end_partials):
         query, filmed, clip = item.query, item.filmed, item.truth
+        sure = None
         if find_in_track is not None:
             found = find_in_track(query, filmed)
-        else:
-            found = find_repetitions(query, prepare_features(filmed), **search)
+        elif not judge:
+            found, sure = count_twice(query, prepare_features(filmed), **search)
         verdicts = p_same = None
         if judge:
             attempt = prepare_features(filmed)
             report = judge_repetitions(query, attempt, reference_info=describe_clip(item.reference),
                                        attempt_info=describe_clip(filmed))
-            found = [r.repetition for r in report.results]
+            found, sure = [r.repetition for r in report.results], report.count_sure
             verdicts = [r.verdict for r in report.results if not r.repetition.partial]
             p_same = [r.p_same for r in report.results if not r.repetition.partial]
         rows.append(score_count(item, found) | {
-            "altered": clip.altered, "joint": item.joint, "verdicts": verdicts, "p_same": p_same,
+            "count_sure": sure, "altered": clip.altered, "joint": item.joint, "verdicts": verdicts, "p_same": p_same,
             **(dict(zip(("altered_flagged", "others_flagged", "others"), _flags(report, clip))) if judge else {}),
             "only_altered_different": None if verdicts is None else _only_altered(report, clip)})
     return pd.DataFrame(rows)
@@ -355,15 +360,7 @@ def run_segmentation_suite(takes: list[str], *, counts=(1, 2, 3, 5, 8, 12), gaps
 def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: tuple[float, ...],
                 noise_scale: float | None = None, end_partials: bool = True):
     """Count right for every pair of :func:`lab.reps.segment.choose_repetitions` constants on the suite's
-    clips of ``takes`` (each clip searched once).
-
-    Returns
-    -------
-    table : DataFrame
-        One row per pair: ``max_cost_fraction``, ``noise_cost`` and :func:`summarize_suite`'s figures.
-    rows : dict
-        ``(max_cost_fraction, noise_cost)`` -> the clips' :func:`score_count` rows (DataFrame).
-    """
+    clips of ``takes`` (each clip searched once); a DataFrame with one row per pair."""
     import pandas as pd
 
     from lab.reps.segment import MatchNoise, choose_repetitions, search_clip
@@ -380,17 +377,19 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
     for (f, b), out in rows.items():
         df = pd.DataFrame(out)
         table.append({"max_cost_fraction": f, "noise_cost": b} | summarize_suite(df))
-    return pd.DataFrame(table), {k: pd.DataFrame(v) for k, v in rows.items()}
+    return pd.DataFrame(table)
 
 
-def choose_sure_ratio(df, *, ratios=tuple(np.round(np.arange(1.0, 2.01, 0.1), 1)), min_right: float = 0.95) -> float:
-    """The smallest of ``ratios`` at or above which at least ``min_right`` of the clips (:func:`score_count`
-    rows: ``motion_to_noise``, ``count_right``) were counted right; NaN when none is."""
-    for r in ratios:
-        above = df.loc[df["motion_to_noise"] >= r, "count_right"]
-        if len(above) and float(above.mean()) >= min_right:
-            return float(r)
-    return float("nan")
+def count_twice(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False,
+                max_cost_fraction: float = MAX_COST_FRACTION, noise: MatchNoise = CAMERAS
+                ) -> tuple[list[Repetition], bool]:
+    """:func:`lab.reps.find_repetitions`' repetitions, and whether the second way of counting
+    (:func:`lab.reps.segment.tile_repetitions`) agrees with them (the product's ``count_sure``)."""
+    search = search_clip(query, clip, rate_hz=rate_hz, mirrored=mirrored)
+    if search is None:
+        return [], True
+    found = choose_repetitions(search, max_cost_fraction=max_cost_fraction, noise=noise)
+    return found, counts_agree(found, tile_repetitions(search, max_cost_fraction=max_cost_fraction, noise=noise))
 
 
 #: Bandai-Namco contents that are one action from rest to rest; locomotion (walk, run, dash) is left
@@ -411,11 +410,12 @@ def summarize_suite(df) -> dict[str, float]:
            "false_partial": float(((~df["partial_truth"] & (df["partial_found"] > 0))
                                    | (~df["partial_back_truth"] & (df["partial_back_found"] > 0))).mean()),
            "median_boundary_error_s": float(np.nanmedian(errors)), "missed_boundaries": float(np.isnan(errors).mean())}
-    if "motion_to_noise" in df:  # the count where the product calls it sure, and where it says it may be off
-        sure = df["motion_to_noise"] >= SURE_COUNT_MOTION_RATIO
+    if "count_sure" in df and df["count_sure"].notna().any():  # where the product calls the count sure, or not
+        known = df[df["count_sure"].notna()]
+        sure = known["count_sure"].astype(bool)
         out["count_sure_share"] = float(sure.mean())
-        out["count_right_sure"] = float(df.loc[sure, "count_right"].mean()) if sure.any() else np.nan
-        out["count_right_not_sure"] = float(df.loc[~sure, "count_right"].mean()) if (~sure).any() else np.nan
+        out["count_right_sure"] = float(known.loc[sure, "count_right"].mean()) if sure.any() else np.nan
+        out["count_right_not_sure"] = float(known.loc[~sure, "count_right"].mean()) if (~sure).any() else np.nan
     if "only_altered_different" in df and df["only_altered_different"].notna().any():
         altered = df[df["only_altered_different"].notna()]
         out["only_altered_different"] = float(altered["only_altered_different"].astype(bool).mean())
@@ -466,17 +466,13 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     if args.tune:
         takes = [t for t in list_repetition_takes(TUNING_STYLES) if t.split("_")[0] in ACTIONS]
         print(f"{len(takes)} tuning takes: {', '.join(takes)}")
-        table, rows = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9),
-                                  noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0), noise_scale=base,
-                                  end_partials=not args.front_partials_only)
+        table = tune_search(takes, fractions=(0.4, 0.5, 0.6, 0.7, 0.9), noise_costs=(0.0, 10.0, 20.0, 25.0, 30.0, 40.0),
+                            noise_scale=base, end_partials=not args.front_partials_only)
         cols = ["max_cost_fraction", "noise_cost", "count_right", "under", "over", "median_boundary_error_s"]
         print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         best = table.sort_values(["count_right", "over", "max_cost_fraction"], ascending=[False, True, False]).iloc[0]
         print(f"best: max_cost_fraction {best.max_cost_fraction:g}, noise_cost {best.noise_cost:g} "
               f"(count right {best.count_right:.3f})")
-        shipped = rows[(MAX_COST_FRACTION, NOISE_COST)]
-        print(f"sure count (shipped line): motion to noise {choose_sure_ratio(shipped):g} is the smallest of 1.0-2.0 "
-              f"at or above which 95% of the clips are counted right (shipped {SURE_COUNT_MOTION_RATIO:g})")
         return
     takes = [t for t in list_repetition_takes(tuple(args.styles.split(","))) if t.split("_")[0] in ACTIONS]
     print(f"{len(takes)} takes: {', '.join(takes)}")

@@ -34,13 +34,15 @@ import numpy as np
 
 from lab.features import FeatureSet
 from lab.reps.segment import (
-    SURE_COUNT_MOTION_RATIO,
     MatchNoise,
     Repetition,
     align_repetitions,
+    choose_repetitions,
+    counts_agree,
     cut_features,
-    find_repetitions,
     measure_motion_to_noise,
+    search_clip,
+    tile_repetitions,
     typical_repetition,
 )
 from lab.score.compare import ClipInfo, Comparison, compare_features, describe_difference
@@ -111,10 +113,14 @@ class RepetitionReport:
         In time order, partial ones included.
     summary : str
         The clip in one sentence.
+    count_sure : bool or None
+        Whether the count was the same counted a second way (:func:`lab.reps.segment.tile_repetitions`,
+        :func:`lab.reps.segment.counts_agree`); None when not known (a report saved before it was).
+    other_count : int or None
+        The full repetitions counted that second way.
     motion_to_noise : float or None
         How many times as much as a still body seems to move on the player's camera the coach's
-        repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`; infinite for motion capture;
-        None when not known: a report saved before it was measured).
+        repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`; infinite for motion capture).
     """
 
     reference_repetitions: tuple[Repetition, ...]
@@ -122,13 +128,9 @@ class RepetitionReport:
     mirrored: bool
     results: tuple[RepetitionResult, ...]
     summary: str
+    count_sure: bool | None = None
+    other_count: int | None = None
     motion_to_noise: float | None = None
-
-    @property
-    def count_sure(self) -> bool | None:
-        """The coach's movement stands clear of the camera's noise (:data:`SURE_COUNT_MOTION_RATIO`), so the
-        count can be relied on; below it, counts go wrong by one or more. None when not known."""
-        return None if self.motion_to_noise is None else bool(self.motion_to_noise >= SURE_COUNT_MOTION_RATIO)
 
     @property
     def rep_count(self) -> int:
@@ -146,16 +148,16 @@ class RepetitionReport:
         refs = tuple(Repetition(index=int(r["index"]), start_s=float(r["start_s"]), end_s=float(r["end_s"]),
                                 partial=bool(r["partial"]), cost_fraction=float(r["cost_fraction"]))
                      for r in d["reference_reps"])
-        ratio = d.get("motion_to_noise")  # null: motion capture (sure) or not measured (unknown)
-        ratio = float(ratio) if ratio is not None else (float("inf") if d.get("count_sure") else None)
+        ratio = d.get("motion_to_noise")  # null: motion capture, or not measured
         return cls(reference_repetitions=refs, typical_s=tuple(d["reference_typical_s"]), mirrored=d["mirrored"],
-                   results=results, summary=d["summary"], motion_to_noise=ratio)
+                   results=results, summary=d["summary"], count_sure=d.get("count_sure"),
+                   other_count=d.get("other_count"), motion_to_noise=None if ratio is None else float(ratio))
 
     def to_dict(self) -> dict[str, Any]:
         return {"rep_count": self.rep_count, "partial_count": len(self.results) - self.rep_count,
                 "reference_rep_count": sum(not r.partial for r in self.reference_repetitions),
                 "reference_typical_s": [round(t, 3) for t in self.typical_s], "mirrored": self.mirrored,
-                "count_sure": self.count_sure,
+                "count_sure": self.count_sure, "other_count": self.other_count,
                 "motion_to_noise": (round(self.motion_to_noise, 2)
                                     if self.motion_to_noise is not None and np.isfinite(self.motion_to_noise) else None),
                 "reference_reps": [r.to_dict() for r in self.reference_repetitions],
@@ -165,7 +167,8 @@ class RepetitionReport:
 def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float, noise: MatchNoise
                    ) -> tuple[bool, list[Repetition]]:
     options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
-    found = {m: find_repetitions(typical, attempt, rate_hz=rate_hz, mirrored=m, noise=noise) for m in options}
+    searches = {m: search_clip(typical, attempt, rate_hz=rate_hz, mirrored=m) for m in options}
+    found = {m: [] if search is None else choose_repetitions(search, noise=noise) for m, search in searches.items()}
 
     def quality(m: bool) -> tuple[float, int]:
         # the side whose best repetition matches the coach's best (not the one finding more: a looser
@@ -174,7 +177,8 @@ def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rat
         return (min(full) if full else np.inf, -len(full))
 
     best = min(options, key=quality)
-    return best, found[best]
+    other = [] if searches[best] is None else tile_repetitions(searches[best], noise=noise)
+    return best, found[best], other
 
 
 def measure_phase_means(attempt: FeatureSet, repetitions: list[Repetition], *, rate_hz: float = 30.0,
@@ -401,7 +405,7 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
     typical, reference_reps = typical_repetition(
         reference, rate_hz=rate_hz, noise=MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=ref_mocap))
     noise = MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=att_mocap)
-    mirrored, reps = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz, noise=noise)
+    mirrored, reps, other = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz, noise=noise)
     comparisons: dict[int, Comparison] = {}
     failed: dict[int, str] = {}
     for rep in reps:
@@ -465,26 +469,29 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
         results.append(RepetitionResult(repetition=rep, verdict=verdict, score=c.score, p_same=c.p_same,
                                         feedback=feedback, unlike_others=odd, summary=summary, comparison=c))
     ratio = measure_motion_to_noise(typical, noise=noise)
+    sure = counts_agree(reps, other)
     return RepetitionReport(reference_repetitions=tuple(reference_reps),
                             typical_s=(float(typical.time_s[0]), float(typical.time_s[-1])), mirrored=mirrored,
-                            results=tuple(results), summary=summarize_repetitions(results, motion_to_noise=ratio),
-                            motion_to_noise=ratio)
+                            results=tuple(results),
+                            summary=summarize_repetitions(results, motion_to_noise=ratio,
+                                                          other=None if sure else other),
+                            count_sure=sure, other_count=sum(not r.partial for r in other), motion_to_noise=ratio)
 
 
-def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: float = float("inf")) -> str:
+def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: float = float("inf"),
+                          other: list[Repetition] | None = None) -> str:
     """The clip in one sentence: how many repetitions match, and what is wrong with the others.
 
     ``motion_to_noise``: how many times as much as a still body filmed by one camera seems to move
     the coach's repetition moves (:func:`lab.reps.segment.measure_motion_to_noise`). Below 1, when
-    nothing is found, the summary says the movement can hardly be told from standing still; below
-    :data:`SURE_COUNT_MOTION_RATIO`, when something is, that the count may be off.
+    nothing is found, the summary says the movement can hardly be told from standing still.
+    ``other``: the repetitions counted a second way (:func:`lab.reps.segment.tile_repetitions`) where
+    that count differs; the summary then says the count may be off, and what the other way found.
     """
     full = [r for r in results if r.verdict != "partial"]
     partial = len(results) - len(full)
     tail = f" ({partial} partial repetition{'s' if partial != 1 else ''} at the ends, not judged)" if partial else ""
-    unsure = (f" The count may be off: the coach's movement moves only {motion_to_noise:.1f} times as much as the "
-              f"camera's noise makes a still body seem to, and below {SURE_COUNT_MOTION_RATIO:.1f} times counts "
-              "often miss or add a repetition." if motion_to_noise < SURE_COUNT_MOTION_RATIO else "")
+    unsure = "" if other is None else " " + _say_other_count(other)
     if not full:
         if motion_to_noise < 1:
             return ("No repetition of the coach's movement was found" + tail + "; the coach's movement is small, "
@@ -501,3 +508,16 @@ def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: f
             parts.append(f"repetition {r.repetition.index} ({r.verdict}): {why}")
         text += "; " + "; ".join(parts)
     return text + tail + "." + unsure
+
+
+def _say_other_count(other: list[Repetition]) -> str:
+    """The sentence saying that a second way of counting found something else (``other``)."""
+    full = [r for r in other if not r.partial]
+    ends = []
+    if any(r.partial and (not full or r.end_s <= full[0].start_s) for r in other):
+        ends.append("at the start")
+    if full and any(r.partial and r.start_s >= full[-1].end_s for r in other):
+        ends.append("at the end")
+    partial = f", with a partial one {' and '.join(ends)}" if ends else ""
+    return (f"The count may be off: counted another way (the whole clip matched at once), the clip holds "
+            f"{len(full)} full repetition{'s' if len(full) != 1 else ''}{partial}.")

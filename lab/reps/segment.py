@@ -21,9 +21,12 @@ looks more like half a repetition than a whole one (:data:`CUT_OFF_FRACTION`)
 is not a full repetition; what is left at either end of the clip, moves,
 touches the clip's edge and matches part of the query is reported as a
 partial repetition. A movement that moves no more than that noise cannot be
-told from standing still, and none of its repetitions is found; one that moves
-less than :data:`SURE_COUNT_MOTION_RATIO` times as much is counted, but the
-count is not sure (:func:`measure_motion_to_noise`).
+told from standing still, and none of its repetitions is found.
+
+A second way of counting checks the first (:func:`tile_repetitions`): the whole
+clip explained at once as passes through the query, holds of its first and last
+pose, and stretches matching nothing. Where the two counts differ
+(:func:`counts_agree`), the count is not sure.
 
 A coach's clip holding several repetitions is summarised by one typical
 repetition (:func:`typical_repetition`): the period of its longest repeating
@@ -76,11 +79,6 @@ EDGE_S = 0.25
 #: A match at the clip's edge is taken for half a repetition when the query's half reaches over less
 #: than this fraction of it (0 for half a repetition, about 0.5 for a whole one: the midpoint).
 CUT_OFF_FRACTION = 0.25
-#: A count is sure when the coach's repetition moves at least this many times as much as a still body
-#: seems to (:func:`measure_motion_to_noise`). Below it the matches are near the camera's noise and
-#: counts go wrong by one or more. Chosen on the tuning styles of :mod:`lab.reps.evaluate` (``--tune``):
-#: the smallest of 1.0, 1.1, ..., 2.0 at or above which at least 95% of the clips were counted right.
-SURE_COUNT_MOTION_RATIO = 1.4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -413,6 +411,12 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
                     min_motion=max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion),
                     local_cost=search.local_cost)
     spans = _drop_cut_off(spans, search.local_cost, time_s=search.clip.time_s)
+    return _repetitions_from_spans(search, spans, limit=limit, noise=noise)
+
+
+def _repetitions_from_spans(search: ClipSearch, spans: list, *, limit: float, noise: MatchNoise) -> list[Repetition]:
+    """The full repetitions ``spans`` ([first, last, cost fraction], clip samples) and the partial ones
+    left at either end of the clip, in time order."""
     t = search.clip.time_s
     reps = [(float(t[a]), float(t[b]), False, f) for a, b, f in spans]
     reps += _partial_ends(search.query, search.clip, spans, statue=search.statue, limit=limit, offset=search.offset,
@@ -422,14 +426,142 @@ def choose_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COS
             for i, (a, b, p, f) in enumerate(reps)]
 
 
+@numba.njit(cache=True)
+def _tile_dp(c, unmatched):
+    """The clip (columns of ``c``, (N, M) query x clip local costs) explained at once, sample by sample:
+    passes through the query (steps of 0, 1 or 2 query samples, never two stays in a row: the local
+    tempos of :func:`_subsequence_dp`; a step over a query sample costs the mean of the two), holds of
+    its first and last sample, and samples matching nothing at cost ``unmatched`` each (entered and
+    left only between passes). Returns each clip sample's query sample, -1 where it matches nothing."""
+    N, M = c.shape
+    INF = np.inf
+    D = np.full((2, N, M), INF)  # layer 1: the last step stayed on its query sample
+    P = np.full((2, N, M), -3, np.int64)  # predecessor: layer * N + query sample; -1 unmatched; -2 start
+    G = np.full(M, INF)
+    PG = np.full(M, -3, np.int64)
+    for i in range(N):
+        D[0, i, 0] = c[i, 0]
+        P[0, i, 0] = -2
+    G[0] = unmatched
+    PG[0] = -2
+    for j in range(1, M):
+        best = G[j - 1]
+        arg = -1
+        for s in range(2):
+            for i in (0, N - 1):
+                if D[s, i, j - 1] < best:
+                    best = D[s, i, j - 1]
+                    arg = s * N + i
+        G[j] = best + unmatched
+        PG[j] = arg
+        for i in range(N):
+            best = INF
+            arg = -3
+            ci = c[i, j]
+            for s in range(2):
+                if i >= 1 and D[s, i - 1, j - 1] + ci < best:
+                    best = D[s, i - 1, j - 1] + ci
+                    arg = s * N + i - 1
+                if (i == 0 or i == N - 1) and D[s, i, j - 1] + ci < best:  # a hold
+                    best = D[s, i, j - 1] + ci
+                    arg = s * N + i
+                if i == 0 and D[s, N - 1, j - 1] + ci < best:  # the next pass
+                    best = D[s, N - 1, j - 1] + ci
+                    arg = s * N + N - 1
+                if i >= 2 and D[s, i - 2, j - 1] + 0.5 * (c[i - 1, j] + ci) < best:
+                    best = D[s, i - 2, j - 1] + 0.5 * (c[i - 1, j] + ci)
+                    arg = s * N + i - 2
+            if i == 0 and G[j - 1] + ci < best:
+                best = G[j - 1] + ci
+                arg = -1
+            D[0, i, j] = best
+            P[0, i, j] = arg
+            if 0 < i < N - 1 and D[0, i, j - 1] < INF:
+                D[1, i, j] = D[0, i, j - 1] + ci
+                P[1, i, j] = i
+    best = G[M - 1]
+    arg = -1
+    for s in range(2):
+        for i in range(N):
+            if D[s, i, M - 1] < best:
+                best = D[s, i, M - 1]
+                arg = s * N + i
+    states = np.full(M, -1, np.int64)
+    cur = arg
+    for j in range(M - 1, -1, -1):
+        if cur == -1:
+            states[j] = -1
+            cur = PG[j]
+        else:
+            states[j] = cur % N
+            cur = P[cur // N, cur % N, j]
+    return states
+
+
+def _passes(states: np.ndarray, n_query: int) -> list[tuple[int, int, int, int]]:
+    """Each pass through the query in a :func:`_tile_dp` result: (first and last clip sample, query
+    sample at each), from the last hold of its first sample to the first of its last."""
+    inside = (states >= 1) & (states <= n_query - 2)
+    out = []
+    j, m = 0, len(states)
+    while j < m:
+        if not inside[j]:
+            j += 1
+            continue
+        k = j
+        while k + 1 < m and inside[k + 1] and states[k + 1] >= states[k]:
+            k += 1
+        a = j - 1 if j > 0 and states[j - 1] == 0 else j
+        b = k + 1 if k + 1 < m and states[k + 1] == n_query - 1 else k
+        out.append((a, b, int(states[a]), int(states[b])))
+        j = k + 1
+    return out
+
+
+def tile_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COST_FRACTION,
+                     noise: MatchNoise = CAMERAS) -> list[Repetition]:
+    """The repetitions counted a second way, from the same :func:`search_clip` result: the whole clip
+    explained at once (:func:`_tile_dp`) as passes through the query, holds of its first and last pose,
+    and stretches matching nothing at :func:`choose_repetitions`' line per sample. A pass that moves as
+    a repetition must (as there) and is not cut off by more than :data:`CUT_OFF_FRACTION` of the query
+    at the clip's edge is a full repetition; the rule for half a repetition at the edge and the partial
+    repetitions are :func:`choose_repetitions`'. On its own it counts the suite's tuning clips less well
+    than :func:`choose_repetitions` (README); where the two counts differ, the count is not sure."""
+    limit = max_cost_fraction * search.statue + noise.cost
+    c = np.ascontiguousarray(np.nan_to_num(search.local_cost, nan=np.inf, posinf=np.inf), dtype=np.float64)
+    c = np.where(np.isfinite(c), c, 1e12)
+    n_query = c.shape[0]
+    min_motion = max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion)
+    states = _tile_dp(c, float(limit))
+    steps = np.arange(len(states))
+    # each pass with its mean local cost along it, as a fraction of the statue's
+    spans = [[a, b, float(np.mean(c[states[a:b + 1], steps[a:b + 1]]) / search.statue)]
+             for a, b, first, last in _passes(states, n_query)
+             if first <= CUT_OFF_FRACTION * (n_query - 1) and last >= (1 - CUT_OFF_FRACTION) * (n_query - 1)
+             and _motion(search.z[a:b + 1], search.w) >= min_motion]
+    spans = _drop_cut_off(spans, search.local_cost, time_s=search.clip.time_s)
+    return _repetitions_from_spans(search, spans, limit=limit, noise=noise)
+
+
+def counts_agree(first: list[Repetition], second: list[Repetition]) -> bool:
+    """Whether two lists of repetitions of one clip count alike: as many full ones, and a partial one
+    before the first full one (after the last) in both or in neither."""
+    def shape(reps):
+        full = [r for r in reps if not r.partial]
+        if not full:
+            return 0, sum(r.partial for r in reps) > 0, False
+        return (len(full), any(r.partial and r.end_s <= full[0].start_s for r in reps),
+                any(r.partial and r.start_s >= full[-1].end_s for r in reps))
+    return shape(first) == shape(second)
+
+
 def measure_motion_to_noise(query: FeatureSet, *, noise: MatchNoise = CAMERAS) -> float:
     """How many times as much as a still body seems to move (``noise.still_motion``) the query moves.
 
     The query's motion is :func:`lab.features.scale.measure_motion_amplitude` (degree-equivalents, RMS
-    about its median pose). Below 1 the movement cannot be told from standing still; below
-    :data:`SURE_COUNT_MOTION_RATIO` a count is not sure. Infinite where the clip searched has no
-    measurement noise (motion capture: ``noise.still_motion`` 0); NaN where the query has no motion
-    to measure.
+    about its median pose). Below 1 the movement cannot be told from standing still. Infinite where
+    the clip searched has no measurement noise (motion capture: ``noise.still_motion`` 0); NaN where
+    the query has no motion to measure.
     """
     motion = measure_motion_amplitude(query)
     if noise.still_motion <= 0:

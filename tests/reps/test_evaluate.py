@@ -98,17 +98,3 @@ def test_each_end_of_the_clip_is_scored_on_its_own():
     assert not score_count(item, full)["count_right"]
     assert right["motion_to_noise"] > 1.0  # a 50-degree swing moves more than a still body seems to
 
-
-def test_the_sure_count_line_is_the_smallest_ratio_above_which_counts_hold():
-    """choose_sure_ratio: the smallest ratio at or above which 95% of the clips were counted right."""
-    import pandas as pd
-
-    from lab.reps.evaluate import choose_sure_ratio
-
-    ratio = np.repeat([1.05, 1.25, 1.45, 1.65, 1.85], 20)
-    right = np.concatenate([np.arange(20) < 10, np.arange(20) < 15, np.arange(20) < 19, np.ones(40, bool)])
-    df = pd.DataFrame({"motion_to_noise": ratio, "count_right": right})
-    # at or above 1.3: (19 + 40) / 60 = 98%; at or above 1.1: (15 + 19 + 40) / 80 = 92.5%
-    assert choose_sure_ratio(df) == 1.3
-    assert choose_sure_ratio(df, min_right=0.99) == 1.5
-    assert np.isnan(choose_sure_ratio(df.assign(count_right=False)))

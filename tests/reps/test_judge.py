@@ -120,32 +120,32 @@ def test_summary_of_no_repetition():
     assert summarize_repetitions([]) == "No repetition of the coach's movement was found."
     assert "can hardly be told from standing still" in summarize_repetitions([], motion_to_noise=0.8)
     assert "standing still" not in summarize_repetitions([], motion_to_noise=1.2)
-    assert "The count may be off" in summarize_repetitions([], motion_to_noise=1.2)  # none found may be wrong too
 
 
-def test_a_count_near_the_camera_noise_says_it_may_be_off():
-    """Below SURE_COUNT_MOTION_RATIO the count is not sure: the summary says so, ``count_sure`` is false
-    in the JSON, and the ratio is kept (motion capture's infinite ratio is written as null)."""
-    from lab.reps.segment import SURE_COUNT_MOTION_RATIO
+def test_a_count_the_second_way_disputes_says_it_may_be_off():
+    """Where the second way of counting finds something else, the summary says what, ``count_sure`` is
+    false in the JSON with the other count, and a report saved before claims nothing."""
+    from lab.reps.segment import Repetition
 
     report = _judge(_rep(), repeat_motion(_rep(), count=3, rng=np.random.default_rng(2)).track)
-    assert report.count_sure and report.to_dict()["motion_to_noise"] is None  # motion capture: no noise
-    assert "may be off" not in report.summary
+    assert report.count_sure is True and report.other_count == 3 and "may be off" not in report.summary
+    assert report.to_dict()["motion_to_noise"] is None  # motion capture: no camera noise
     results = list(report.results)
-    low = SURE_COUNT_MOTION_RATIO - 0.2
-    worded = summarize_repetitions(results, motion_to_noise=low)
+    other = [Repetition(index=1, start_s=0.0, end_s=0.4, partial=True, cost_fraction=0.1)] + \
+        [Repetition(index=k + 2, start_s=k + 0.5, end_s=k + 1.4, partial=False, cost_fraction=0.1) for k in range(4)]
+    worded = summarize_repetitions(results, other=other)
     assert worded.startswith(summarize_repetitions(results))
-    assert f"The count may be off: the coach's movement moves only {low:.1f} times" in worded
-    assert "may be off" not in summarize_repetitions(results, motion_to_noise=SURE_COUNT_MOTION_RATIO)
-    unsure = dataclasses.replace(report, motion_to_noise=low, summary=worded)
+    assert worded.endswith("The count may be off: counted another way (the whole clip matched at once), the clip "
+                           "holds 4 full repetitions, with a partial one at the start.")
+    assert summarize_repetitions([], other=other[:2]).endswith("holds 1 full repetition, with a partial one at the "
+                                                               "start.")
+    unsure = dataclasses.replace(report, count_sure=False, other_count=4, summary=worded)
     d = unsure.to_dict()
-    assert d["count_sure"] is False and d["motion_to_noise"] == round(low, 2)
+    assert d["count_sure"] is False and d["other_count"] == 4
     back = RepetitionReport.from_dict(json.loads(json.dumps(d)))
-    assert not back.count_sure and back.to_dict() == d
-    # saved before the count carried its sureness: not known, and nothing is claimed
-    older = RepetitionReport.from_dict({k: v for k, v in d.items() if k not in ("count_sure", "motion_to_noise")})
+    assert back.count_sure is False and back.to_dict() == d
+    older = RepetitionReport.from_dict({k: v for k, v in d.items() if k not in ("count_sure", "other_count")})
     assert older.count_sure is None and older.to_dict()["count_sure"] is None
-    assert RepetitionReport.from_dict(report.to_dict()).count_sure is True  # motion capture stays sure
 
 
 # ------------------------------------------------------------------ the analysis and the CLI
@@ -182,8 +182,9 @@ def test_cli_compare_reps_json(pose_files):
     assert d["rep_count"] == 1
     assert d["reps"][0]["verdict"] == d["verdict"] == "same"
     assert 0.0 <= d["reps"][0]["start_s"] < d["reps"][0]["end_s"] <= 1.7
-    # a real drill filmed by a phone stands clear of the camera's noise: the count is sure
-    assert d["repetitions"]["count_sure"] is True and d["repetitions"]["motion_to_noise"] >= 1.4
+    # counted alike the second way, and well clear of the camera's noise
+    assert d["repetitions"]["count_sure"] is True and d["repetitions"]["other_count"] == 1
+    assert d["repetitions"]["motion_to_noise"] > 2.0
 
 
 def test_report_section_lists_each_repetition_and_jumps_the_player_to_it():
@@ -201,7 +202,7 @@ def test_report_section_lists_each_repetition_and_jumps_the_player_to_it():
     assert [float(t) for t, _ in rows] == pytest.approx([r.repetition.start_s for r in report.results], abs=1e-3)
     assert [c for _, c in rows] == [REP_TINTS[r.verdict] for r in report.results]
     assert "<h2>Repetitions: 5</h2>" in page and "querySelector('.lab-player')" in page
-    unsure = repetitions_html(types.SimpleNamespace(repetitions=dataclasses.replace(report, motion_to_noise=1.0)))
+    unsure = repetitions_html(types.SimpleNamespace(repetitions=dataclasses.replace(report, count_sure=False)))
     assert "<h2>Repetitions: 5 (the count may be off)</h2>" in unsure
     assert repetitions_html(types.SimpleNamespace(repetitions=None)) == ""
 

@@ -165,7 +165,9 @@ class RepetitionReport:
 
 
 def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float, noise: MatchNoise
-                   ) -> tuple[bool, list[Repetition]]:
+                   ) -> tuple[bool, list[Repetition], list[Repetition]]:
+    """Which side (as given, or mirrored) to count on, its repetitions, and those the second way of
+    counting finds there (:func:`lab.reps.segment.tile_repetitions`)."""
     options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
     searches = {m: search_clip(typical, attempt, rate_hz=rate_hz, mirrored=m) for m in options}
     found = {m: [] if search is None else choose_repetitions(search, noise=noise) for m, search in searches.items()}

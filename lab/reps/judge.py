@@ -38,6 +38,7 @@ from lab.reps.segment import (
     Repetition,
     align_repetitions,
     choose_repetitions,
+    count_shape,
     counts_agree,
     cut_features,
     measure_motion_to_noise,
@@ -514,12 +515,8 @@ def summarize_repetitions(results: list[RepetitionResult], *, motion_to_noise: f
 
 def _say_other_count(other: list[Repetition]) -> str:
     """The sentence saying that a second way of counting found something else (``other``)."""
-    full = [r for r in other if not r.partial]
-    ends = []
-    if any(r.partial and (not full or r.end_s <= full[0].start_s) for r in other):
-        ends.append("at the start")
-    if full and any(r.partial and r.start_s >= full[-1].end_s for r in other):
-        ends.append("at the end")
+    n_full, front, back = count_shape(other)
+    ends = [where for where, has in (("at the start", front), ("at the end", back)) if has]
     partial = f", with a partial one {' and '.join(ends)}" if ends else ""
     return (f"The count may be off: counted another way (the whole clip matched at once), the clip holds "
-            f"{len(full)} full repetition{'s' if len(full) != 1 else ''}{partial}.")
+            f"{n_full} full repetition{'s' if n_full != 1 else ''}{partial}.")

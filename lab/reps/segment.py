@@ -528,8 +528,8 @@ def tile_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COST_
     repetitions are :func:`choose_repetitions`'. On its own it counts the suite's tuning clips less well
     than :func:`choose_repetitions` (README); where the two counts differ, the count is not sure."""
     limit = max_cost_fraction * search.statue + noise.cost
-    c = np.ascontiguousarray(np.nan_to_num(search.local_cost, nan=np.inf, posinf=np.inf), dtype=np.float64)
-    c = np.where(np.isfinite(c), c, 1e12)
+    # a cost that cannot be computed is one no path takes, but it keeps every sum finite
+    c = np.ascontiguousarray(np.nan_to_num(search.local_cost, nan=1e12, posinf=1e12), dtype=np.float64)
     n_query = c.shape[0]
     min_motion = max(MIN_MOTION_RATIO * _motion(search.x, search.w), noise.still_motion)
     states = _tile_dp(c, float(limit))
@@ -543,16 +543,20 @@ def tile_repetitions(search: ClipSearch, *, max_cost_fraction: float = MAX_COST_
     return _repetitions_from_spans(search, spans, limit=limit, noise=noise)
 
 
+def count_shape(reps: list[Repetition]) -> tuple[int, bool, bool]:
+    """What a list of repetitions of one clip counts: the full ones, whether a partial one comes before
+    the first full one, and whether one comes after the last (with no full one, any partial one is
+    taken as at the start)."""
+    full = [r for r in reps if not r.partial]
+    if not full:
+        return 0, any(r.partial for r in reps), False
+    return (len(full), any(r.partial and r.end_s <= full[0].start_s for r in reps),
+            any(r.partial and r.start_s >= full[-1].end_s for r in reps))
+
+
 def counts_agree(first: list[Repetition], second: list[Repetition]) -> bool:
-    """Whether two lists of repetitions of one clip count alike: as many full ones, and a partial one
-    before the first full one (after the last) in both or in neither."""
-    def shape(reps):
-        full = [r for r in reps if not r.partial]
-        if not full:
-            return 0, sum(r.partial for r in reps) > 0, False
-        return (len(full), any(r.partial and r.end_s <= full[0].start_s for r in reps),
-                any(r.partial and r.start_s >= full[-1].end_s for r in reps))
-    return shape(first) == shape(second)
+    """Whether two lists of repetitions of one clip count alike (:func:`count_shape`)."""
+    return count_shape(first) == count_shape(second)
 
 
 def measure_motion_to_noise(query: FeatureSet, *, noise: MatchNoise = CAMERAS) -> float:

@@ -238,7 +238,9 @@ class LiveComparison:
         The coach's repetition (:func:`lab.features.compute_features` of the stored track, or one
         repetition cut by :func:`lab.reps.typical_repetition`).
     reference_source : ClipErrorSource
-        How the coach's angles were measured (camera or motion capture).
+        How the coach's angles were measured (camera or motion capture, and the landmarker).
+    attempt_source : ClipErrorSource
+        How the player's are: by the stream's landmarker (``pose_model``), from a camera.
     keypoints : tuple of str
         Landmark names of the frames pushed.
     width, height : int, optional
@@ -268,6 +270,7 @@ class LiveComparison:
     """
 
     def __init__(self, reference: FeatureSet, *, reference_source: ClipErrorSource = ClipErrorSource(),
+                 attempt_source: ClipErrorSource = ClipErrorSource(),
                  keypoints: tuple[str, ...] = BLAZEPOSE_KEYPOINTS, width: int | None = None,
                  height: int | None = None, rate_hz: float = 30.0, mirror: str = "auto", n_phases: int = 4,
                  hold_s: float = 0.5, settle_s: float = 0.3, max_gap_s: float = 0.25,
@@ -318,7 +321,7 @@ class LiveComparison:
         self.verdict_model = load_verdict_model()
         self.error_model = error_model or load_angle_error_model()
         self.reference_source = reference_source
-        self.attempt_source = ClipErrorSource()
+        self.attempt_source = attempt_source
         self.angles = [i for i, n in enumerate(ref.names) if ref.kind(n) == "angle"]
         self.ref_sd = {ref.names[k]: estimate_step_sd_deg(ref.names[k], ref.confidence[:, k], reference_source,
                                                           model=self.error_model) for k in self.angles}

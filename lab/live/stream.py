@@ -463,13 +463,14 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
         ref_features = compute_features(ref_track, body=ref_body) if reps else None
     else:
         ref_track, ref_body, ref_features, ref_video = load_clip_features(reference, model=reference_model)
-    ref_source = ClipErrorSource.from_clip(ref_track.frame, None)
+    ref_source = ClipErrorSource.from_clip(ref_track.frame, None, pose_model=ref_track.meta.get("model"))
     noise = MatchNoise.for_sources(reference_mocap=ref_source.mocap, attempt_mocap=ref_source.mocap)
     span = (typical_repetition(ref_features, noise=noise)[0].time_s[[0, -1]] if reps
             else ref_track.time_s[[0, -1]])
     query = prepare_live_reference(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     ghost = prepare_live_ghost(ref_track, ref_body, start_s=float(span[0]), end_s=float(span[1]))
     live = LiveComparison(query, reference_source=ref_source,
+                          attempt_source=ClipErrorSource(pose_model=f"pose_landmarker_{model}"),
                           width=stream.width, height=stream.height, mirror=mirror, reference_body=ghost)
     landmarker = make_landmarker(ensure_model(model, masks=False), max_people=max_people, min_confidence=0.5)
     with quiet_stderr():  # the first inference sets the model up (hundreds of ms): before the stream's clock starts
@@ -526,7 +527,7 @@ def run_live(reference: str | Path | PoseTrack, stream: VideoStream | CameraStre
     if recorder is not None:
         recorder.commit()
     track = record_track(frames, poses, width=stream.width, height=stream.height, fps=stream.fps,
-                         source=stream.source, model=model, dropped=stream.dropped,
+                         source=stream.source, model=f"pose_landmarker_{model}", dropped=stream.dropped,
                          all_frames=(stream.frame_times if isinstance(stream, VideoStream)
                                      else None if recorder is None else recorder.frame_times))
     track.meta["live"]["stopped_by_user"] = stopped

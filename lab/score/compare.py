@@ -111,7 +111,9 @@ class ClipInfo:
 
     ``source_kind`` is ``video`` (MediaPipe from a camera), ``mocap`` (motion
     capture) or ``body model`` (a body-frame track, treated as video); None
-    when unknown (treated as video).
+    when unknown (treated as video). ``pose_model`` is the landmarker that
+    measured it (``meta["model"]``, e.g. ``pose_landmarker_lite``): how much
+    its angles err depends on it.
     """
 
     path: str | None
@@ -121,14 +123,17 @@ class ClipInfo:
     detection_rate: float
     view: ViewInfo
     source_kind: str | None = None
+    pose_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "frames": self.frames, "fps": self.fps, "duration_s": self.duration_s,
-                "detection_rate": self.detection_rate, "view": self.view.to_dict(), "source_kind": self.source_kind}
+                "detection_rate": self.detection_rate, "view": self.view.to_dict(), "source_kind": self.source_kind,
+                "pose_model": self.pose_model}
 
     def build_error_source(self) -> ClipErrorSource:
-        """How this clip's angles err: motion capture, or MediaPipe seen from its camera's azimuth."""
-        return ClipErrorSource.from_clip("lab" if self.source_kind == "mocap" else "camera", self.view.azimuth_deg)
+        """How this clip's angles err: motion capture, or MediaPipe (its landmarker) seen from its camera's azimuth."""
+        return ClipErrorSource.from_clip("lab" if self.source_kind == "mocap" else "camera", self.view.azimuth_deg,
+                                         pose_model=self.pose_model)
 
 
 def describe_clip(track: PoseTrack, *, path: str | None = None, view: Any = None) -> ClipInfo:
@@ -154,7 +159,8 @@ def describe_clip(track: PoseTrack, *, path: str | None = None, view: Any = None
                     fps=round(float(track.fps), 3) if np.isfinite(track.fps) else None,
                     duration_s=round(float(track.time_s[-1] - track.time_s[0]), 3) if track.n_frames else 0.0,
                     detection_rate=round(track.detection_rate(), 3), view=info,
-                    source_kind=SOURCE_KINDS.get(track.frame))
+                    source_kind=SOURCE_KINDS.get(track.frame),
+                    pose_model=str(track.meta["model"]) if track.meta.get("model") else None)
 
 
 @dataclasses.dataclass(frozen=True)

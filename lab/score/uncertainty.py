@@ -33,7 +33,10 @@ landmark noise model that :mod:`lab.score.detectability` gives synthetic
 camera views. Regenerate both with ``python -m lab.score.uncertainty`` (needs
 ``../shared``): the four Pose2Sim views against their TRC, every frame,
 resampled at 30 Hz; leave-one-view-out cross-validation is written beside
-the fit. The figures are in the README ("How sure is each number").
+the fit. The model is fitted on the ``full`` landmarker; how much more or less
+the others' angles err (:func:`measure_pose_model_scales`, applied by a clip's
+``pose_model``) can be measured again alone with ``--pose-models-only``. The
+figures are in the README ("How sure is each number").
 
 Differences between two clips
 -----------------------------
@@ -132,6 +135,10 @@ class AngleErrorModel:
         Correlation time of the AR(1) part, seconds.
     systematic_deg : dict
         Joint -> error shared by every MediaPipe clip, degrees (counts only against motion capture).
+    pose_model_scales : dict
+        MediaPipe landmarker (``meta["model"]`` of a track, e.g. ``pose_landmarker_lite``) -> factor
+        on the standard deviation for clips it measured, against the one the model was fitted on
+        (:func:`measure_pose_model_scales`); 1 for a landmarker not listed or not known.
     """
 
     levels: dict[str, float]
@@ -142,6 +149,7 @@ class AngleErrorModel:
     bias_fraction: float
     correlation_time_s: float
     systematic_deg: dict[str, float]
+    pose_model_scales: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AngleErrorModel":
@@ -149,7 +157,8 @@ class AngleErrorModel:
                    confidence_slope=float(d["confidence_slope"]), view_slope=float(d.get("view_slope", 0.0)),
                    scale=float(d["scale"]), bias_fraction=float(d["bias_fraction"]),
                    correlation_time_s=float(d["correlation_time_s"]),
-                   systematic_deg={k: float(v) for k, v in d.get("systematic_deg", {}).items()})
+                   systematic_deg={k: float(v) for k, v in d.get("systematic_deg", {}).items()},
+                   pose_model_scales={k: float(v) for k, v in d.get("pose_model_scales", {}).items()})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -158,8 +167,12 @@ class AngleErrorModel:
         """``a`` of ``joint``: its own level, else its kind's, else the default."""
         return self.levels.get(joint, self.levels.get(classify_angle_kind(joint), self.default_level))
 
+    def find_pose_model_scale(self, pose_model: str | None) -> float:
+        """The factor on the standard deviation for clips measured by ``pose_model`` (1 if not listed)."""
+        return float(self.pose_model_scales.get(pose_model, 1.0)) if pose_model else 1.0
+
     def estimate_step_sd_deg(self, joint: str, confidence: np.ndarray, *,
-                             azimuth_deg: float | None = None) -> np.ndarray:
+                             azimuth_deg: float | None = None, pose_model: str | None = None) -> np.ndarray:
         """Standard deviation (degrees) of a MediaPipe angle's error at each step, from its confidence.
 
         Parameters
@@ -170,10 +183,13 @@ class AngleErrorModel:
             The feature's confidence at each step, in [0, 1].
         azimuth_deg : float, optional
             The clip's camera azimuth (:func:`estimate_hidden_fraction`).
+        pose_model : str, optional
+            The landmarker that measured the clip (``meta["model"]``): :attr:`pose_model_scales`.
         """
         c = np.clip(np.nan_to_num(np.asarray(confidence, float), nan=0.0), 0.0, 1.0)
-        return self.scale * np.exp(self.find_level(joint) + self.confidence_slope * (1.0 - c)
-                                   + self.view_slope * estimate_hidden_fraction(joint, azimuth_deg))
+        return self.scale * self.find_pose_model_scale(pose_model) * np.exp(
+            self.find_level(joint) + self.confidence_slope * (1.0 - c)
+            + self.view_slope * estimate_hidden_fraction(joint, azimuth_deg))
 
 
 @functools.lru_cache(maxsize=1)
@@ -244,15 +260,18 @@ def estimate_mean_se_deg(sd_deg: np.ndarray, weights: np.ndarray, time_s: np.nda
 
 @dataclasses.dataclass(frozen=True)
 class ClipErrorSource:
-    """What kind of measurement a clip's angles are: MediaPipe from a camera (with its view), or motion capture."""
+    """What kind of measurement a clip's angles are: MediaPipe from a camera (with its view and the
+    landmarker that measured it, ``meta["model"]``), or motion capture."""
 
     mocap: bool = False
     azimuth_deg: float | None = None
+    pose_model: str | None = None
 
     @classmethod
-    def from_clip(cls, frame: str | None, azimuth_deg: float | None) -> "ClipErrorSource":
-        """``frame`` of the clip's track (``lab`` = motion capture) and its camera's azimuth."""
-        return cls(mocap=frame == "lab", azimuth_deg=azimuth_deg)
+    def from_clip(cls, frame: str | None, azimuth_deg: float | None, *,
+                  pose_model: str | None = None) -> "ClipErrorSource":
+        """``frame`` of the clip's track (``lab`` = motion capture), its camera's azimuth and its landmarker."""
+        return cls(mocap=frame == "lab", azimuth_deg=azimuth_deg, pose_model=pose_model)
 
 
 def estimate_step_sd_deg(joint: str, confidence: np.ndarray, source: ClipErrorSource, *,
@@ -265,7 +284,7 @@ def estimate_step_sd_deg(joint: str, confidence: np.ndarray, source: ClipErrorSo
     if source.mocap:
         return np.full(c.shape, MOCAP_SD_DEG)
     model = model or load_angle_error_model()
-    return model.estimate_step_sd_deg(joint, c, azimuth_deg=source.azimuth_deg)
+    return model.estimate_step_sd_deg(joint, c, azimuth_deg=source.azimuth_deg, pose_model=source.pose_model)
 
 
 def summarize_phase_differences(per_step, *, reference: ClipErrorSource, attempt: ClipErrorSource,
@@ -936,6 +955,55 @@ def load_pose2sim_ground_truth():
     return views, read_trc(trc), read_qca(sample_path("pose2sim/Calib.qca.txt"))
 
 
+def measure_pose_model_scales(model: AngleErrorModel, *, pose_models: tuple[str, ...] = ("full", "lite", "heavy"),
+                              views: dict[str, PoseTrack] | None = None, truth: PoseTrack | None = None
+                              ) -> dict[str, dict[str, Any]]:
+    """How much more (or less) each MediaPipe landmarker's angles err than ``model`` says.
+
+    The four Pose2Sim views are extracted with each landmarker (``lab extract --model``) and their
+    angle errors against the TRC (:func:`measure_angle_errors`) whitened by ``model``'s covariance,
+    per view and joint (its systematic part removed); the maximum-likelihood factor on its standard
+    deviation is the RMS of the whitened errors.
+
+    Parameters
+    ----------
+    model : AngleErrorModel
+    pose_models : tuple of str
+        Landmarkers (``lite``, ``full``, ``heavy``).
+    views, truth : optional
+        The ``full`` views and the TRC (:func:`load_pose2sim_ground_truth`), if already loaded.
+
+    Returns
+    -------
+    dict
+        ``meta["model"]`` of the landmarker's tracks (e.g. ``pose_landmarker_lite``) ->
+        ``{"scale": factor over the four views, "per_view": {view: factor}}``.
+    """
+    from lab.pose.extract import extract_pose_cached
+    from lab.samples import sample_path
+
+    if truth is None:
+        views, truth, _ = load_pose2sim_ground_truth()
+    out = {}
+    for name in pose_models:
+        tracks = {f"cam0{i}": extract_pose_cached(sample_path(f"pose2sim/cam0{i}.mp4"), model=name, progress=False)
+                  for i in range(1, 5)}
+        sums: dict[str, list[float]] = {}
+        for s in _series(measure_angle_errors(tracks, truth)):
+            sd = model.estimate_step_sd_deg(s["joint"], s["c"], azimuth_deg=s["az"])
+            cov = build_error_covariance(sd, s["t"], bias_fraction=model.bias_fraction,
+                                         correlation_time_s=model.correlation_time_s)
+            cov[np.diag_indices_from(cov)] += 1e-9
+            y = np.linalg.solve(np.linalg.cholesky(cov), s["e"] - model.systematic_deg.get(s["joint"], 0.0))
+            acc = sums.setdefault(s["view"], [0.0, 0.0])
+            acc[0] += float(y @ y)
+            acc[1] += len(y)
+        key = str(tracks["cam01"].meta.get("model", name))
+        out[key] = {"scale": round(math.sqrt(sum(a for a, _ in sums.values()) / sum(n for _, n in sums.values())), 3),
+                    "per_view": {v: round(math.sqrt(a / n), 3) for v, (a, n) in sorted(sums.items())}}
+    return out
+
+
 def compare_model_choices(errors):
     """Held-out log-likelihood and calibration of the candidate models (leave one view out)."""
     import pandas as pd
@@ -950,6 +1018,29 @@ def compare_model_choices(errors):
                              "z_rms": round(float(np.sqrt(np.mean(cv["z_rms"] ** 2))), 3),
                              "covered_95": round(float(cv["covered_95"].mean()), 3)})
     return pd.DataFrame(rows)
+
+
+def _scales_to_apply(pose_models: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The factors :attr:`AngleErrorModel.pose_model_scales` applies: each landmarker's measured one, but
+    for the landmarker the model was fitted on (``pose_landmarker_full``, whose figure only checks the fit)."""
+    return {k: v["scale"] for k, v in pose_models.items() if k != "pose_landmarker_full"}
+
+
+def update_pose_model_scales(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Measure :func:`measure_pose_model_scales` against the shipped model and write only them into
+    ``uncertainty.json`` (``angles.pose_models``, ``angles.model.pose_model_scales``); the rest of the
+    file is left as it is. Returns the measurement."""
+    from lab.io import write_bytes_atomic
+
+    path = path or UNCERTAINTY_FILE
+    table = json.loads(path.read_text())
+    model = AngleErrorModel.from_dict(table["angles"]["model"])
+    measured = measure_pose_model_scales(dataclasses.replace(model, pose_model_scales={}))
+    table["angles"]["pose_models"] = measured
+    table["angles"]["model"]["pose_model_scales"] = _scales_to_apply(measured)
+    write_bytes_atomic(path, (json.dumps(table, indent=1) + "\n").encode())
+    _table_text.cache_clear()
+    return measured
 
 
 def write_uncertainty_file(path: Path | None = None, *, choose: bool = True) -> dict[str, Any]:
@@ -967,6 +1058,8 @@ def write_uncertainty_file(path: Path | None = None, *, choose: bool = True) -> 
         options = {"per": best["levels_per"], "use_confidence": bool(best["confidence"]),
                    "use_view": bool(best["view"])}
     model = fit_angle_error_model(errors, **options)
+    pose_models = measure_pose_model_scales(model, views=views, truth=truth)
+    model = dataclasses.replace(model, pose_model_scales=_scales_to_apply(pose_models))
     cv = cross_validate_angle_model(errors, **options)
     landmarks = measure_landmark_noise(views, truth, cameras)
     # the lift filters the raw jitter out: synthetic errors change as slowly as MediaPipe's angle errors do
@@ -987,6 +1080,7 @@ def write_uncertainty_file(path: Path | None = None, *, choose: bool = True) -> 
                           {kk: round(vv, 4) for kk, vv in v.items()} if isinstance(v, dict) else v)
                       for k, v in model.to_dict().items()},
             "model_choices": None if choices is None else choices.to_dict("records"),
+            "pose_models": pose_models,
             "cross_validation": {
                 "per_view_joint": cv.round(3).to_dict("records"),
                 "per_joint": {j: r for j, r in per_joint.to_dict("index").items()},
@@ -1005,7 +1099,13 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - regenera
     parser = argparse.ArgumentParser(prog="python -m lab.score.uncertainty",
                                      description="Fit the joint-angle error model and the landmark noise model on "
                                                  "the Pose2Sim ground truth; write lab/score/uncertainty.json.")
-    parser.parse_args(argv)
+    parser.add_argument("--pose-models-only", action="store_true",
+                        help="only measure how much each landmarker (lite, full, heavy) errs against the shipped "
+                             "model, and write that into the file")
+    args = parser.parse_args(argv)
+    if args.pose_models_only:
+        print(json.dumps(update_pose_model_scales(), indent=1))
+        return
     out = write_uncertainty_file()
     print(UNCERTAINTY_FILE)
     print(json.dumps({"options": out["angles"]["options"], "model": out["angles"]["model"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -98,6 +99,49 @@ def test_the_shipped_table_says_where_it_came_from_and_how_well_it_holds_out():
     assert 0.85 <= np.mean([r["covered_95"] for r in cv.values()]) <= 1.0
     noise = load_landmark_noise()
     assert {"groups", "links", "correlation_time_s", "distance_matched_scale"} <= set(noise)
+
+
+def test_a_clips_landmarker_scales_its_errors_as_measured():
+    """The factor applies to the landmarker's own clips only; one not listed (or not known) gets 1."""
+    from lab.score.uncertainty import estimate_step_sd_deg
+
+    model = dataclasses.replace(PRECISE, pose_model_scales={"pose_landmarker_lite": 1.5})
+    c = np.array([1.0, 0.5])
+    base = estimate_step_sd_deg("left_knee", c, ClipErrorSource(), model=model)
+    lite = estimate_step_sd_deg("left_knee", c, ClipErrorSource(pose_model="pose_landmarker_lite"), model=model)
+    assert np.allclose(lite, 1.5 * base)
+    for other in ("pose_landmarker_full", "pose_landmarker_heavy", None):
+        assert np.allclose(estimate_step_sd_deg("left_knee", c, ClipErrorSource(pose_model=other), model=model), base)
+    assert AngleErrorModel.from_dict(model.to_dict()) == model
+    # the shipped table: measured for lite and heavy, per Pose2Sim view, against the landmarker it was fitted on
+    doc = json.loads(UNCERTAINTY_FILE.read_text())["angles"]
+    assert set(doc["model"]["pose_model_scales"]) == {"pose_landmarker_lite", "pose_landmarker_heavy"}
+    assert set(doc["pose_models"]["pose_landmarker_lite"]["per_view"]) == {f"cam0{i}" for i in range(1, 5)}
+    assert doc["model"]["pose_model_scales"]["pose_landmarker_lite"] == doc["pose_models"]["pose_landmarker_lite"]["scale"]
+
+
+def test_the_lite_landmarkers_factor_is_what_its_views_measure(samples):
+    """Re-measured from the four Pose2Sim views (lite model) against their TRC, as shipped."""
+    from helpers import shared_path
+
+    from lab.score.uncertainty import measure_pose_model_scales
+
+    shared_path("data", "pose2sim_trc", "S00_P00_T01_BalancingTrial_0-100.trc")
+    model = dataclasses.replace(load_angle_error_model(), pose_model_scales={})
+    got = measure_pose_model_scales(model, pose_models=("lite",))["pose_landmarker_lite"]
+    shipped = json.loads(UNCERTAINTY_FILE.read_text())["angles"]["pose_models"]["pose_landmarker_lite"]
+    assert got["scale"] == pytest.approx(shipped["scale"], abs=0.02)
+    assert got["scale"] > 1.1   # the lite landmarker errs more than the model fitted on the full one says
+
+
+def test_a_clip_says_which_landmarker_measured_it():
+    from lab.score.compare import describe_clip
+
+    track = _view(_drill(np.arange(60) / FPS), 30.0)
+    track.meta["model"] = "pose_landmarker_lite"
+    info = describe_clip(track)
+    assert info.pose_model == "pose_landmarker_lite" and info.to_dict()["pose_model"] == "pose_landmarker_lite"
+    assert info.build_error_source().pose_model == "pose_landmarker_lite"
 
 
 # ------------------------------------------------------------------ feedback gated by it

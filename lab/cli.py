@@ -398,6 +398,8 @@ def live(reference: Optional[Path] = typer.Argument(None, help="Coach's clip: vi
     for r in result.repetitions:
         _out(f"  repetition {r.index}{' (partial)' if r.partial else ''}: {r.start_s:.2f}-{r.end_s:.2f} s, "
              f"{r.verdict}, score {r.score:.0f}")
+    if summary.get("repetitions_summary"):
+        _out(f"repetitions (final analysis): {summary['repetitions_summary']}")
     if save is not None:
         _out(f"analysis saved in {save}")
     if player is not None:

@@ -360,8 +360,10 @@ class LiveResult:
             out.update(verdict=c.verdict, score=round(float(c.score), 1),
                        p_same=None if c.p_same is None else round(float(c.p_same), 3), summary=c.summary,
                        feedback=list(c.feedback))
-            if self.analysis.repetitions is not None:
-                out["rep_count"] = sum(not r.repetition.partial for r in self.analysis.repetitions.results)
+            reps = self.analysis.repetitions
+            if reps is not None:  # the final analysis's count, how sure it is, and its summary sentence
+                out.update(rep_count=sum(not r.repetition.partial for r in reps.results), count_sure=reps.count_sure,
+                           other_count=reps.other_count, repetitions_summary=reps.summary)
         return out
 
 

@@ -146,7 +146,7 @@ def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_t
     camera = tmp_path / "player.y4m"
     write_y4m(samples["pose2sim/cam03.mp4"], camera, width_px=360, seconds=100 / 60)
     take = tmp_path / "take.mp4"
-    with open_live_page(["--drill", drill["id"], "--root", root, "--player", "Ann", "--record", take], camera,
+    with open_live_page(["--drill", drill["id"], "--root", root, "--player", "Ann", "--record", take, "--reps"], camera,
                         network=True) as run:
         tab = run.tab
         t0 = time.monotonic()
@@ -178,6 +178,7 @@ def test_the_live_page_with_a_fake_camera_draws_the_skeleton_scores_and_stores_t
     assert any(u.startswith("ws://127.0.0.1:") for u in requests)
     assert final["final"] and final["verdict"] in ("same", "different", "uncertain") and final["processed"] >= 30
     assert final["verdict"].capitalize() in shown and f"{round(final['score'])}/100" in shown
+    assert final["repetitions_summary"] and final["repetitions_summary"] in shown  # the count, and how sure
     # the stream went into the library as an attempt, with the recording of the frames processed
     assert list(list_attempts(drill_id=drill["id"], root=root)["id"]) == [final["attempt_id"]]
     stored = show(final["attempt_id"], root=root)

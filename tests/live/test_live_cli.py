@@ -91,6 +91,20 @@ def test_a_sample_pair_frame_by_frame_ends_as_lab_compare(samples, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_final_line_says_how_sure_the_count_is(samples, tmp_path):
+    """With --reps the final analysis counts the repetitions as `lab compare --reps` does: the final
+    line carries its count, whether a second way of counting agrees and the summary sentence (which
+    says when the count may be off; the live page shows it: tests/live/test_browser.py)."""
+    clip = samples["sports2d/demo.mp4"]   # two jumping jacks, counted by hand (tests/reps)
+    r = run_lab("live", clip, "--video", clip, "--reps", "--json", cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    final = json.loads(r.stdout.splitlines()[-1])
+    assert final["rep_count"] == 2 and final["count_sure"] is True and final["other_count"] == 2
+    assert final["repetitions_summary"].startswith("2 of 2 repetitions")
+    assert "may be off" not in final["repetitions_summary"]
+
+
+@pytest.mark.slow
 def test_every_sample_pair_played_in_real_time_gets_lab_compares_verdict(samples):
     from lab.live.evaluate import evaluate_pairs
 

@@ -120,18 +120,22 @@ def test_a_clips_landmarker_scales_its_errors_as_measured():
     assert doc["model"]["pose_model_scales"]["pose_landmarker_lite"] == doc["pose_models"]["pose_landmarker_lite"]["scale"]
 
 
-def test_the_lite_landmarkers_factor_is_what_its_views_measure(samples):
-    """Re-measured from the four Pose2Sim views (lite model) against their TRC, as shipped."""
+def test_the_landmarkers_factors_are_what_their_views_measure(samples):
+    """Re-measured from the four Pose2Sim views against their TRC, as shipped. The full landmarker's
+    factor also guards the shipped fit: were the pipeline to drift so that the model no longer
+    describes today's full-model errors, it would leave 1."""
     from helpers import shared_path
 
     from lab.score.uncertainty import measure_pose_model_scales
 
     shared_path("data", "pose2sim_trc", "S00_P00_T01_BalancingTrial_0-100.trc")
     model = dataclasses.replace(load_angle_error_model(), pose_model_scales={})
-    got = measure_pose_model_scales(model, pose_models=("lite",))["pose_landmarker_lite"]
-    shipped = json.loads(UNCERTAINTY_FILE.read_text())["angles"]["pose_models"]["pose_landmarker_lite"]
-    assert got["scale"] == pytest.approx(shipped["scale"], abs=0.02)
-    assert got["scale"] > 1.1   # the lite landmarker errs more than the model fitted on the full one says
+    got = measure_pose_model_scales(model, pose_models=("full", "lite"))
+    shipped = json.loads(UNCERTAINTY_FILE.read_text())["angles"]["pose_models"]
+    for name in ("pose_landmarker_full", "pose_landmarker_lite"):
+        assert got[name]["scale"] == pytest.approx(shipped[name]["scale"], abs=0.02), name
+    assert 0.9 <= got["pose_landmarker_full"]["scale"] <= 1.1
+    assert got["pose_landmarker_lite"]["scale"] > 1.1   # lite errs more than the model fitted on full says
 
 
 def test_a_clip_says_which_landmarker_measured_it():

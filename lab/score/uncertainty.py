@@ -168,8 +168,11 @@ class AngleErrorModel:
         return self.levels.get(joint, self.levels.get(classify_angle_kind(joint), self.default_level))
 
     def find_pose_model_scale(self, pose_model: str | None) -> float:
-        """The factor on the standard deviation for clips measured by ``pose_model`` (1 if not listed)."""
-        return float(self.pose_model_scales.get(pose_model, 1.0)) if pose_model else 1.0
+        """The factor on the standard deviation for clips measured by ``pose_model`` (1 if not listed);
+        the short name (``lite``, as live recordings made before 2026-12-07 say) is the same landmarker."""
+        if not pose_model:
+            return 1.0
+        return float(self.pose_model_scales.get(pose_model, self.pose_model_scales.get(f"pose_landmarker_{pose_model}", 1.0)))
 
     def estimate_step_sd_deg(self, joint: str, confidence: np.ndarray, *,
                              azimuth_deg: float | None = None, pose_model: str | None = None) -> np.ndarray:

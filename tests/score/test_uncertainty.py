@@ -110,6 +110,7 @@ def test_a_clips_landmarker_scales_its_errors_as_measured():
     base = estimate_step_sd_deg("left_knee", c, ClipErrorSource(), model=model)
     lite = estimate_step_sd_deg("left_knee", c, ClipErrorSource(pose_model="pose_landmarker_lite"), model=model)
     assert np.allclose(lite, 1.5 * base)
+    assert np.allclose(estimate_step_sd_deg("left_knee", c, ClipErrorSource(pose_model="lite"), model=model), lite)
     for other in ("pose_landmarker_full", "pose_landmarker_heavy", None):
         assert np.allclose(estimate_step_sd_deg("left_knee", c, ClipErrorSource(pose_model=other), model=model), base)
     assert AngleErrorModel.from_dict(model.to_dict()) == model

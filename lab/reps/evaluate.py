@@ -20,17 +20,8 @@ import numpy as np
 
 from lab.features import FeatureSet
 from lab.pose.track import PoseTrack
-from lab.reps.segment import (
-    CAMERAS,
-    MAX_COST_FRACTION,
-    MatchNoise,
-    Repetition,
-    choose_repetitions,
-    counts_agree,
-    measure_motion_to_noise,
-    search_clip,
-    tile_repetitions,
-)
+from lab.reps.judge import count_repetitions
+from lab.reps.segment import CAMERAS, MatchNoise, Repetition, counts_agree, measure_motion_to_noise
 from lab.reps.synthetic import RepeatedClip, repeat_motion
 
 #: Share of the player's camera noise that a pose filmed again errs again with, in the suite's clips
@@ -363,7 +354,7 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
     clips of ``takes`` (each clip searched once); a DataFrame with one row per pair."""
     import pandas as pd
 
-    from lab.reps.segment import MatchNoise, choose_repetitions, search_clip
+    from lab.reps.segment import choose_repetitions, search_clip
     from lab.score.compare import prepare_features
 
     rows = {(f, b): [] for f in fractions for b in noise_costs}
@@ -381,15 +372,12 @@ def tune_search(takes: list[str], *, fractions: tuple[float, ...], noise_costs: 
 
 
 def count_twice(query: FeatureSet, clip: FeatureSet, *, rate_hz: float = 30.0, mirrored: bool = False,
-                max_cost_fraction: float = MAX_COST_FRACTION, noise: MatchNoise = CAMERAS
-                ) -> tuple[list[Repetition], bool]:
-    """:func:`lab.reps.find_repetitions`' repetitions, and whether the second way of counting
-    (:func:`lab.reps.segment.tile_repetitions`) agrees with them (the product's ``count_sure``)."""
-    search = search_clip(query, clip, rate_hz=rate_hz, mirrored=mirrored)
-    if search is None:
-        return [], True
-    found = choose_repetitions(search, max_cost_fraction=max_cost_fraction, noise=noise)
-    return found, counts_agree(found, tile_repetitions(search, max_cost_fraction=max_cost_fraction, noise=noise))
+                noise: MatchNoise = CAMERAS) -> tuple[list[Repetition], bool]:
+    """The repetitions the product counts on the side given (:func:`lab.reps.judge.count_repetitions`),
+    and whether the second way of counting agrees with them (the product's ``count_sure``)."""
+    _, found, other = count_repetitions(query, clip, mirror="yes" if mirrored else "no", rate_hz=rate_hz,
+                                        noise=noise)
+    return found, counts_agree(found, other)
 
 
 #: Bandai-Namco contents that are one action from rest to rest; locomotion (walk, run, dash) is left

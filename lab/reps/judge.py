@@ -34,6 +34,7 @@ import numpy as np
 
 from lab.features import FeatureSet
 from lab.reps.segment import (
+    CAMERAS,
     MatchNoise,
     Repetition,
     align_repetitions,
@@ -165,10 +166,12 @@ class RepetitionReport:
                 "summary": self.summary, "reps": [r.to_dict() for r in self.results]}
 
 
-def _choose_mirror(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float, noise: MatchNoise
-                   ) -> tuple[bool, list[Repetition], list[Repetition]]:
-    """Which side (as given, or mirrored) to count on, its repetitions, and those the second way of
-    counting finds there (:func:`lab.reps.segment.tile_repetitions`)."""
+def count_repetitions(typical: FeatureSet, attempt: FeatureSet, *, mirror: str, rate_hz: float = 30.0,
+                      noise: MatchNoise = CAMERAS) -> tuple[bool, list[Repetition], list[Repetition]]:
+    """Which side (as given, or mirrored: ``mirror`` auto, no or yes) to count on, its repetitions
+    (:func:`lab.reps.segment.choose_repetitions`), and those the second way of counting finds there
+    (:func:`lab.reps.segment.tile_repetitions`); where they count alike
+    (:func:`lab.reps.segment.counts_agree`) the count is sure."""
     options = {"no": [False], "yes": [True], "auto": [False, True]}[mirror]
     searches = {m: search_clip(typical, attempt, rate_hz=rate_hz, mirrored=m) for m in options}
     found = {m: [] if search is None else choose_repetitions(search, noise=noise) for m, search in searches.items()}
@@ -408,7 +411,7 @@ def judge_repetitions(reference: FeatureSet, attempt: FeatureSet, *, reference_i
     typical, reference_reps = typical_repetition(
         reference, rate_hz=rate_hz, noise=MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=ref_mocap))
     noise = MatchNoise.for_sources(reference_mocap=ref_mocap, attempt_mocap=att_mocap)
-    mirrored, reps, other = _choose_mirror(typical, attempt, mirror=mirror, rate_hz=rate_hz, noise=noise)
+    mirrored, reps, other = count_repetitions(typical, attempt, mirror=mirror, rate_hz=rate_hz, noise=noise)
     comparisons: dict[int, Comparison] = {}
     failed: dict[int, str] = {}
     for rep in reps:

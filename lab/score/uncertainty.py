@@ -959,8 +959,7 @@ def load_pose2sim_ground_truth():
 
 
 def measure_pose_model_scales(model: AngleErrorModel, *, pose_models: tuple[str, ...] = ("full", "lite", "heavy"),
-                              views: dict[str, PoseTrack] | None = None, truth: PoseTrack | None = None
-                              ) -> dict[str, dict[str, Any]]:
+                              truth: PoseTrack | None = None) -> dict[str, dict[str, Any]]:
     """How much more (or less) each MediaPipe landmarker's angles err than ``model`` says.
 
     The four Pose2Sim views are extracted with each landmarker (``lab extract --model``) and their
@@ -973,8 +972,8 @@ def measure_pose_model_scales(model: AngleErrorModel, *, pose_models: tuple[str,
     model : AngleErrorModel
     pose_models : tuple of str
         Landmarkers (``lite``, ``full``, ``heavy``).
-    views, truth : optional
-        The ``full`` views and the TRC (:func:`load_pose2sim_ground_truth`), if already loaded.
+    truth : PoseTrack, optional
+        The TRC (:func:`load_pose2sim_ground_truth`), if already loaded.
 
     Returns
     -------
@@ -986,7 +985,7 @@ def measure_pose_model_scales(model: AngleErrorModel, *, pose_models: tuple[str,
     from lab.samples import sample_path
 
     if truth is None:
-        views, truth, _ = load_pose2sim_ground_truth()
+        _, truth, _ = load_pose2sim_ground_truth()
     out = {}
     for name in pose_models:
         tracks = {f"cam0{i}": extract_pose_cached(sample_path(f"pose2sim/cam0{i}.mp4"), model=name, progress=False)
@@ -1038,7 +1037,7 @@ def update_pose_model_scales(path: Path | None = None) -> dict[str, dict[str, An
     path = path or UNCERTAINTY_FILE
     table = json.loads(path.read_text())
     model = AngleErrorModel.from_dict(table["angles"]["model"])
-    measured = measure_pose_model_scales(dataclasses.replace(model, pose_model_scales={}))
+    measured = measure_pose_model_scales(model)  # its errors against the model itself: no factor applied
     table["angles"]["pose_models"] = measured
     table["angles"]["model"]["pose_model_scales"] = _scales_to_apply(measured)
     write_bytes_atomic(path, (json.dumps(table, indent=1) + "\n").encode())
@@ -1061,7 +1060,7 @@ def write_uncertainty_file(path: Path | None = None, *, choose: bool = True) -> 
         options = {"per": best["levels_per"], "use_confidence": bool(best["confidence"]),
                    "use_view": bool(best["view"])}
     model = fit_angle_error_model(errors, **options)
-    pose_models = measure_pose_model_scales(model, views=views, truth=truth)
+    pose_models = measure_pose_model_scales(model, truth=truth)
     model = dataclasses.replace(model, pose_model_scales=_scales_to_apply(pose_models))
     cv = cross_validate_angle_model(errors, **options)
     landmarks = measure_landmark_noise(views, truth, cameras)

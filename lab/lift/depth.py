@@ -72,9 +72,9 @@ def refine_depth(lifted: PoseTrack, *, camera: Camera | None = None, fov_deg: fl
 
     Notes
     -----
-    Pose2Sim, joint-angle error against the TRC (mean of knees, hips, elbows,
-    shoulders): 14.4 / 13.9 / 14.5 / 16.8 deg -> 12.2 / 14.1 / 13.8 / 9.8 deg
-    for cam01..04 (measured with the calibration intrinsics). Do not feed a
+    Not used by the comparison: the README ("Depth refinement") gives its
+    joint-angle errors against the Pose2Sim TRC and why the feedback does not
+    read its angles. Do not feed a
     refined track to :func:`lab.align.estimate_view`: its camera rotation then
     is MediaPipe's own and the viewpoint is less accurate than with the
     unrefined track (PnP corrects MediaPipe's rotation only if the 3D shape is

@@ -728,6 +728,11 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _unsided(name: str) -> str:
+    """``name`` without its ``left_`` / ``right_`` prefix."""
+    return name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
+
+
 def describe_difference(joint: str, difference_deg: float, time_s: float, *, than: str = "the coach") -> str:
     """One sentence: how the attempt's ``joint`` angle differs from the coach's at ``time_s``.
 
@@ -880,7 +885,10 @@ def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference
     (``z * range_se``); two clips' ranges differ when their difference exceeds
     ``z * sqrt(se_1^2 + se_2^2)``, z Bonferroni over every joint and clip at
     ``alpha``. ``attempt`` is the attempt as compared (mirrored if it was):
-    its joints are named as the player's own.
+    its joints are named as the player's own. After a mirror match the coach's
+    joint is the player's other side, so it is named without a side ("a
+    shoulder", "in the coach's clip") and the text says the sides are the
+    player's own: a sentence never pairs the player's right with the coach's left.
     """
     model = model or load_angle_error_model()
     ref = measure_body_part_motion(reference, reference_source, model=model)
@@ -912,11 +920,14 @@ def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference
             name, rng, other, other_moves = r["own_joint_ref"], r["range_deg_ref"], r["range_deg_att"], r["moves_att"]
             other_name = r["own_joint_att"]
         s = "" if part.endswith("s") else "s"
-        # after a mirror match the two clips' joints are on opposite sides: name each clip's own
-        where = f"in the {less}'s clip" if other_name == name else f"for the {less}'s {_pretty(other_name)}"
+        # after a mirror match the two clips' joints are on opposite sides: only the player's is named
+        if more == "coach" and mirrored and _unsided(name) != name:
+            named, where = f"a {_pretty(_unsided(name))}", f"for the player's {_pretty(other_name)}"
+        else:
+            named, where = f"the {_pretty(name)}", f"in the {less}'s clip"
         tail = (f"while the {less}'s hardly move{s}" if not other_moves
                 else f"against {other:.0f} {where}")
-        phrases.append(f"the {more}'s {part} move{s} (the {_pretty(name)} through {rng:.0f} degrees) {tail}")
+        phrases.append(f"the {more}'s {part} move{s} ({named} through {rng:.0f} degrees) {tail}")
     if phrases:
         text = "Different movement: " + "; ".join(phrases) + "."
     else:
@@ -924,4 +935,6 @@ def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference
                 "the two differ in the shape and timing of the movement.")
     if both:
         text += f" The {' and the '.join(both)} move in both clips."
+    if mirrored and phrases:
+        text += " Compared as the coach's mirror image: left and right are the player's own."
     return text

@@ -159,9 +159,10 @@ def test_injected_changes_for_a_pose_estimator_four_times_better(motions):
     assert s["hit_rate"] >= 0.9
 
 
-def test_a_different_movement_after_a_mirror_match_names_each_clip_its_own_side():
+def test_a_different_movement_after_a_mirror_match_names_only_the_players_sides():
     """Coach swings the left arm through 140 degrees; the player, matched as a mirror image, swings the
-    right arm through 56: the summary names the coach's left shoulder and the player's right one."""
+    right arm through 56: the summary names only the player's side (the coach's is the other one, so it
+    is named without a side) and says the sides are the player's own."""
     from lab.features import FeatureSet
     from lab.score.compare import summarize_different
     from lab.score.uncertainty import ClipErrorSource
@@ -176,7 +177,11 @@ def test_a_different_movement_after_a_mirror_match_names_each_clip_its_own_side(
                         confidence=np.ones((len(t), 2)), names=names)
     mocap = ClipErrorSource(mocap=True)
     text = summarize_different(coach, player, reference_source=mocap, attempt_source=mocap, mirrored=True)
-    assert "the coach's arms move (the left shoulder" in text
-    assert "for the player's right shoulder" in text
+    assert "the coach's arms move (a shoulder through 137 degrees) against 55 for the player's right shoulder" in text
+    assert "left" not in text.replace("left and right are the player's own", "")
+    assert text.endswith("Compared as the coach's mirror image: left and right are the player's own.")
+    # the player's arm moving more: named with its own side, the coach's clip without one
+    wide = summarize_different(player, coach, reference_source=mocap, attempt_source=mocap, mirrored=True)
+    assert "the player's arms move (the right shoulder through 137 degrees) against 55 in the coach's clip" in wide
     plain = summarize_different(coach, player, reference_source=mocap, attempt_source=mocap, mirrored=False)
     assert "in the player's clip" in plain and "right shoulder" not in plain

@@ -102,27 +102,50 @@ def cross_validate(table, *, predict, n_folds: int = 4, repeats: int = 5, seed: 
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def expected_calibration_error(p, y, *, n_bins: int = 10) -> float:
-    """Expected calibration error: the mean over equal-width bins of |mean p - share same|, weighted by count."""
-    p, y = np.asarray(p, float), np.asarray(y, bool)
+def expected_calibration_error(p, y, *, n_bins: int = 10, weights=None) -> float:
+    """Expected calibration error: the mean over equal-width bins of |mean p - share same|, weighted by count
+    (by the summed ``weights`` of the pairs, e.g. :func:`weigh_pairs`, when given)."""
+    t = reliability_table(p, y, n_bins=n_bins, weights=weights)
+    if t.empty:
+        return float("nan")
+    w = t["weight"].to_numpy(float)
+    return float(np.sum(np.abs(t["mean_p_same"] - t["share_same"]) * w) / w.sum())
+
+
+def simulate_calibrated_ece(p, *, weights=None, n_bins: int = 10, n_draws: int = 200, seed: int = 0) -> tuple[float, float]:
+    """What a perfectly calibrated model would score: the median and 95th percentile of the expected
+    calibration error over ``n_draws`` label sets drawn with ``P(same) = p`` (the error of an estimate from a
+    finite set of pairs, which a target below it cannot ask for)."""
+    p = np.asarray(p, float)
+    w = None if weights is None else np.asarray(weights, float)
     ok = np.isfinite(p)
-    p, y = p[ok], y[ok]
-    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
-    return float(sum(abs(p[bins == b].mean() - y[bins == b].mean()) * (bins == b).sum()
-                     for b in range(n_bins) if (bins == b).any()) / max(len(p), 1))
+    rng = np.random.default_rng(seed)
+    draws = [expected_calibration_error(p[ok], rng.random(ok.sum()) < p[ok], n_bins=n_bins,
+                                        weights=None if w is None else w[ok]) for _ in range(n_draws)]
+    return float(np.median(draws)), float(np.percentile(draws, 95))
 
 
-def reliability_table(p, y, *, n_bins: int = 10):
-    """Per bin of ``p_same``: count, mean predicted, share actually same (a reliability diagram's points)."""
+def reliability_table(p, y, *, n_bins: int = 10, weights=None):
+    """Per bin of ``p_same``: count, mean predicted, share actually same (a reliability diagram's points).
+
+    With ``weights`` (one per pair, e.g. :func:`weigh_pairs`: classes alike) the means and shares are
+    weighted, and ``weight`` is the bin's share of the total weight (else of the pairs)."""
     import pandas as pd
 
     p, y = np.asarray(p, float), np.asarray(y, bool)
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, float)
     ok = np.isfinite(p)
-    p, y = p[ok], y[ok]
+    p, y, w = p[ok], y[ok], w[ok]
     bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
-    return pd.DataFrame([{"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "count": int((bins == b).sum()),
-                          "mean_p_same": float(p[bins == b].mean()), "share_same": float(y[bins == b].mean())}
-                         for b in range(n_bins) if (bins == b).any()])
+    rows = []
+    for b in range(n_bins):
+        sel = bins == b
+        if sel.any() and w[sel].sum() > 0:
+            rows.append({"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "count": int(sel.sum()),
+                         "mean_p_same": float(np.average(p[sel], weights=w[sel])),
+                         "share_same": float(np.average(y[sel], weights=w[sel])),
+                         "weight": float(w[sel].sum() / w.sum())})
+    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "count", "mean_p_same", "share_same", "weight"])
 
 
 # ------------------------------------------------------------------ evaluation
@@ -246,7 +269,9 @@ def _weighted_distance_predictor(train, test):
 
 
 def score_predictions(table, p, *, by: str = "gap_deg"):
-    """AUC, accuracy at ``p >= 0.5``, expected calibration error and counts, per ``by`` and overall."""
+    """AUC, accuracy at ``p >= 0.5``, expected calibration error and counts, per ``by`` and overall; also the
+    accuracy and calibration error with the pairs weighed as the fit weighs them (:func:`weigh_pairs`:
+    every set, and within it "same" and "different", count alike), which is what ``p_same`` means."""
     import pandas as pd
 
     from lab.score.calibrate import roc_auc
@@ -257,10 +282,15 @@ def score_predictions(table, p, *, by: str = "gap_deg"):
         sel = np.asarray(sel) & np.isfinite(p)
         y = table["same"].to_numpy(bool)[sel]
         q = p[sel]
+        # p_same is fitted with the classes weighed alike (weigh_pairs): it means even odds beforehand
+        w = weigh_pairs(table[sel].reset_index(drop=True)) if len(q) else q
         rows.append({by: g, "n_same": int(y.sum()), "n_different": int((~y).sum()),
                      "auc": roc_auc(-q, y) if len(q) else np.nan,
                      "accuracy": float(((q >= 0.5) == y).mean()) if len(q) else np.nan,
-                     "ece": expected_calibration_error(q, y)})
+                     "ece": expected_calibration_error(q, y),
+                     "balanced_accuracy": float(np.average((q >= 0.5) == y, weights=w)) if len(q) else np.nan,
+                     "balanced_ece": expected_calibration_error(q, y, weights=w) if len(q) else np.nan,
+                     "calibrated_ece_95": simulate_calibrated_ece(q, weights=w)[1] if len(q) else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -370,6 +400,17 @@ def write_verdict_file(model: VerdictModel, *, path: str | Path | None = None, f
     return target
 
 
+def update_verdict_figures(figures: dict, *, path: str | Path | None = None) -> Path:
+    """Replace the cross-validated ``figures`` of ``verdict.json``, leaving its model as it is."""
+    from lab.io import write_bytes_atomic
+
+    target = Path(path or VERDICT_FILE)
+    doc = json.loads(target.read_text())
+    doc["cross_validated"] = figures
+    write_bytes_atomic(target, (json.dumps(doc, indent=1) + "\n").encode())
+    return target
+
+
 def _markdown(df, digits: int = 3) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
@@ -385,6 +426,8 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
 
     ap = argparse.ArgumentParser(description="Build the calibration set, cross-validate, write verdict.json.")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
+    ap.add_argument("--figures-only", action="store_true",
+                    help="write only the cross-validated figures into verdict.json, keeping its model")
     args = ap.parse_args(argv)
     table = build_calibration_table(progress=True)
     synth = table["set"] == "synthetic"
@@ -396,6 +439,18 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
     print("\nverdict accuracy at p_same >= 0.5\n" + _markdown(wide.reset_index()))
     wide = scores.pivot_table(index=["method"], columns="gap_deg", values="ece", sort=False)
     print("\nexpected calibration error\n" + _markdown(wide.reset_index()))
+    for what, label in (("balanced_accuracy", "verdict accuracy"), ("balanced_ece", "expected calibration error")):
+        wide = scores.pivot_table(index=["method"], columns="gap_deg", values=what, sort=False)
+        print(f"\n{label}, the classes weighed alike as in the fit\n" + _markdown(wide.reset_index()))
+    ours = scores[scores["method"] == f"ours: {SHIPPED_TERMS}"]
+    print("\nthe calibration error a perfectly calibrated model would exceed 5% of the time on these pairs "
+          "(classes weighed alike)\n" + _markdown(ours[["gap_deg", "calibrated_ece_95"]]))
+    synth_oof = preds[f"ours: {SHIPPED_TERMS}"]
+    synth_table = table[synth].reset_index(drop=True)
+    balanced_reliability = reliability_table(synth_oof, synth_table["same"].to_numpy(bool),
+                                             weights=weigh_pairs(synth_table))
+    print("\nreliability on the synthetic set, the classes weighed alike (shipped terms, out of fold)\n"
+          + _markdown(balanced_reliability))
     if joint_distance_columns(table):
         weights, _ = fit_weighted_distance(table[synth].reset_index(drop=True))
         print("\nper-joint weights (mean 1) learnt on the whole synthetic set (not shipped)\n"
@@ -448,12 +503,18 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
                                            for r in shipped.to_dict("records")],
                    "reliability": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
                                    for r in reliability_table(oof, y).to_dict("records")],
+                   "reliability_synthetic_balanced": [{k: (round(v, 4) if isinstance(v, float) else v)
+                                                       for k, v in r.items()}
+                                                      for r in balanced_reliability.to_dict("records")],
                    "uncertain_share": round(float(np.mean(~decided[np.isfinite(oof)])), 4),
                    "decided_accuracy": round(float(np.mean((oof[decided] >= 0.5) == y[decided])), 4),
                    "inside_band_accuracy": round(float(np.mean((oof[inside] >= 0.5) == y[inside])), 4),
                    "extreme_speed_share": {"same": round(float(ext.get(True, np.nan)), 4),
                                            "different": round(float(ext.get(False, np.nan)), 4)}}
-        print(f"wrote {write_verdict_file(model, figures=figures)}")
+        if args.figures_only:
+            print(f"wrote {update_verdict_figures(figures)} (figures only; the model kept)")
+        else:
+            print(f"wrote {write_verdict_file(model, figures=figures)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

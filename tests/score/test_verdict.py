@@ -96,6 +96,28 @@ def test_calibration_error_and_reliability():
     assert len(rel) == 10 and (abs(rel["mean_p_same"] - rel["share_same"]) < 0.05).all()
 
 
+def test_calibration_weighed_as_the_fit_weighs_the_classes():
+    """p calibrated for even odds (the likelihood ratio of two unit normals at +-1), on pairs drawn one same
+    to two different: miscalibrated by the odds counted pair by pair, calibrated with the classes weighed
+    alike."""
+    import pandas as pd
+
+    from lab.score.verdict_fit import score_predictions, weigh_pairs
+
+    rng = np.random.default_rng(4)
+    y = rng.random(30000) < 1 / 3
+    x = rng.normal(np.where(y, 1.0, -1.0), 1.0)
+    p = 1 / (1 + np.exp(-2 * x))
+    w = weigh_pairs(pd.DataFrame({"same": y}))
+    assert expected_calibration_error(p, y) > 0.06
+    assert expected_calibration_error(p, y, weights=w) < 0.02
+    rel = reliability_table(p, y, weights=w)
+    assert (abs(rel["mean_p_same"] - rel["share_same"]) < 0.05).all() and abs(rel["weight"].sum() - 1) < 1e-9
+    row = score_predictions(pd.DataFrame({"same": y, "gap_deg": 0.0}), p).iloc[-1]
+    assert row["balanced_ece"] < 0.02 < 0.06 < row["ece"]
+    assert abs(row["balanced_accuracy"] - 0.841) < 0.01   # P(N(1,1) > 0), either class
+
+
 def test_uncertain_band_widens_until_the_decided_verdicts_are_right():
     p = np.array([0.05, 0.1, 0.45, 0.55, 0.6, 0.9, 0.95, 0.48, 0.52])
     y = np.array([0, 0, 1, 0, 1, 1, 1, 0, 1], bool)

@@ -219,3 +219,17 @@ def test_auc_by_gap_names_methods_in_words():
     fig = plot_auc_by_gap(summary)
     assert [t.name for t in fig.data] == ["this tool: 3D body-frame angles, DTW", "2D keypoints (MMPose Just Dance)"]
     assert fig.data[0].line.width == 4 and fig.data[1].line.width == 2
+
+
+def test_reliability_draws_each_named_series_and_counts_the_first():
+    from lab.viz.reliability import plot_reliability
+
+    raw = [{"bin_low": 0.0, "bin_high": 0.1, "count": 40, "mean_p_same": 0.05, "share_same": 0.1},
+           {"bin_low": 0.9, "bin_high": 1.0, "count": 10, "mean_p_same": 0.95, "share_same": 0.8}]
+    weighed = [dict(r, share_same=r["mean_p_same"]) for r in raw]
+    fig = plot_reliability({"every pair": raw, "classes weighed alike": weighed})
+    names = [t.name for t in fig.data]
+    assert names == ["calibrated", "every pair", "pairs per bin", "classes weighed alike"]
+    assert list(fig.data[3].y) == [0.05, 0.95] and list(fig.data[2].y) == [40, 10]
+    one = plot_reliability(raw)
+    assert [t.name for t in one.data] == ["calibrated", "out-of-fold pairs", "pairs per bin"]

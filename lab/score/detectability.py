@@ -341,16 +341,35 @@ def summarize_suite(results) -> dict[str, Any]:
         ``hit_rate_all`` (hits / all changed pairs), and ``detectable`` (DataFrame: median
         detectable_deg per joint and gap).
     """
+    import pandas as pd
+
     ok = results[~results["verdict"].astype(str).str.startswith("failed")]
     ctrl = ok[ok["joint"].isna()]
     chg = ok[ok["joint"].notna()]
-    q = chg[chg["qualifies"].astype(bool)]
-    det = chg.pivot_table(index="joint", columns="gap_deg", values="detectable_deg", aggfunc="median")
-    return {"hit_rate": float(q["hit"].mean()) if len(q) else float("nan"), "qualifying": int(len(q)),
+    q = chg[chg["qualifies"].astype(bool)] if len(chg) else chg
+    det = (chg.pivot_table(index="joint", columns="gap_deg", values="detectable_deg", aggfunc="median")
+           if len(chg) else pd.DataFrame())
+    alarms = int((ctrl["sentences"] > 0).sum()) if len(ctrl) else 0
+    hits = int(q["hit"].sum()) if len(q) else 0
+    return {"hit_rate": hits / len(q) if len(q) else float("nan"), "qualifying": int(len(q)),
+            "hit_rate_ci95": estimate_binomial_interval(hits, len(q)),
             "changed": int(len(chg)), "hit_rate_all": float(chg["hit"].mean()) if len(chg) else float("nan"),
-            "false_alarm_rate": float((ctrl["sentences"] > 0).mean()) if len(ctrl) else float("nan"),
+            "false_alarm_rate": alarms / len(ctrl) if len(ctrl) else float("nan"),
+            "false_alarm_ci95": estimate_binomial_interval(alarms, len(ctrl)),
             "controls": int(len(ctrl)), "same_verdicts": float((ok["verdict"] == "same").mean()),
             "failed": int(len(results) - len(ok)), "detectable": det}
+
+
+def estimate_binomial_interval(successes: int, trials: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a rate seen as ``successes`` of ``trials`` (NaN, NaN without trials)."""
+    from scipy.stats import beta
+
+    if trials <= 0:
+        return (float("nan"), float("nan"))
+    a = (1.0 - level) / 2
+    low = float(beta.ppf(a, successes, trials - successes + 1)) if successes > 0 else 0.0
+    high = float(beta.ppf(1 - a, successes + 1, trials - successes)) if successes < trials else 1.0
+    return (round(low, 4), round(high, 4))
 
 
 # ------------------------------------------------------------------ real footage and depth refinement
@@ -429,6 +448,10 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
                         help="noise factors of the suite (1 = like MediaPipe, with the shipped error model; "
                              "others with an error model fitted on synthetic views at that noise)")
     parser.add_argument("--quick", action="store_true", help="three motions, one change size")
+    parser.add_argument("--controls", type=int, default=SuiteSettings.controls,
+                        help="unchanged pairs per motion and view gap (other noise seeds)")
+    parser.add_argument("--changes", default="20,30",
+                        help="comma list of injected flexions, degrees (empty: the controls only)")
     parser.add_argument("--skip", default="", help="comma list of parts to skip: pose2sim,suite,depth")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -449,13 +472,16 @@ def _main(argv: list[str] | None = None) -> None:  # pragma: no cover - measurem
         print(f"## Injected-change suite: {len(motions)} motions: {', '.join(motions)}\n")
         for f in (float(x) for x in args.factors.split(",")):
             model = None if f == 1.0 else fit_synthetic_error_model(noise_factor=f)
-            settings = SuiteSettings(noise_factor=f, changes_deg=(30.0,) if args.quick else (20.0, 30.0))
+            changes = tuple(float(x) for x in args.changes.split(",") if x.strip())
+            settings = SuiteSettings(noise_factor=f, changes_deg=(30.0,) if args.quick else changes,
+                                     controls=args.controls, joints=SuiteSettings.joints if changes else ())
             res = run_injected_suite(motions, settings=settings, error_model=model)
             s = summarize_suite(res)
             print(f"### noise factor {f:g} ({'shipped model' if model is None else 'model fitted on synthetic views'})")
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items() if k != "detectable"})
-            print("median detectable_deg (joint x view gap):")
-            print(s["detectable"].round(0).to_string())
+            if not s["detectable"].empty:
+                print("median detectable_deg (joint x view gap):")
+                print(s["detectable"].round(0).to_string())
             by = res[res["joint"].notna()].groupby(["joint", "gap_deg"]).agg(
                 hits=("hit", "sum"), pairs=("hit", "size"), qualifying=("qualifies", "sum"))
             print(by.to_string())

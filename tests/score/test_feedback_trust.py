@@ -123,6 +123,24 @@ def test_read_bandai_bvh_gives_a_body_of_human_size():
     assert tr.fps == pytest.approx(30.0, rel=1e-3) and tr.time_s[0] == 0.0
 
 
+def test_the_suites_rates_carry_their_sampling_intervals():
+    """Clopper-Pearson at 95%: 0 of 54 bounds a rate by 6.6%, 156 of 162 lies in 92.1-98.6%; a suite of
+    controls alone has no hit rate and no detectable table."""
+    import pandas as pd
+
+    from lab.score.detectability import estimate_binomial_interval, summarize_suite
+
+    assert estimate_binomial_interval(0, 54) == (0.0, pytest.approx(0.0660, abs=5e-4))
+    low, high = estimate_binomial_interval(156, 162)
+    assert low == pytest.approx(0.921, abs=1e-3) and high == pytest.approx(0.986, abs=1e-3)
+    assert estimate_binomial_interval(5, 5)[1] == 1.0 and np.isnan(estimate_binomial_interval(0, 0)[0])
+    controls = pd.DataFrame({"joint": [None] * 4, "verdict": ["same"] * 4, "sentences": [0, 0, 1, 0],
+                             "detectable_deg": [None] * 4, "qualifies": [False] * 4, "hit": [False] * 4})
+    s = summarize_suite(controls)
+    assert s["false_alarm_rate"] == 0.25 and s["controls"] == 4 and s["false_alarm_ci95"][0] > 0
+    assert np.isnan(s["hit_rate"]) and s["detectable"].empty
+
+
 @pytest.mark.slow
 @pytest.mark.shared
 def test_injected_changes_under_mediapipe_like_noise(motions):

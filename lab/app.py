@@ -163,7 +163,7 @@ def _joints_html(joints: list[dict[str, Any]]) -> str:
         own = html.escape(str(j.get("attempt_joint") or j.get("name", "")).replace("_", " "))
         m, det = j.get("mean_signed_deg"), j.get("detectable_deg")
         if not j.get("can_judge"):
-            words = f"only a difference above {det:.0f} would show" if det is not None else "not seen"
+            words = f"noise hides differences under {det:.0f}" if det is not None else "not seen"
             rows.append(f'<tr class="lab-unjudged" style="color:#999"><td>{own}</td>'
                         f'<td style="text-align:right">{"-" if m is None else f"{m:+.0f}"}</td>'
                         f"<td>can't be judged ({words})</td></tr>")

@@ -194,7 +194,7 @@ def feedback_table_html(table) -> str:
         if judged and np.isfinite(det):
             cells.append(f'<td style="text-align:right">{det:.0f}</td>')
         else:
-            words = "can't be judged" + (f" (only a difference above {det:.0f} would show)" if np.isfinite(det)
+            words = "can't be judged" + (f" (noise hides differences under {det:.0f})" if np.isfinite(det)
                                          else " (not seen)")
             cells.append(f'<td class="lab-unjudged" style="color:#999">{words}</td>')
         style = "text-align:left" + ("" if judged else ";color:#999;font-weight:normal")
@@ -290,7 +290,7 @@ def plot_report_curves(report: Analysis, *, n_joints: int = 4):
         if j.detectable_deg is None:
             titles[n] = f"{own}: can't be judged (not seen)"
         elif not j.can_judge:
-            titles[n] = f"{own}: can't be judged (only a difference over {j.detectable_deg:.0f} deg would show)"
+            titles[n] = f"{own}: can't be judged (noise hides differences under {j.detectable_deg:.0f} deg)"
         else:
             titles[n] = f"{own}: a difference of {j.detectable_deg:.0f} deg would show"
     return plot_angle_bands(collect_angle_curves(c.per_step, joints=names), titles=titles)

@@ -54,7 +54,7 @@ def test_verdict_shows_each_joints_detectable_difference_in_the_players_own_side
     assert set(rows) == {"right knee", "trunk lean", "left elbow"}       # the player's own joints only
     assert "background:#fff" in rows["right knee"] and "rgb(" not in rows["right knee"]   # inside the noise
     assert "rgb(" in rows["trunk lean"]                                  # three times its threshold
-    assert "can't be judged (only a difference above 118 would show)" in html.unescape(rows["left elbow"])
+    assert "can't be judged (noise hides differences under 118)" in html.unescape(rows["left elbow"])
     assert "background" not in rows["left elbow"]
 
 

@@ -132,12 +132,12 @@ def test_headline_says_what_cant_be_judged_and_whose_sides_they_are():
     from lab.report import headline_html
     c = _small_analysis().comparison
     c = SimpleNamespace(**{**c.__dict__, "mirrored": True,
-                           "cannot_judge": ["The right elbow can't be judged from the player's camera: only a "
-                                            "difference above 120 degrees would show"]})
+                           "cannot_judge": ["The right elbow can't be judged from the player's camera: its noise "
+                                            "would hide differences smaller than 120 degrees"]})
     page = headline_html(SimpleNamespace(comparison=c, notes=(), reference_source="c.mp4", attempt_source="p.mp4"))
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert "mirror image" in text and "left and right below are the player's own" in text.lower()
-    assert "1 of 14 joints can't be judged" in text and "above 120 degrees" in text
+    assert "1 of 14 joints can't be judged" in text and "smaller than 120 degrees" in text
     assert c.summary in text
 
 

@@ -178,7 +178,9 @@ class JointResult:
     comparisons) and ``detectable_deg`` the difference that would be reported
     9 times in 10, in whichever phase it happens (the largest over phases).
     ``can_judge`` is False when these cameras cannot show a difference of
-    :data:`JUDGEABLE_MAX_DEG` (or the joint was not seen).
+    :data:`JUDGEABLE_MAX_DEG` (or the joint was not seen): such a joint is
+    not judged at all, whatever its difference, and its ``detectable_deg``
+    says how large a difference its noise would hide.
     """
 
     name: str
@@ -829,8 +831,8 @@ def describe_unjudged_joints(joints: list[JointResult], per_step) -> list[str]:
             who = "the player's camera"
         elif ref_se > 1.5 * att_se:
             who = "the coach's camera"
-        out.append(f"The {_pretty(j.attempt_joint)} can't be judged from {who}: only a difference above "
-                   f"{j.detectable_deg:.0f} degrees would show")
+        out.append(f"The {_pretty(j.attempt_joint)} can't be judged from {who}: its noise would hide differences "
+                   f"smaller than {j.detectable_deg:.0f} degrees")
     return out
 
 

@@ -177,7 +177,7 @@ def test_viewpoints_frame_every_camera_and_the_body_with_room_for_labels():
 
 def test_titles_wrap_to_fit_a_phone():
     from lab.viz.plots import TITLE_LINE_CHARS, wrap_title
-    text = "right hip abduction: can't be judged (only a difference over 66 deg would show)"
+    text = "right hip abduction: can't be judged (noise hides differences under 66 deg)"
     lines = wrap_title(text).split("<br>")
     assert len(lines) == 2 and all(len(x) <= TITLE_LINE_CHARS for x in lines) and " ".join(lines) == text
     assert wrap_title("short") == "short"

@@ -281,12 +281,19 @@ def run_injected_suite(motions: dict[str, PoseTrack], *, settings: SuiteSettings
     DataFrame
         One row per pair: ``motion, gap_deg, joint`` (None for a control), ``extra_deg, start_s, stop_s,
         verdict, distance, mirrored, sentences, feedback, detectable_deg`` (of the changed joint, the
-        player's own), ``qualifies`` (detectable below the change), ``hit``, ``other_sentences``.
+        player's own), ``change_deg`` (how much the motion capture's own angle of that joint changed, on
+        average over the window: less than ``extra_deg`` where the limb could not fold further),
+        ``qualifies`` (detectable below that change, and the joint one these cameras can judge:
+        :data:`lab.score.compare.JUDGEABLE_MAX_DEG`), ``hit``, ``other_sentences``.
     """
     import pandas as pd
 
+    from lab.features import compute_features
     from lab.score.compare import compare_tracks
     from lab.score.uncertainty import load_landmark_noise
+
+    def flexion(track):
+        return compute_features(track, lift=True, positions=False, velocities=False)
 
     scale = float(load_landmark_noise().get("distance_matched_scale", 1.0)) * settings.noise_factor
     rows = []
@@ -296,6 +303,7 @@ def run_injected_suite(motions: dict[str, PoseTrack], *, settings: SuiteSettings
         dur = float(mocap.time_s[-1] - mocap.time_s[0])
         p = 2 + i % 2
         start, stop = dur * (p - 1) / settings.n_phases, dur * p / settings.n_phases
+        truth = flexion(mocap) if settings.joints else None
         for g, gap in enumerate(settings.gaps_deg):
             ref = film_like_mediapipe(mocap, azimuth_deg=base, seed=seed + 100 * g, noise_scale=scale)
             cases = [(None, 0.0, c) for c in range(settings.controls)]
@@ -310,19 +318,23 @@ def run_injected_suite(motions: dict[str, PoseTrack], *, settings: SuiteSettings
                     rows.append({"motion": name, "gap_deg": gap, "joint": joint, "extra_deg": extra,
                                  "verdict": f"failed: {exc}"})
                     continue
-                det, other = None, len(c.feedback)
+                det, other, change = None, len(c.feedback), None
                 hit = False
                 if joint is not None:
                     jr = next(j for j in c.joints if j.attempt_joint == joint)
                     det = jr.detectable_deg
+                    k = truth.names.index(joint)
+                    inside = (truth.time_s - truth.time_s[0] >= start) & (truth.time_s - truth.time_s[0] <= stop)
+                    change = float(np.nanmean(flexion(src).values[inside, k] - truth.values[inside, k]))
                     hit = find_reported_change(c.feedback, joint=joint, start_s=start, stop_s=stop)
                     side, kind = joint.split("_", 1)
                     other = sum(not t.lower().startswith(f"{side} {kind}") for t in c.feedback)
                 rows.append({"motion": name, "gap_deg": gap, "joint": joint, "extra_deg": extra,
                              "start_s": start, "stop_s": stop, "verdict": c.verdict, "distance": c.distance,
                              "mirrored": c.mirrored, "sentences": len(c.feedback), "feedback": list(c.feedback),
-                             "detectable_deg": det,
-                             "qualifies": bool(det is not None and det < extra and joint is not None),
+                             "detectable_deg": det, "change_deg": change,
+                             "qualifies": bool(det is not None and change is not None and det < change
+                                               and jr.can_judge),
                              "hit": hit, "other_sentences": other})
         if progress:
             print(f"  {name}: {len(rows)} pairs", flush=True)

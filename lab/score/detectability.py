@@ -350,8 +350,9 @@ def summarize_suite(results) -> dict[str, Any]:
         ``hit_rate`` (hits / changed pairs whose detectable_deg is below the change), ``qualifying``
         (their number), ``changed`` (all changed pairs), ``false_alarm_rate`` (controls with any
         sentence / controls), ``controls``, ``same_verdicts`` (share of pairs judged "same"),
-        ``hit_rate_all`` (hits / all changed pairs), and ``detectable`` (DataFrame: median
-        detectable_deg per joint and gap).
+        ``hit_rate_all`` (hits / all changed pairs), ``hit_rate_ci95`` and ``false_alarm_ci95``
+        (:func:`estimate_binomial_interval`), and ``detectable`` (DataFrame: median detectable_deg per
+        joint and gap; empty for a suite of controls alone).
     """
     import pandas as pd
 

@@ -303,14 +303,23 @@ def run_injected_suite(motions: dict[str, PoseTrack], *, settings: SuiteSettings
         dur = float(mocap.time_s[-1] - mocap.time_s[0])
         p = 2 + i % 2
         start, stop = dur * (p - 1) / settings.n_phases, dur * p / settings.n_phases
-        truth = flexion(mocap) if settings.joints else None
+        # each change made once per motion, with how much the motion capture's own angle changed
+        changed, change_deg = {}, {}
+        if settings.joints:
+            truth = flexion(mocap)
+            inside = (truth.time_s - truth.time_s[0] >= start) & (truth.time_s - truth.time_s[0] <= stop)
+            for j in settings.joints:
+                col = truth.names.index(j)
+                for d in settings.changes_deg:
+                    changed[j, d] = add_flexion(mocap, j, extra_deg=d, start_s=start, stop_s=stop)
+                    change_deg[j, d] = float(np.nanmean(flexion(changed[j, d]).values[inside, col]
+                                                        - truth.values[inside, col]))
         for g, gap in enumerate(settings.gaps_deg):
             ref = film_like_mediapipe(mocap, azimuth_deg=base, seed=seed + 100 * g, noise_scale=scale)
             cases = [(None, 0.0, c) for c in range(settings.controls)]
             cases += [(j, d, 0) for j in settings.joints for d in settings.changes_deg]
             for joint, extra, k in cases:
-                src = mocap if joint is None else add_flexion(mocap, joint, extra_deg=extra, start_s=start,
-                                                              stop_s=stop)
+                src = mocap if joint is None else changed[joint, extra]
                 att = film_like_mediapipe(src, azimuth_deg=base + gap, seed=seed + 100 * g + 1 + k, noise_scale=scale)
                 try:
                     c = compare_tracks(ref, att, n_phases=settings.n_phases, error_model=error_model)
@@ -319,22 +328,18 @@ def run_injected_suite(motions: dict[str, PoseTrack], *, settings: SuiteSettings
                                  "verdict": f"failed: {exc}"})
                     continue
                 det, other, change = None, len(c.feedback), None
-                hit = False
+                hit = qualifies = False
                 if joint is not None:
                     jr = next(j for j in c.joints if j.attempt_joint == joint)
-                    det = jr.detectable_deg
-                    k = truth.names.index(joint)
-                    inside = (truth.time_s - truth.time_s[0] >= start) & (truth.time_s - truth.time_s[0] <= stop)
-                    change = float(np.nanmean(flexion(src).values[inside, k] - truth.values[inside, k]))
+                    det, change = jr.detectable_deg, change_deg[joint, extra]
+                    qualifies = bool(det is not None and det < change and jr.can_judge)
                     hit = find_reported_change(c.feedback, joint=joint, start_s=start, stop_s=stop)
                     side, kind = joint.split("_", 1)
                     other = sum(not t.lower().startswith(f"{side} {kind}") for t in c.feedback)
                 rows.append({"motion": name, "gap_deg": gap, "joint": joint, "extra_deg": extra,
                              "start_s": start, "stop_s": stop, "verdict": c.verdict, "distance": c.distance,
                              "mirrored": c.mirrored, "sentences": len(c.feedback), "feedback": list(c.feedback),
-                             "detectable_deg": det, "change_deg": change,
-                             "qualifies": bool(det is not None and change is not None and det < change
-                                               and jr.can_judge),
+                             "detectable_deg": det, "change_deg": change, "qualifies": qualifies,
                              "hit": hit, "other_sentences": other})
         if progress:
             print(f"  {name}: {len(rows)} pairs", flush=True)

@@ -23,7 +23,7 @@ import numpy as np
 from lab.features import ANGLE_WORDS, FeatureSet, compute_features, mirror_features, resample_features
 from lab.features.scale import KIND_WEIGHTS, POSITION_DEG_PER_TORSO, VELOCITY_S, measure_motion_amplitude, scale_features
 from lab.features.travel import SIGHT_NAMES, TRAVEL_NAMES
-from lab.pose.sides import swap_side
+from lab.pose.sides import swap_side, unsided
 from lab.pose.track import PoseTrack
 from lab.score.uncertainty import (
     FAMILY_ALPHA,
@@ -730,11 +730,6 @@ def _pretty(name: str) -> str:
     return name.replace("_", " ")
 
 
-def _unsided(name: str) -> str:
-    """``name`` without its ``left_`` / ``right_`` prefix."""
-    return name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
-
-
 def describe_difference(joint: str, difference_deg: float, time_s: float, *, than: str = "the coach") -> str:
     """One sentence: how the attempt's ``joint`` angle differs from the coach's at ``time_s``.
 
@@ -923,8 +918,8 @@ def summarize_different(reference: FeatureSet, attempt: FeatureSet, *, reference
             other_name = r["own_joint_att"]
         s = "" if part.endswith("s") else "s"
         # after a mirror match the two clips' joints are on opposite sides: only the player's is named
-        if more == "coach" and mirrored and _unsided(name) != name:
-            named, where = f"a {_pretty(_unsided(name))}", f"for the player's {_pretty(other_name)}"
+        if more == "coach" and mirrored and unsided(name) != name:
+            named, where = f"a {_pretty(unsided(name))}", f"for the player's {_pretty(other_name)}"
         else:
             named, where = f"the {_pretty(name)}", f"in the {less}'s clip"
         tail = (f"while the {less}'s hardly move{s}" if not other_moves
